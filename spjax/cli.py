@@ -12,7 +12,11 @@ from spjax import __version__
 
 # Modules that contribute subcommands, in the order `spjax --help` lists them.
 _COMMAND_MODULES = (
+    "spjax.models.cli",
     "spjax.sensing.cli",
+    "spjax.export.cli",
+    "spjax.data.cli",
+    "spjax.training.cli",
 )
 
 

@@ -1,0 +1,39 @@
+"""The embedded default main job.
+
+Learned signed-binary patterns (realised as split ± pairs on a DMD) at r ≈ 5 % of 32×32,
+a temporal encoder producing prefix tokens for the frozen tiny decoder (pretrained first by
+`pretrain_decoder_tiny.py` and cached), and an adversarial identity loss on face measurements.
+Trains, evaluates on the test split, and writes `report.json` and `figures/`.
+
+    spjax train recipes/spvlm_synthetic.py --workdir runs/default
+"""
+
+import ml_collections
+
+
+def get_config():
+    c = ml_collections.ConfigDict()
+    c.task = "spvlm"
+    c.seed = 0
+    c.data = dict(source="synthetic", size=32, frames=16, n_train=3000, n_val=200, n_test=400,
+                  min_people=0, max_people=4, anomaly_fraction=0.4, n_identities=50,
+                  faces_per_identity=40, data_dir="")
+    c.sensor = dict(family="learned", parameterization="signed_binary", init="hadamard",
+                    order="low_frequency", rate=0.05, split=True, timing="frame",
+                    photons=1.0e5, dark=0.0, read_std=0.0, adc_bits=0,
+                    temperature_start=1.0, temperature_end=0.05)
+    c.encoder = dict(width=128, depth=2, heads=4, num_queries=8)
+    # source: "tiny" (pretrained by `recipe`, cached under cache_dir) or a name/path that
+    # spjax.models.registry.load_decoder understands (e.g. "smollm2-135m").
+    c.decoder = dict(source="tiny", recipe="recipes/pretrain_decoder_tiny.py",
+                     cache_dir=".cache/decoders")
+    c.privacy = dict(weight=0.5, term="kl_uniform", warmup_steps=300,
+                     adversaries=("linear", "mlp", "mlp"), adversary_steps=1,
+                     restart_every=400, face_batch_size=64)
+    c.optim = dict(lr=2e-3, sensor_lr=5e-3, adversary_lr=2e-3, warmup_steps=100,
+                   weight_decay=1e-4, clip_norm=1.0)
+    c.train = dict(steps=1500, batch_size=32, log_every=25, eval_every=500,
+                   checkpoint_every=250, keep_checkpoints=3)
+    c.eval = dict(max_new_tokens=24, batch_size=100, samples_to_log=4)
+    c.run = dict(wandb="disabled")
+    return c

@@ -1,0 +1,397 @@
+"""The text grammar of the scene world: captions, question–answer pairs, the answer parser,
+a word tokenizer for the tiny decoder, and an LM pretraining corpus.
+
+Answers are short and systematic (a tiny LM can learn them) yet varied (synonyms, orderings,
+detail levels). Every answer template is invertible by `parse_answer`:
+
+- ``count``    → ``{"count": int}``; "No one.", "There are three people.", "2 people." …
+- ``anomaly``  → ``{"anomaly": bool, "anomaly_type": name, "location": zone | None}``;
+  "No." / "Nothing unusual." / "Yes, someone has fallen near the sink." …
+- ``activity`` → ``{"activity": name}``; "They are washing their hands." …
+- ``describe`` → ``{"count", "anomaly", "anomaly_type", "location", "activities"}`` where
+  activities is a sorted list of (activity, zone | None); a caption is sentences: a count
+  sentence (always says "in the room" or "empty"), person sentences ("Someone is sitting on the
+  bench."), and an anomaly sentence ("Alert: …" / "Warning: …" or "Nothing unusual …").
+  Fields a short caption leaves out are None.
+
+`parse_answer` returns None when the text cannot be read as an answer of that type."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import numpy as np
+
+from spjax.data.layout import ZONES
+
+QTYPES = ("count", "anomaly", "activity", "describe")
+NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+COUNT_ZERO = ("No one.", "Nobody.", "The room is empty.", "There is no one in the room.", "0 people.")
+COUNT_ONE = ("One person.", "There is one person.", "1 person.", "I see one person.", "Just one person.")
+COUNT_MANY = ("{W} people.", "There are {w} people.", "{d} people.", "I see {w} people.", "{W} people are in the room.")
+
+LOCATIONS = {
+    "door": ("by the door", "near the door"),
+    "sink": ("near the sink", "by the sink"),
+    "stalls": ("by the stalls", "near the stalls"),
+    "bench": ("by the bench", "near the bench"),
+    "middle": ("in the middle of the room", "in the middle"),
+}
+ANOMALY_NONE = ("No.", "No, everything looks normal.", "Nothing unusual.", "No, nothing unusual is happening.")
+ANOMALY_YES = {  # phrases after "Yes, " (answers) or "Alert: " / "Warning: " (captions)
+    "fall": ("someone has fallen", "a person fell", "a person is lying on the floor"),
+    "fight": ("there is a fight", "someone is being bullied", "people are fighting"),
+    "loiter": ("someone is loitering", "a person is lingering"),
+    "crowding": ("the room is crowded", "a crowd has formed"),
+}
+ACTIVITY_PHRASES = {
+    "walking": ("walking", "walking across the room"),
+    "waiting": ("waiting", "standing and waiting"),
+    "washing hands": ("washing hands", "washing their hands"),
+    "sitting": ("sitting", "sitting down"),
+    "entering": ("entering", "coming in"),
+    "leaving": ("leaving", "going out"),
+    "loitering": ("loitering", "lingering"),
+    "fallen": ("lying on the floor", "down after a fall"),
+    "fighting": ("fighting", "attacking someone"),
+    "being pushed": ("being pushed", "being bullied"),
+    "crowding": ("standing in a crowd", "crowding together"),
+}
+ACTIVITY_PREFIX = ("", "They are ", "The person is ")
+SUBJECTS = ("Someone is", "One person is", "A person is")
+NORMAL_SENTENCES = ("Nothing unusual is happening.", "Everything looks normal.")
+ALERT_PREFIX = ("Alert: ", "Warning: ")
+
+QUESTIONS = {
+    "count": ("How many people are in the room?", "How many people are there?", "How many people do you see?", "Count the people."),
+    "anomaly": ("Is anything unusual happening?", "Is anything wrong?", "Is anyone in trouble?", "Any problem here?"),
+    "activity": ("What is the person {loc} doing?", "What is the person {loc} up to?"),
+    "activity_one": ("What is the person doing?", "What is that person doing?"),
+    "describe": ("Describe the scene.", "What is happening?", "What do you see?"),
+}
+
+
+def _cap(s: str) -> str:
+    return s[:1].upper() + s[1:]
+
+
+# --- rendering ---------------------------------------------------------------------------
+
+def count_answer(n: int, variant: int) -> str:
+    """Count answer `variant` (index into COUNT_ZERO / COUNT_ONE / COUNT_MANY by n)."""
+    table = COUNT_ZERO if n == 0 else COUNT_ONE if n == 1 else COUNT_MANY
+    w = NUMBERS[n]
+    return table[variant % len(table)].format(w=w, W=_cap(w), d=n)
+
+
+def location_phrase(zone: str | None, variant: int) -> str:
+    return "" if zone is None else " " + LOCATIONS[zone][variant % 2]
+
+
+def anomaly_answer(atype: str, location: str | None, variant: int, loc_variant: int = 0) -> str:
+    if atype == "none":
+        return ANOMALY_NONE[variant % len(ANOMALY_NONE)]
+    phrase = ANOMALY_YES[atype][variant % len(ANOMALY_YES[atype])]
+    return f"Yes, {phrase}{location_phrase(location, loc_variant)}."
+
+
+def activity_answer(activity: str, variant: int, prefix: int) -> str:
+    phrase = ACTIVITY_PHRASES[activity][variant % 2]
+    pre = ACTIVITY_PREFIX[prefix % len(ACTIVITY_PREFIX)]
+    return _cap(pre + phrase) + "."
+
+
+def caption(labels: dict, choice: dict) -> str:
+    """One caption from labels and explicit template choices (see `captions`)."""
+    count_s = {0: ("The room is empty.", "There is no one in the room."),
+               1: ("One person is in the room.", "There is one person in the room.")}.get(
+        labels["count"], ("There are {w} people in the room.", "{W} people are in the room."))
+    w = NUMBERS[labels["count"]]
+    parts = [count_s[choice["count"] % 2].format(w=w, W=_cap(w))]
+    people = []
+    if choice["detail"] >= 1:
+        for k, (act, zone) in enumerate(labels["people"]):
+            loc = location_phrase(zone if choice["detail"] >= 2 else None, choice["loc"] + k)
+            phrase = ACTIVITY_PHRASES[act][(choice["phrase"] + k) % 2]
+            people.append(f"{SUBJECTS[(choice['subject'] + k) % 3]} {phrase}{loc}.")
+        order = choice.get("order")
+        if order is not None:
+            people = [people[i] for i in order]
+    atype = labels["anomaly_type"]
+    if atype == "none":
+        anomaly_s = NORMAL_SENTENCES[choice["anomaly"] % 2]
+    else:
+        loc = location_phrase(labels.get("location") if choice["detail"] >= 2 else None, choice["loc"])
+        phrase = ANOMALY_YES[atype][choice["anomaly"] % len(ANOMALY_YES[atype])]
+        anomaly_s = f"{ALERT_PREFIX[choice['alert'] % 2]}{phrase}{loc}."
+    if choice["anomaly_first"] and atype != "none":
+        return " ".join([anomaly_s, *parts, *people])
+    return " ".join([*parts, *people, anomaly_s])
+
+
+def _random_choice(rng, n_people: int) -> dict:
+    return {"count": int(rng.integers(2)), "detail": int(rng.integers(3)), "loc": int(rng.integers(2)),
+            "phrase": int(rng.integers(2)), "subject": int(rng.integers(3)), "anomaly": int(rng.integers(3)),
+            "alert": int(rng.integers(2)), "anomaly_first": bool(rng.random() < 0.5),
+            "order": [int(i) for i in rng.permutation(n_people)]}
+
+
+def captions(labels: dict, rng: np.random.Generator, k: int = 3) -> list[str]:
+    """`k` reference captions (distinct where the grammar allows) with varied detail and order."""
+    out: list[str] = []
+    for _ in range(8 * k):
+        c = caption(labels, _random_choice(rng, len(labels["people"])))
+        if c not in out:
+            out.append(c)
+        if len(out) == k:
+            break
+    while len(out) < k:
+        out.append(out[len(out) % max(len(out), 1)])
+    return out
+
+
+def qa_pairs(labels: dict, rng: np.random.Generator) -> list[tuple[str, str, str]]:
+    """(qtype, question, answer) for count, anomaly, describe, and activity when a person can be
+    named unambiguously (the only person, or the only one in their zone)."""
+    r = lambda n: int(rng.integers(n))
+    qa = [("count", QUESTIONS["count"][r(4)], count_answer(labels["count"], r(5))),
+          ("anomaly", QUESTIONS["anomaly"][r(4)], anomaly_answer(labels["anomaly_type"], labels.get("location") if r(3) else None, r(3), r(2)))]
+    people = labels["people"]
+    zones = [z for _, z in people]
+    unique = [i for i, z in enumerate(zones) if zones.count(z) == 1]
+    if len(people) == 1:
+        qa.append(("activity", QUESTIONS["activity_one"][r(2)], activity_answer(people[0][0], r(2), r(3))))
+    elif unique:
+        i = unique[r(len(unique))]
+        q = QUESTIONS["activity"][r(2)].format(loc=LOCATIONS[zones[i]][r(2)])
+        qa.append(("activity", q, activity_answer(people[i][0], r(2), r(3))))
+    qa.append(("describe", QUESTIONS["describe"][r(3)], caption(labels, _random_choice(rng, len(people)))))
+    return qa
+
+
+# --- parsing ----------------------------------------------------------------------------
+
+def _norm(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+|[.:]", str(text).lower()))
+
+
+_NUM_RE = re.compile(r"\b(" + "|".join(NUMBERS) + r"|\d+)\b")
+
+
+def _parse_count(t: str):
+    if re.search(r"\b(no one|nobody|empty)\b", t):
+        return 0
+    m = _NUM_RE.search(t)
+    if not m or not re.search(r"\b(people|person)\b", t):
+        return None
+    return NUMBERS.index(m.group(1)) if m.group(1) in NUMBERS else int(m.group(1))
+
+
+def _parse_location(t: str):
+    for zone in ZONES:
+        for phrase in LOCATIONS[zone]:
+            if re.search(r"\b" + phrase + r"\b", t):
+                return zone
+    return None
+
+
+_ANOMALY_KEYS = (("fall", ("fallen", "fell", "lying on the floor")),
+                 ("fight", ("fight", "bullied", "fighting")),
+                 ("loiter", ("loitering", "lingering")),
+                 ("crowding", ("crowded", "crowd has formed")))
+
+
+def _parse_anomaly_type(t: str):
+    for name, keys in _ANOMALY_KEYS:
+        if any(re.search(r"\b" + k + r"\b", t) for k in keys):
+            return name
+    return None
+
+
+_ACTIVITY_KEYS = (("being pushed", ("being pushed", "being bullied")), ("fallen", ("lying on the floor", "after a fall")),
+                  ("crowding", ("in a crowd", "crowding")), ("loitering", ("loitering", "lingering")),
+                  ("washing hands", ("washing",)), ("sitting", ("sitting",)), ("entering", ("entering", "coming in")),
+                  ("leaving", ("leaving", "going out")), ("fighting", ("fighting", "attacking")),
+                  ("walking", ("walking",)), ("waiting", ("waiting",)))
+
+
+def _parse_activity(t: str):
+    for name, keys in _ACTIVITY_KEYS:
+        if any(re.search(r"\b" + k + r"\b", t) for k in keys):
+            return name
+    return None
+
+
+def _parse_describe(t: str):
+    out = {"count": None, "anomaly": None, "anomaly_type": None, "location": None, "activities": None}
+    acts = []
+    for s in (x.strip() for x in t.split(".")):
+        if not s:
+            continue
+        if s.startswith(("alert", "warning")):
+            out["anomaly_type"] = _parse_anomaly_type(s)
+            out["anomaly"] = out["anomaly_type"] is not None
+            out["location"] = _parse_location(s)
+        elif "unusual" in s or "normal" in s:
+            out["anomaly"], out["anomaly_type"] = False, "none"
+        elif "in the room" in s or "empty" in s:
+            out["count"] = _parse_count(s)
+        elif s.startswith(("someone is", "one person is", "a person is")):
+            a = _parse_activity(s)
+            if a is None:
+                return None
+            acts.append((a, _parse_location(s)))
+        else:
+            return None
+    if out["count"] is None and out["anomaly"] is None:
+        return None
+    if acts:
+        out["activities"] = sorted(acts, key=lambda x: (x[0], x[1] or ""))
+    return out
+
+
+def parse_answer(qtype: str, text: str) -> dict | None:
+    """Read an answer of question type `qtype` back into labels (None = unparseable)."""
+    if qtype not in QTYPES:
+        raise ValueError(f"qtype: expected one of {QTYPES}, got {qtype!r}")
+    t = _norm(text)
+    if not t:
+        return None
+    if qtype == "count":
+        n = _parse_count(t)
+        return None if n is None else {"count": n}
+    if qtype == "anomaly":
+        if re.match(r"(no|nothing)\b", t):
+            return {"anomaly": False, "anomaly_type": "none", "location": None}
+        if re.match(r"yes\b", t):
+            a = _parse_anomaly_type(t)
+            return None if a is None else {"anomaly": True, "anomaly_type": a, "location": _parse_location(t)}
+        return None
+    if qtype == "activity":
+        a = _parse_activity(t)
+        return None if a is None else {"activity": a}
+    return _parse_describe(t)
+
+
+# --- vocabulary, tokenizer, corpus ---------------------------------------------------------
+
+def random_labels(rng: np.random.Generator, max_people: int = 4) -> dict:
+    """Labels drawn from the grammar alone (no rendering), for corpora and tests."""
+    atype = ("none", "none", "fall", "fight", "loiter", "crowding")[int(rng.integers(6))]
+    need = {"none": 0, "fall": 1, "fight": 2, "loiter": 1, "crowding": 3}[atype]
+    count = int(rng.integers(need, max(need, max_people) + 1))
+    normal = ("walking", "waiting", "washing hands", "sitting", "entering", "leaving")
+    acts = [normal[int(rng.integers(len(normal)))] for _ in range(count)]
+    if atype == "fall":
+        acts[0] = "fallen"
+    elif atype == "loiter":
+        acts[0] = "loitering"
+    elif atype == "fight":
+        acts[:2] = ["fighting", "being pushed"]
+    elif atype == "crowding":
+        acts = ["crowding"] * count
+    people = [(a, ZONES[int(rng.integers(len(ZONES)))]) for a in acts]
+    loc = people[1 if atype == "fight" else 0][1] if atype != "none" else None
+    return {"count": count, "anomaly_type": atype, "location": loc, "people": people}
+
+
+def corpus(n: int, seed: int = 0) -> list[str]:
+    """`n` lines of world text for pretraining the tiny decoder: captions and
+    "question answer" lines in the exact formats the SP-VLM is trained and evaluated on."""
+    if not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"n: expected an int >= 0, got {n!r}")
+    rng = np.random.default_rng([int(seed), 577])
+    out: list[str] = []
+    while len(out) < n:
+        lab = random_labels(rng)
+        if rng.random() < 0.3:
+            out.append(captions(lab, rng, 1)[0])
+        else:
+            qa = qa_pairs(lab, rng)
+            _, q, a = qa[int(rng.integers(len(qa)))]
+            out.append(f"{q} {a}")
+    return out
+
+
+def grammar_texts() -> list[str]:
+    """Every fixed string and phrase the grammar can produce (vocabulary source)."""
+    texts = [*COUNT_ZERO, *COUNT_ONE, *COUNT_MANY, *ANOMALY_NONE, *NORMAL_SENTENCES, *ALERT_PREFIX, *SUBJECTS,
+             *ACTIVITY_PREFIX, "yes in the room there are is people person", *NUMBERS, *[str(i) for i in range(10)]]
+    for table in (LOCATIONS, ANOMALY_YES, ACTIVITY_PHRASES, QUESTIONS):
+        for v in table.values():
+            texts.extend(v)
+    return texts
+
+
+_TOKEN_RE = re.compile(r"[a-z0-9]+|[^\sa-z0-9]")
+
+
+class WordTokenizer:
+    """Lower-case word/punctuation tokenizer with a fixed vocabulary.
+
+    Ids 0–3 are <pad>, <bos>, <eos>, <unk>. `decode` joins words with spaces and glues
+    punctuation to the previous word, so `parse_answer(decode(encode(a)))` == `parse_answer(a)`."""
+
+    SPECIALS = ("<pad>", "<bos>", "<eos>", "<unk>")
+
+    def __init__(self, vocab: list[str]):
+        if list(vocab[:4]) != list(self.SPECIALS):
+            raise ValueError(f"vocab: expected to start with {self.SPECIALS}, got {vocab[:4]}")
+        if len(set(vocab)) != len(vocab):
+            raise ValueError("vocab: expected unique tokens, got duplicates")
+        self.vocab = list(vocab)
+        self._ids = {w: i for i, w in enumerate(self.vocab)}
+        self.pad_id, self.bos_id, self.eos_id, self.unk_id = 0, 1, 2, 3
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    @staticmethod
+    def tokenize(text: str) -> list[str]:
+        return _TOKEN_RE.findall(str(text).lower())
+
+    @classmethod
+    def build(cls, texts=None) -> "WordTokenizer":
+        """Vocabulary = the grammar's words plus every word in `texts` (sorted, deterministic)."""
+        words = set()
+        for t in [*grammar_texts(), *(texts or [])]:
+            words.update(cls.tokenize(t))
+        return cls([*cls.SPECIALS, *sorted(words)])
+
+    def encode(self, text: str, *, bos: bool = False, eos: bool = False) -> list[int]:
+        ids = [self._ids.get(w, self.unk_id) for w in self.tokenize(text)]
+        return [self.bos_id] * bos + ids + [self.eos_id] * eos
+
+    def decode(self, ids) -> str:
+        words = []
+        for i in ids:
+            i = int(i)
+            if i == self.eos_id:
+                break
+            if i in (self.pad_id, self.bos_id):
+                continue
+            if not 0 <= i < len(self.vocab):
+                raise ValueError(f"ids: expected ids in [0, {len(self.vocab)}), got {i}")
+            words.append(self.vocab[i])
+        s = " ".join(words)
+        return re.sub(r" ([.,?!:;])", r"\1", s)
+
+    def save(self, path) -> None:
+        with open(path, "w") as f:
+            json.dump({"format": "spjax.WordTokenizer/1", "vocab": self.vocab}, f)
+
+    @classmethod
+    def load(cls, path) -> "WordTokenizer":
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"tokenizer file not found: {path}")
+        try:
+            with open(path) as f:
+                data = json.load(f)
+            vocab = data["vocab"]
+        except (json.JSONDecodeError, KeyError, TypeError) as err:
+            raise ValueError(f"{path}: not a WordTokenizer file ({err})") from None
+        return cls(vocab)

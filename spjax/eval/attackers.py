@@ -1,0 +1,322 @@
+"""Fresh identity attackers on a frozen sensor's face measurements.
+
+Each attacker is trained from scratch on the train split, selected on val (hyper-parameter grid
+and early stopping), and scored once on test: closed-set identification top-1/top-5. Open-set
+verification uses identities never seen in training: cosine scores between embeddings (the
+attacker's penultimate layer; the standardised measurements for k-NN), TAR at fixed FAR.
+
+Attackers: `linear` (softmax regression), `mlp`, `attention` (a small transformer over
+chunks of the measurement vector), `knn` (numpy; k and metric chosen on val).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+
+from spjax.eval._fit import fit
+
+ATTACKERS = ("linear", "mlp", "attention", "knn")
+FARS = (1e-2, 1e-3)
+
+# Hyper-parameter grids, selected on val; `quick` uses the first entry only.
+_GRIDS = {
+    "linear": [dict(lr=3e-3, weight_decay=1e-3), dict(lr=3e-3, weight_decay=1e-1)],
+    "mlp": [dict(lr=1e-3, weight_decay=1e-2, hidden=256), dict(lr=1e-3, weight_decay=1e-1, hidden=512)],
+    "attention": [dict(lr=1e-3, weight_decay=1e-2, width=64), dict(lr=3e-4, weight_decay=1e-2, width=96)],
+    "knn": [dict(k=k, metric=m) for m in ("cosine", "euclidean") for k in (1, 3, 5, 9, 15)],
+}
+
+
+@dataclass(frozen=True)
+class Split:
+    """Measurements `x (N, D)` and integer labels `y (N,)`."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+    def __post_init__(self):
+        x, y = np.asarray(self.x), np.asarray(self.y)
+        if x.ndim != 2:
+            raise ValueError(f"Split.x: expected shape (N, D), got {x.shape}")
+        if y.shape != (x.shape[0],):
+            raise ValueError(f"Split.y: expected shape ({x.shape[0]},), got {y.shape}")
+        if not np.all(np.isfinite(x)):
+            raise ValueError("Split.x: expected finite measurements, got NaN or inf")
+        object.__setattr__(self, "x", x.astype(np.float32))
+        object.__setattr__(self, "y", y.astype(np.int64))
+
+
+# --------------------------------------------------------------------------- models
+
+
+class LinearAttacker(nnx.Module):
+    def __init__(self, d_in: int, n_classes: int, *, rngs: nnx.Rngs, **_):
+        self.head = nnx.Linear(d_in, n_classes, rngs=rngs)
+
+    def features(self, x):
+        # The logits are the learned identity projection (an LDA-like embedding).
+        return self.head(x)
+
+    def __call__(self, x):
+        return self.head(x)
+
+
+class MLPAttacker(nnx.Module):
+    def __init__(self, d_in: int, n_classes: int, *, hidden: int = 256, rngs: nnx.Rngs, **_):
+        self.l1 = nnx.Linear(d_in, hidden, rngs=rngs)
+        self.l2 = nnx.Linear(hidden, hidden, rngs=rngs)
+        self.norm = nnx.LayerNorm(hidden, rngs=rngs)
+        self.head = nnx.Linear(hidden, n_classes, rngs=rngs)
+
+    def features(self, x):
+        h = nnx.gelu(self.l1(x))
+        return self.norm(nnx.gelu(self.l2(h)) + h)
+
+    def __call__(self, x):
+        return self.head(self.features(x))
+
+
+class AttentionAttacker(nnx.Module):
+    """Splits the measurement vector into at most `tokens` chunks (measurement order carries
+    frequency structure for ordered Hadamard/DCT patterns), embeds them with positions and
+    runs two pre-norm transformer blocks; mean-pooled output is the embedding."""
+
+    def __init__(self, d_in: int, n_classes: int, *, width: int = 64, tokens: int = 16,
+                 depth: int = 2, heads: int = 4, rngs: nnx.Rngs, **_):
+        self.chunk = math.ceil(d_in / tokens)
+        self.n_tokens = math.ceil(d_in / self.chunk)
+        self.d_in = d_in
+        self.embed = nnx.Linear(self.chunk, width, rngs=rngs)
+        self.pos = nnx.Param(0.02 * jax.random.normal(rngs.params(), (self.n_tokens, width)))
+        self.blocks = nnx.List([
+            nnx.Dict(
+                ln1=nnx.LayerNorm(width, rngs=rngs),
+                attn=nnx.MultiHeadAttention(heads, width, decode=False, rngs=rngs, keep_rngs=False),
+                ln2=nnx.LayerNorm(width, rngs=rngs),
+                fc1=nnx.Linear(width, 2 * width, rngs=rngs),
+                fc2=nnx.Linear(2 * width, width, rngs=rngs),
+            )
+            for _ in range(depth)
+        ])
+        self.norm = nnx.LayerNorm(width, rngs=rngs)
+        self.head = nnx.Linear(width, n_classes, rngs=rngs)
+
+    def features(self, x):
+        pad = self.n_tokens * self.chunk - self.d_in
+        x = jnp.pad(x, ((0, 0), (0, pad))).reshape(x.shape[0], self.n_tokens, self.chunk)
+        h = self.embed(x) + self.pos[...]
+        for b in self.blocks:
+            h = h + b["attn"](b["ln1"](h))
+            h = h + b["fc2"](nnx.gelu(b["fc1"](b["ln2"](h))))
+        return self.norm(h.mean(axis=1))
+
+    def __call__(self, x):
+        return self.head(self.features(x))
+
+
+_MODELS = {"linear": LinearAttacker, "mlp": MLPAttacker, "attention": AttentionAttacker}
+
+
+def _xent(model, x, y):
+    return optax.softmax_cross_entropy_with_integer_labels(model(x), y).mean()
+
+
+@nnx.jit
+def _logits(model, x):
+    return model(x)
+
+
+@nnx.jit
+def _features(model, x):
+    return model.features(x)
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+def topk_accuracy(scores: np.ndarray, labels: np.ndarray, k: int) -> float:
+    """Fraction of rows whose true label is among the `k` highest scores (ties broken by
+    index, so a constant score matrix gives chance, not 1)."""
+    scores, labels = np.asarray(scores), np.asarray(labels)
+    k = min(k, scores.shape[1])
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    return float(np.mean(np.any(top == labels[:, None], axis=1)))
+
+
+def tar_at_far(embeddings: np.ndarray, labels: np.ndarray, fars=FARS) -> dict:
+    """Verification over all pairs by cosine similarity. The threshold admits at most
+    floor(FAR * n_impostor) impostor pairs; TAR is the share of genuine pairs above it.
+    NaN when there are fewer than 1/FAR impostor pairs (the FAR is not measurable)."""
+    e = np.asarray(embeddings, np.float64)
+    labels = np.asarray(labels)
+    e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+    iu = np.triu_indices(len(e), k=1)
+    sims = (e @ e.T)[iu]
+    same = (labels[:, None] == labels[None, :])[iu]
+    genuine, impostor = sims[same], np.sort(sims[~same])[::-1]
+    out = {}
+    for far in fars:
+        key = f"tar@far={far:g}"
+        if len(genuine) == 0 or len(impostor) * far < 1:
+            out[key] = float("nan")
+            continue
+        thr = impostor[int(math.floor(far * len(impostor)))]
+        out[key] = float(np.mean(genuine > thr))
+    return out
+
+
+def _standardise(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
+    mu = train.mean(axis=0)
+    sd = train.std(axis=0)
+    sd = np.where(sd > 1e-8 * max(1.0, float(np.abs(mu).max(initial=0.0))), sd, 1.0)
+    return [((a - mu) / sd).astype(np.float32) for a in (train, *others)]
+
+
+def _knn_scores(train_x, train_y, query, n_classes, k, metric):
+    if metric == "cosine":
+        a = train_x / np.maximum(np.linalg.norm(train_x, axis=1, keepdims=True), 1e-12)
+        b = query / np.maximum(np.linalg.norm(query, axis=1, keepdims=True), 1e-12)
+        sim = b @ a.T
+    else:
+        sim = -(
+            (query**2).sum(1)[:, None] - 2 * query @ train_x.T + (train_x**2).sum(1)[None, :]
+        )
+    k = min(k, sim.shape[1])
+    nn = np.argsort(-sim, axis=1, kind="stable")[:, :k]
+    scores = np.zeros((len(query), n_classes))
+    rows = np.arange(len(query))[:, None]
+    np.add.at(scores, (np.broadcast_to(rows, nn.shape), train_y[nn]), 1.0)
+    # Break vote ties (and rank classes outside the k neighbours, for top-5) by each class's
+    # best similarity, scaled below one vote.
+    best = np.full((len(query), n_classes), -np.inf)
+    np.maximum.at(best, (np.broadcast_to(np.arange(len(query))[:, None], sim.shape),
+                         np.broadcast_to(train_y[None, :], sim.shape)), sim)
+    finite = np.isfinite(best)
+    lo, hi = best[finite].min(initial=0.0), best[finite].max(initial=1.0)
+    tie = np.where(finite, (best - lo) / max(hi - lo, 1e-12), -1.0)
+    return scores + 0.5 * tie
+
+
+def _run_knn(train, val, test, heldout_x, n_classes, quick):
+    grid = _GRIDS["knn"][:3] if quick else _GRIDS["knn"]
+    best = None
+    for hp in grid:
+        acc = topk_accuracy(_knn_scores(train.x, train.y, val.x, n_classes, **hp), val.y, 1)
+        if best is None or acc > best[0]:
+            best = (acc, hp)
+    val_acc, hp = best
+    scores = _knn_scores(train.x, train.y, test.x, n_classes, **hp)
+    return {"val_top1": val_acc, "hparams": hp, "test_scores": scores, "heldout_embed": heldout_x}
+
+
+def _run_neural(name, train, val, test, heldout_x, n_classes, seed, quick):
+    grid = _GRIDS[name][:1] if quick else _GRIDS[name]
+    epochs, patience = (40, 8) if quick else (300, 25)
+    best = None
+    for i, hp in enumerate(grid):
+        opts = {k: v for k, v in hp.items() if k not in ("lr", "weight_decay")}
+        model = _MODELS[name](train.x.shape[1], n_classes, rngs=nnx.Rngs(seed * 1000 + i), **opts)
+        val_x = jnp.asarray(val.x)
+
+        def validate(m, val_x=val_x):
+            return topk_accuracy(np.asarray(_logits(m, val_x)), val.y, 1)
+
+        model, record = fit(
+            model, train.x, train.y, loss=_xent, validate=validate, lr=hp["lr"],
+            weight_decay=hp["weight_decay"], epochs=epochs, patience=patience, batch=64,
+            seed=seed * 1000 + i,
+        )
+        if best is None or record["val_score"] > best[0]:
+            best = (record["val_score"], hp, model, record)
+    val_acc, hp, model, record = best
+    out = {
+        "val_top1": val_acc,
+        "hparams": hp,
+        "best_epoch": record["best_epoch"],
+        "test_scores": np.asarray(_logits(model, jnp.asarray(test.x))),
+    }
+    if heldout_x is not None:
+        out["heldout_embed"] = np.asarray(_features(model, jnp.asarray(heldout_x)))
+    return out
+
+
+def run_attacker(
+    name: str,
+    train: Split,
+    val: Split,
+    test: Split,
+    heldout: Split | None = None,
+    *,
+    seed: int = 0,
+    quick: bool = False,
+) -> dict:
+    """Train attacker `name` from scratch and score it.
+
+    Labels of train/val/test must share one closed set of identities; `heldout` (optional)
+    holds other identities for open-set verification. Returns `top1`, `top5`, `val_top1`,
+    `hparams`, and `tar@far=...` when `heldout` is given. Measurements are standardised
+    with train-split statistics."""
+    if name not in ATTACKERS:
+        raise ValueError(f"name: expected one of {ATTACKERS}, got {name!r}")
+    classes = np.unique(train.y)
+    for split_name, s in (("val", val), ("test", test)):
+        if not np.isin(s.y, classes).all():
+            raise ValueError(f"{split_name}: labels must be identities present in train")
+    remap = {c: i for i, c in enumerate(classes)}
+    relabel = lambda s: np.array([remap[c] for c in s.y])  # noqa: E731
+    xs = _standardise(train.x, val.x, test.x, *([heldout.x] if heldout is not None else []))
+    tr, va, te = Split(xs[0], relabel(train)), Split(xs[1], relabel(val)), Split(xs[2], relabel(test))
+    hx = xs[3] if heldout is not None else None
+    if name == "knn":
+        res = _run_knn(tr, va, te, hx, len(classes), quick)
+    else:
+        res = _run_neural(name, tr, va, te, hx, len(classes), seed, quick)
+    scores = res.pop("test_scores")
+    embed = res.pop("heldout_embed", None)
+    res["top1"] = topk_accuracy(scores, te.y, 1)
+    res["top5"] = topk_accuracy(scores, te.y, 5)
+    if heldout is not None:
+        res.update(tar_at_far(embed, heldout.y))
+    return res
+
+
+def chance_levels(n_classes: int) -> dict:
+    """What an attacker without information scores: top-k = k / C, TAR@FAR = FAR."""
+    out = {"top1": 1.0 / n_classes, "top5": min(5, n_classes) / n_classes}
+    out.update({f"tar@far={f:g}": f for f in FARS})
+    return out
+
+
+def summarise(values: list[float]) -> dict:
+    """Mean ± sample std (ddof=1; 0 for one seed) and the per-seed values."""
+    arr = np.asarray(values, np.float64)
+    std = float(arr.std(ddof=1)) if len(arr) > 1 else 0.0
+    return {"mean": float(arr.mean()), "std": std, "values": [float(v) for v in arr]}
+
+
+def run_attackers(
+    splits_by_seed,
+    *,
+    names=ATTACKERS,
+    quick: bool = False,
+) -> dict:
+    """Run every attacker for every seed. `splits_by_seed` maps seed -> (train, val, test,
+    heldout_or_None). Returns name -> metric -> {mean, std, values}, plus the chosen
+    hyper-parameters per seed."""
+    per = {n: [] for n in names}
+    for seed, (train, val, test, heldout) in splits_by_seed.items():
+        for n in names:
+            per[n].append(run_attacker(n, train, val, test, heldout, seed=int(seed), quick=quick))
+    out = {}
+    for n, runs in per.items():
+        metrics = [k for k in runs[0] if isinstance(runs[0][k], float)]
+        out[n] = {k: summarise([r[k] for r in runs]) for k in metrics}
+        out[n]["hparams"] = [r["hparams"] for r in runs]
+    return out

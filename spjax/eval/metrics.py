@@ -1,0 +1,302 @@
+"""Utility metrics, in plain numpy/python so every number can be checked by hand.
+
+Classification: `accuracy`, `balanced_accuracy`, `auroc` (rank statistic with tie handling).
+Counting: `count_mae`, `exact_accuracy`. Text: `rouge_l` (LCS F-measure, best over the
+references) and `bleu4` (corpus BLEU with clipped counts over multiple references).
+`utility_from_answers` turns generated answers into all of these through the project's answer
+parser; an unparseable answer is counted as wrong and reported.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case word tokens; punctuation is dropped (the metrics compare words)."""
+    if not isinstance(text, str):
+        raise TypeError(f"text: expected str, got {type(text).__name__}")
+    return _TOKEN.findall(text.lower())
+
+
+def _as_1d(name: str, values) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise ValueError(f"{name}: expected a 1-D array, got shape {arr.shape}")
+    return arr
+
+
+def _same_length(**arrays) -> int:
+    lengths = {name: len(a) for name, a in arrays.items()}
+    if len(set(lengths.values())) != 1:
+        raise ValueError(f"inputs must have the same length, got {lengths}")
+    n = next(iter(lengths.values()))
+    if n == 0:
+        raise ValueError(f"inputs must be non-empty, got lengths {lengths}")
+    return n
+
+
+def accuracy(pred, true) -> float:
+    """Fraction of exact matches."""
+    pred, true = _as_1d("pred", pred), _as_1d("true", true)
+    _same_length(pred=pred, true=true)
+    return float(np.mean(pred == true))
+
+
+def balanced_accuracy(pred, true) -> float:
+    """Mean per-class recall over the classes present in `true`."""
+    pred, true = _as_1d("pred", pred), _as_1d("true", true)
+    _same_length(pred=pred, true=true)
+    recalls = [np.mean(pred[true == c] == c) for c in np.unique(true)]
+    return float(np.mean(recalls))
+
+
+def auroc(scores, labels) -> float:
+    """Area under the ROC curve = P(score of a random positive > score of a random negative),
+    ties counting one half (the Mann-Whitney U statistic). NaN if a class is missing."""
+    scores = _as_1d("scores", scores).astype(np.float64)
+    labels = _as_1d("labels", labels)
+    _same_length(scores=scores, labels=labels)
+    if not np.all(np.isfinite(scores)):
+        raise ValueError("scores: expected finite values, got NaN or inf")
+    pos = labels.astype(bool)
+    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    # Average ranks handle ties exactly.
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores), dtype=np.float64)
+    sorted_scores = scores[order]
+    i = 0
+    while i < len(scores):
+        j = i
+        while j + 1 < len(scores) and sorted_scores[j + 1] == sorted_scores[i]:
+            j += 1
+        ranks[order[i : j + 1]] = 0.5 * (i + j) + 1.0
+        i = j + 1
+    u = ranks[pos].sum() - n_pos * (n_pos + 1) / 2.0
+    return float(u / (n_pos * n_neg))
+
+
+def count_mae(pred, true) -> float:
+    """Mean absolute error between predicted and true counts."""
+    pred = _as_1d("pred", pred).astype(np.float64)
+    true = _as_1d("true", true).astype(np.float64)
+    _same_length(pred=pred, true=true)
+    return float(np.mean(np.abs(pred - true)))
+
+
+def exact_accuracy(pred, true) -> float:
+    """Fraction of counts predicted exactly."""
+    return accuracy(np.asarray(pred).astype(np.int64), np.asarray(true).astype(np.int64))
+
+
+def _lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
+    prev = [0] * (len(b) + 1)
+    for x in a:
+        cur = [0]
+        for j, y in enumerate(b):
+            cur.append(prev[j] + 1 if x == y else max(prev[j + 1], cur[j]))
+        prev = cur
+    return prev[-1]
+
+
+def _references(references) -> list[str]:
+    if isinstance(references, str):
+        return [references]
+    refs = list(references)
+    if not refs:
+        raise ValueError("references: expected at least one reference string, got none")
+    return refs
+
+
+def rouge_l(candidate: str, references) -> float:
+    """ROUGE-L F1 of one candidate: LCS-based precision/recall on word tokens against each
+    reference, best F1 over the references (a candidate matching any reference scores 1)."""
+    cand = tokenize(candidate)
+    best = 0.0
+    for ref in _references(references):
+        ref_tokens = tokenize(ref)
+        lcs = _lcs_length(cand, ref_tokens)
+        if lcs == 0:
+            continue
+        p, r = lcs / len(cand), lcs / len(ref_tokens)
+        best = max(best, 2 * p * r / (p + r))
+    return best
+
+
+def _ngrams(tokens: Sequence[str], n: int) -> Counter:
+    return Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+
+
+def bleu4(candidates: Sequence[str], references: Sequence, *, smooth: bool = False) -> float:
+    """Corpus BLEU-4 (Papineni et al. 2002): n-gram counts clipped by the maximum count in
+    any reference, uniform weights over n = 1..4, brevity penalty against the reference
+    length closest to each candidate. `smooth` adds one to numerator and denominator for
+    n > 1 (Lin & Och), useful for single sentences."""
+    if isinstance(candidates, str):
+        raise TypeError("candidates: expected a sequence of strings, got a single str")
+    candidates = list(candidates)
+    references = list(references)
+    _same_length(candidates=candidates, references=references)
+    matches, totals = [0] * 4, [0] * 4
+    cand_len = ref_len = 0
+    for cand, refs in zip(candidates, references):
+        c = tokenize(cand)
+        rs = [tokenize(r) for r in _references(refs)]
+        cand_len += len(c)
+        # Closest reference length, the shorter one on ties.
+        ref_len += min((abs(len(r) - len(c)), len(r)) for r in rs)[1]
+        for n in range(1, 5):
+            counts = _ngrams(c, n)
+            max_ref = Counter()
+            for r in rs:
+                for g, k in _ngrams(r, n).items():
+                    max_ref[g] = max(max_ref[g], k)
+            matches[n - 1] += sum(min(k, max_ref[g]) for g, k in counts.items())
+            totals[n - 1] += max(len(c) - n + 1, 0)
+    if cand_len == 0:
+        return 0.0
+    log_p = 0.0
+    for n in range(4):
+        m, t = matches[n], totals[n]
+        if smooth and n > 0:
+            m, t = m + 1, t + 1
+        if m == 0 or t == 0:
+            return 0.0
+        log_p += math.log(m / t) / 4.0
+    bp = 1.0 if cand_len > ref_len else math.exp(1.0 - ref_len / cand_len)
+    return float(bp * math.exp(log_p))
+
+
+# --------------------------------------------------------------------------- answers
+
+# The value of a parsed answer compared for each question type.
+_QTYPE_KEYS = {"count": "count", "anomaly": "anomaly", "activity": "activity"}
+
+
+def _parsed_value(qtype: str, parsed: dict):
+    key = _QTYPE_KEYS[qtype]
+    if key in parsed:
+        return parsed[key]
+    if len(parsed) == 1:
+        return next(iter(parsed.values()))
+    raise ValueError(f"parsed {qtype} answer: expected a '{key}' field, got keys {sorted(parsed)}")
+
+
+def _default_parser() -> Callable[[str, str], dict | None]:
+    from spjax.data.text import parse_answer
+
+    return parse_answer
+
+
+def _label(qtype: str, reference, parse) -> object:
+    """A reference is a label (int/str/bool), a dict from the parser, or reference text."""
+    if isinstance(reference, dict):
+        return _parsed_value(qtype, reference)
+    if isinstance(reference, str) and qtype != "activity":
+        parsed = parse(qtype, reference)
+        if parsed is None:
+            raise ValueError(f"references: the {qtype} reference {reference!r} does not parse")
+        return _parsed_value(qtype, parsed)
+    if isinstance(reference, (list, tuple)):
+        if not reference:
+            raise ValueError(f"references: empty reference list for a {qtype} question")
+        return _label(qtype, reference[0], parse)
+    if isinstance(reference, str):  # activity: parse when possible, else the word itself
+        parsed = parse(qtype, reference)
+        return _parsed_value(qtype, parsed) if parsed is not None else reference.strip().lower()
+    return reference
+
+
+def _as_binary(value) -> int:
+    if isinstance(value, str):
+        return int(value.strip().lower() in ("yes", "true", "1", "anomaly", "abnormal"))
+    return int(bool(value))
+
+
+def utility_from_answers(
+    qtypes: Sequence[str],
+    generated_texts: Sequence[str],
+    references: Sequence,
+    *,
+    anomaly_scores: Sequence[float] | None = None,
+    parser: Callable[[str, str], dict | None] | None = None,
+) -> dict:
+    """Score generated answers per question type.
+
+    `references[i]` is the reference answer text (or a list of them), a parsed dict, or a
+    bare label (count int, anomaly bool/int, activity str). For `describe` questions it is
+    the list of reference captions. `anomaly_scores` (optional, one per anomaly question, in
+    order) are the decoder's answer likelihood scores (e.g. log p(yes) - log p(no)) for AUROC.
+    Every generated answer goes through `parser` (default `spjax.data.text.parse_answer`);
+    an unparseable answer counts as wrong and is counted in `unparseable`.
+    """
+    qtypes, generated_texts, references = list(qtypes), list(generated_texts), list(references)
+    _same_length(qtypes=qtypes, generated_texts=generated_texts, references=references)
+    parse = parser or _default_parser()
+    unknown = sorted(set(qtypes) - set(_QTYPE_KEYS) - {"describe"})
+    if unknown:
+        raise ValueError(f"qtypes: expected count/anomaly/activity/describe, got {unknown}")
+    out: dict = {}
+    for qt in ("count", "anomaly", "activity"):
+        idx = [i for i, q in enumerate(qtypes) if q == qt]
+        if not idx:
+            continue
+        truth, pred, bad = [], [], 0
+        for i in idx:
+            label = _label(qt, references[i], parse)
+            parsed = parse(qt, generated_texts[i])
+            value = None if parsed is None else _parsed_value(qt, parsed)
+            if value is None:
+                bad += 1
+            truth.append(label)
+            pred.append(value)
+        section = {"n": len(idx), "unparseable": bad}
+        if qt == "count":
+            t = np.array([int(v) for v in truth])
+            ok = np.array([p is not None for p in pred])
+            p = np.array([int(v) if v is not None else -1 for v in pred])
+            section["exact_accuracy"] = float(np.mean(ok & (p == t)))
+            # MAE over parseable answers only (an unparseable answer has no count); its
+            # share is reported next to it so the number cannot hide failures.
+            section["mae"] = count_mae(p[ok], t[ok]) if ok.any() else float("nan")
+        elif qt == "anomaly":
+            t = np.array([_as_binary(v) for v in truth])
+            # An unparseable answer is wrong: predict the opposite of the truth.
+            p = np.array([_as_binary(v) if v is not None else 1 - tv for v, tv in zip(pred, t)])
+            section["accuracy"] = accuracy(p, t)
+            section["balanced_accuracy"] = balanced_accuracy(p, t)
+            if anomaly_scores is not None:
+                scores = _as_1d("anomaly_scores", anomaly_scores)
+                if len(scores) != len(idx):
+                    raise ValueError(
+                        f"anomaly_scores: expected {len(idx)} scores (one per anomaly "
+                        f"question), got {len(scores)}"
+                    )
+                section["auroc"] = auroc(scores, t)
+        else:
+            t = np.array([str(v).strip().lower() for v in truth], dtype=object)
+            p = np.array(
+                [str(v).strip().lower() if v is not None else None for v in pred], dtype=object
+            )
+            section["accuracy"] = float(np.mean([a is not None and a == b for a, b in zip(p, t)]))
+        out[qt] = section
+    idx = [i for i, q in enumerate(qtypes) if q == "describe"]
+    if idx:
+        cands = [generated_texts[i] for i in idx]
+        refs = [_references(references[i]) for i in idx]
+        out["describe"] = {
+            "n": len(idx),
+            "rouge_l": float(np.mean([rouge_l(c, r) for c, r in zip(cands, refs)])),
+            "bleu4": bleu4(cands, refs),
+        }
+    out["unparseable"] = sum(s.get("unparseable", 0) for s in out.values() if isinstance(s, dict))
+    return out

@@ -1,0 +1,375 @@
+"""Safe weight loading for `Llama`: GGUF (via `gguf`), safetensors in the Hugging Face layout,
+and orbax save/load of a decoder (config JSON + params). No pickle anywhere.
+
+All loaders funnel into `assemble(config, arrays)`, which checks every array's name, shape and
+dtype against the model's own abstract state and raises a clear error on any mismatch.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from spjax.models.llama import Llama, LlamaConfig
+
+DECODER_CONFIG = "decoder_config.json"
+DECODER_PARAMS = "params"
+WORD_TOKENIZER = "word_tokenizer.json"
+FORMAT_VERSION = 1
+
+
+def _abstract(config: LlamaConfig, param_dtype):
+    return nnx.eval_shape(lambda: Llama(config, rngs=nnx.Rngs(0), param_dtype=param_dtype))
+
+
+def assemble(config: LlamaConfig, arrays: dict[str, np.ndarray], *, param_dtype=jnp.float32,
+             source: str = "weights") -> Llama:
+    """Build a `Llama` from a flat dict of spjax-layout arrays, checking names and shapes."""
+    model = _abstract(config, param_dtype)
+    graphdef, state = nnx.split(model)
+    pure = state.to_pure_dict()
+    expected = {k: v for k, v in pure.items() if v is not None}
+    missing = sorted(set(expected) - set(arrays))
+    extra = sorted(set(arrays) - set(expected))
+    if missing or extra:
+        raise ValueError(f"{source}: tensors do not match the llama config; missing {missing}, "
+                         f"unexpected {extra}")
+    out = {}
+    for name, spec in expected.items():
+        arr = np.asarray(arrays[name])
+        if not np.issubdtype(arr.dtype, np.floating) and arr.dtype.name != "bfloat16":
+            raise TypeError(f"{source}: tensor {name!r} expected a floating dtype, got {arr.dtype}")
+        if tuple(arr.shape) != tuple(spec.shape):
+            raise ValueError(f"{source}: tensor {name!r} expected shape {tuple(spec.shape)}, "
+                             f"got {tuple(arr.shape)}")
+        out[name] = jnp.asarray(arr, dtype=spec.dtype)
+    nnx.replace_by_pure_dict(state, out)
+    return nnx.merge(graphdef, state)
+
+
+def _stack(per_layer: list[dict[str, np.ndarray]], rest: dict[str, np.ndarray]) -> dict:
+    arrays = dict(rest)
+    for name in per_layer[0]:
+        arrays[name] = np.stack([layer[name] for layer in per_layer])
+    return arrays
+
+
+# ---------------------------------------------------------------------------------- GGUF ---
+
+def gguf_unpermute(w: np.ndarray, n_heads: int) -> np.ndarray:
+    """Undo llama.cpp's q/k row permutation (HF rotate-half → interleaved pairs).
+
+    w: (n_heads * head_dim, in) rows as stored in GGUF; returns the Hugging Face row order."""
+    rows = w.shape[0]
+    return w.reshape(n_heads, rows // n_heads // 2, 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+
+def gguf_permute(w: np.ndarray, n_heads: int) -> np.ndarray:
+    """llama.cpp's conversion permutation (HF row order → GGUF); inverse of `gguf_unpermute`."""
+    rows = w.shape[0]
+    return w.reshape(n_heads, 2, rows // n_heads // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+
+def _field(reader, key, default=None):
+    field = reader.fields.get(key)
+    if field is None:
+        return default
+    return field.contents()
+
+
+def _f32(value) -> float:
+    """GGUF stores float32: 1e-5 comes back as 9.99999974e-06; keep the intended decimal."""
+    return float(f"{float(value):.7g}")
+
+
+def gguf_config(reader, *, max_seq_len: int | None = None) -> LlamaConfig:
+    """LlamaConfig from GGUF metadata; non-llama architectures are rejected."""
+    arch = _field(reader, "general.architecture")
+    if arch != "llama":
+        raise ValueError(f"GGUF general.architecture: expected 'llama', got {arch!r}")
+    names = {t.name for t in reader.tensors}
+    embd = next(t for t in reader.tensors if t.name == "token_embd.weight")
+    dim = int(_field(reader, "llama.embedding_length"))
+    n_heads = int(_field(reader, "llama.attention.head_count"))
+    head_dim = int(_field(reader, "llama.attention.key_length", dim // n_heads))
+    rope_dims = _field(reader, "llama.rope.dimension_count")
+    if rope_dims is not None and int(rope_dims) != head_dim:
+        raise ValueError(f"GGUF llama.rope.dimension_count: expected the head dim {head_dim} "
+                         f"(partial RoPE is not supported), got {rope_dims}")
+    ctx = int(_field(reader, "llama.context_length", 2048))
+    return LlamaConfig(
+        vocab_size=int(_field(reader, "llama.vocab_size", int(embd.shape[1]))),
+        dim=dim,
+        n_layers=int(_field(reader, "llama.block_count")),
+        n_heads=n_heads,
+        n_kv_heads=int(_field(reader, "llama.attention.head_count_kv", n_heads)),
+        hidden_dim=int(_field(reader, "llama.feed_forward_length")),
+        head_dim=None if head_dim == dim // n_heads else head_dim,
+        rope_theta=_f32(_field(reader, "llama.rope.freq_base", 10000.0)),
+        norm_eps=_f32(_field(reader, "llama.attention.layer_norm_rms_epsilon", 1e-5)),
+        tie_embeddings="output.weight" not in names,
+        max_seq_len=min(ctx, max_seq_len) if max_seq_len else ctx,
+    )
+
+
+def _dequant(tensor) -> np.ndarray:
+    from gguf import quants
+
+    try:
+        arr = quants.dequantize(tensor.data, tensor.tensor_type)
+    except NotImplementedError as err:
+        raise ValueError(f"GGUF tensor {tensor.name!r}: quantisation {tensor.tensor_type.name} is "
+                         f"not supported by gguf.quants ({err})") from err
+    # GGUF shapes list the fastest axis first; rows are the output features.
+    shape = tuple(int(s) for s in reversed(tensor.shape))
+    return np.asarray(arr, np.float32).reshape(shape)
+
+
+def load_gguf(path, *, param_dtype=jnp.float32, max_seq_len: int | None = None) -> Llama:
+    """A `Llama` from a llama-architecture GGUF file (F32/F16/BF16/Q4_x/Q5_x/Q8_0 tensors)."""
+    from gguf import GGUFReader
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"load_gguf path: expected a GGUF file, got {str(path)!r}")
+    try:
+        reader = GGUFReader(str(path))
+    except Exception as err:  # the gguf package raises bare ValueErrors etc. on junk
+        raise ValueError(f"load_gguf path: {str(path)!r} is not a readable GGUF file ({err})") from err
+    config = gguf_config(reader, max_seq_len=max_seq_len)
+    tensors = {t.name: t for t in reader.tensors}
+
+    def get(name):
+        if name not in tensors:
+            raise ValueError(f"GGUF {path.name}: missing tensor {name!r}")
+        return _dequant(tensors[name])
+
+    per_layer = []
+    for i in range(config.n_layers):
+        p = f"blk.{i}."
+        per_layer.append({
+            "attn_norm": get(p + "attn_norm.weight"),
+            "wq": gguf_unpermute(get(p + "attn_q.weight"), config.n_heads).T,
+            "wk": gguf_unpermute(get(p + "attn_k.weight"), config.n_kv_heads).T,
+            "wv": get(p + "attn_v.weight").T,
+            "wo": get(p + "attn_output.weight").T,
+            "ffn_norm": get(p + "ffn_norm.weight"),
+            "w_gate": get(p + "ffn_gate.weight").T,
+            "w_up": get(p + "ffn_up.weight").T,
+            "w_down": get(p + "ffn_down.weight").T,
+        })
+    rest = {"embed": get("token_embd.weight"), "norm": get("output_norm.weight")}
+    if not config.tie_embeddings:
+        rest["head"] = get("output.weight").T
+    return assemble(config, _stack(per_layer, rest), param_dtype=param_dtype, source=f"GGUF {path.name}")
+
+
+# --------------------------------------------------------------------------- safetensors ---
+
+_HF_ARCHS = ("LlamaForCausalLM",)
+
+
+def hf_config(d: dict, *, max_seq_len: int | None = None) -> LlamaConfig:
+    """LlamaConfig from a Hugging Face `config.json` dict (llama only)."""
+    archs = d.get("architectures") or []
+    if d.get("model_type") != "llama" and not any(a in _HF_ARCHS for a in archs):
+        raise ValueError(f"config.json model_type: expected 'llama' (LlamaForCausalLM), got "
+                         f"{d.get('model_type')!r} / {archs}")
+    if d.get("attention_bias") or d.get("mlp_bias"):
+        raise ValueError("config.json attention_bias/mlp_bias: expected false (no biases), got true")
+    if d.get("rope_scaling"):
+        raise ValueError(f"config.json rope_scaling: expected null, got {d['rope_scaling']!r}")
+    dim, n_heads = int(d["hidden_size"]), int(d["num_attention_heads"])
+    head_dim = d.get("head_dim")
+    ctx = int(d.get("max_position_embeddings", 2048))
+    return LlamaConfig(
+        vocab_size=int(d["vocab_size"]), dim=dim, n_layers=int(d["num_hidden_layers"]),
+        n_heads=n_heads, n_kv_heads=int(d.get("num_key_value_heads") or n_heads),
+        hidden_dim=int(d["intermediate_size"]),
+        head_dim=None if head_dim in (None, dim // n_heads) else int(head_dim),
+        rope_theta=float(d.get("rope_theta", 10000.0)), norm_eps=float(d.get("rms_norm_eps", 1e-6)),
+        tie_embeddings=bool(d.get("tie_word_embeddings", False)),
+        max_seq_len=min(ctx, max_seq_len) if max_seq_len else ctx)
+
+
+def _read_safetensors(directory: Path) -> dict[str, np.ndarray]:
+    from safetensors.numpy import load_file
+
+    index = directory / "model.safetensors.index.json"
+    if index.is_file():
+        files = sorted(set(json.loads(index.read_text())["weight_map"].values()))
+    else:
+        files = sorted(p.name for p in directory.glob("*.safetensors"))
+    if not files:
+        raise FileNotFoundError(f"load_safetensors path: no *.safetensors in {str(directory)!r}")
+    out: dict[str, np.ndarray] = {}
+    for name in files:
+        out.update(load_file(str(directory / name)))
+    return out
+
+
+def load_safetensors(path, *, param_dtype=jnp.float32, max_seq_len: int | None = None) -> Llama:
+    """A `Llama` from a Hugging Face llama directory: `config.json` + `*.safetensors`."""
+    directory = Path(path)
+    if directory.is_file():
+        directory = directory.parent
+    cfg_path = directory / "config.json"
+    if not cfg_path.is_file():
+        raise FileNotFoundError(f"load_safetensors path: expected {str(cfg_path)!r} to exist")
+    config = hf_config(json.loads(cfg_path.read_text()), max_seq_len=max_seq_len)
+    raw = _read_safetensors(directory)
+    raw = {k[len("model."):] if k.startswith("model.") else k: v for k, v in raw.items()}
+    used = set()
+
+    def get(name):
+        if name not in raw:
+            raise ValueError(f"safetensors {directory.name}: missing tensor {name!r}")
+        used.add(name)
+        return np.asarray(raw[name], np.float32)
+
+    per_layer = []
+    for i in range(config.n_layers):
+        p = f"layers.{i}."
+        per_layer.append({
+            "attn_norm": get(p + "input_layernorm.weight"),
+            "wq": get(p + "self_attn.q_proj.weight").T,
+            "wk": get(p + "self_attn.k_proj.weight").T,
+            "wv": get(p + "self_attn.v_proj.weight").T,
+            "wo": get(p + "self_attn.o_proj.weight").T,
+            "ffn_norm": get(p + "post_attention_layernorm.weight"),
+            "w_gate": get(p + "mlp.gate_proj.weight").T,
+            "w_up": get(p + "mlp.up_proj.weight").T,
+            "w_down": get(p + "mlp.down_proj.weight").T,
+        })
+    rest = {"embed": get("embed_tokens.weight"), "norm": get("norm.weight")}
+    if not config.tie_embeddings:
+        rest["head"] = get("lm_head.weight").T
+    unused = sorted(k for k in set(raw) - used
+                    if not (config.tie_embeddings and k == "lm_head.weight")
+                    and not k.endswith("rotary_emb.inv_freq"))
+    if unused:
+        raise ValueError(f"safetensors {directory.name}: tensors not used by a llama model: "
+                         f"{unused[:8]}{' ...' if len(unused) > 8 else ''}")
+    return assemble(config, _stack(per_layer, rest), param_dtype=param_dtype,
+                    source=f"safetensors {directory.name}")
+
+
+def to_hf_tensors(model: Llama) -> dict[str, np.ndarray]:
+    """The model's weights in the Hugging Face llama naming/layout (for export and tests)."""
+    from spjax.models.llama import param_arrays
+
+    a = param_arrays(model)
+    out = {"model.embed_tokens.weight": a["embed"], "model.norm.weight": a["norm"]}
+    names = {"attn_norm": "input_layernorm.weight", "ffn_norm": "post_attention_layernorm.weight",
+             "wq": "self_attn.q_proj.weight", "wk": "self_attn.k_proj.weight",
+             "wv": "self_attn.v_proj.weight", "wo": "self_attn.o_proj.weight",
+             "w_gate": "mlp.gate_proj.weight", "w_up": "mlp.up_proj.weight",
+             "w_down": "mlp.down_proj.weight"}
+    for i in range(model.config.n_layers):
+        for ours, theirs in names.items():
+            w = a[ours][i]
+            out[f"model.layers.{i}.{theirs}"] = np.ascontiguousarray(w.T if w.ndim == 2 else w)
+    if "head" in a:
+        out["lm_head.weight"] = np.ascontiguousarray(a["head"].T)
+    return out
+
+
+def hf_config_dict(config: LlamaConfig) -> dict:
+    return {"architectures": ["LlamaForCausalLM"], "model_type": "llama",
+            "vocab_size": config.vocab_size, "hidden_size": config.dim,
+            "num_hidden_layers": config.n_layers, "num_attention_heads": config.n_heads,
+            "num_key_value_heads": config.n_kv_heads, "intermediate_size": config.hidden_dim,
+            "head_dim": config.hd, "rope_theta": config.rope_theta, "rms_norm_eps": config.norm_eps,
+            "tie_word_embeddings": config.tie_embeddings,
+            "max_position_embeddings": config.max_seq_len}
+
+
+def save_safetensors(model: Llama, directory) -> Path:
+    """Write `config.json` + `model.safetensors` in the Hugging Face llama layout."""
+    from safetensors.numpy import save_file
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "config.json").write_text(json.dumps(hf_config_dict(model.config), indent=2))
+    save_file(to_hf_tensors(model), str(directory / "model.safetensors"))
+    return directory
+
+
+# --------------------------------------------------------------------------------- orbax ---
+
+def save_decoder(model: Llama, directory, *, tokenizer=None) -> Path:
+    """Save a decoder as `decoder_config.json` + orbax `params/` (+ `word_tokenizer.json`).
+
+    `tokenizer` may be any object with `save(path)` (the data area's WordTokenizer)."""
+    import orbax.checkpoint as ocp
+
+    if not isinstance(model, Llama):
+        raise TypeError(f"save_decoder model: expected Llama, got {type(model).__name__}")
+    directory = Path(directory).absolute()
+    directory.mkdir(parents=True, exist_ok=True)
+    if (directory / DECODER_PARAMS).exists():
+        raise FileExistsError(f"save_decoder directory: {str(directory / DECODER_PARAMS)!r} "
+                              "already exists")
+    pure = nnx.state(model, nnx.Param).to_pure_dict()
+    dtype = jnp.dtype(model.embed[...].dtype).name
+    meta = {"format": "spjax-decoder", "version": FORMAT_VERSION, "arch": "llama",
+            "param_dtype": dtype, "config": model.config.to_dict()}
+    if tokenizer is not None:
+        tokenizer.save(str(directory / WORD_TOKENIZER))
+        meta["tokenizer"] = WORD_TOKENIZER
+    with ocp.StandardCheckpointer() as ckpt:
+        ckpt.save(directory / DECODER_PARAMS, pure)
+        ckpt.wait_until_finished()
+    (directory / DECODER_CONFIG).write_text(json.dumps(meta, indent=2))
+    return directory
+
+
+def read_decoder_meta(directory) -> dict:
+    path = Path(directory) / DECODER_CONFIG
+    if not path.is_file():
+        raise FileNotFoundError(f"load_decoder_checkpoint directory: expected {str(path)!r}")
+    try:
+        meta = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON ({err})") from err
+    if meta.get("format") != "spjax-decoder" or meta.get("arch") != "llama":
+        raise ValueError(f"{path}: expected format 'spjax-decoder' arch 'llama', got "
+                         f"{meta.get('format')!r} / {meta.get('arch')!r}")
+    if meta.get("version") != FORMAT_VERSION:
+        raise ValueError(f"{path}: expected version {FORMAT_VERSION}, got {meta.get('version')!r}")
+    return meta
+
+
+def load_decoder_checkpoint(directory) -> Llama:
+    """Inverse of `save_decoder` (params only; see `registry.load_decoder` for the tokenizer)."""
+    import orbax.checkpoint as ocp
+
+    directory = Path(directory).absolute()
+    meta = read_decoder_meta(directory)
+    config = LlamaConfig.from_dict(meta["config"])
+    dtype = jnp.dtype(meta.get("param_dtype", "float32"))
+    abstract = _abstract(config, dtype)
+    target = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype),
+                          nnx.state(abstract, nnx.Param).to_pure_dict())
+    with ocp.StandardCheckpointer() as ckpt:
+        try:
+            restored = ckpt.restore(directory / DECODER_PARAMS, target)
+        except (ValueError, KeyError) as err:
+            raise ValueError(f"load_decoder_checkpoint {directory}: params do not match "
+                             f"decoder_config.json ({err})") from err
+    flat = {k: np.asarray(v) for k, v in restored.items() if v is not None}
+    return assemble(config, flat, param_dtype=dtype, source=f"orbax {directory.name}")
+
+
+def is_decoder_checkpoint(path) -> bool:
+    return (Path(path) / DECODER_CONFIG).is_file()
+
+
+__all__ = ["assemble", "load_gguf", "gguf_config", "gguf_permute", "gguf_unpermute",
+           "load_safetensors", "save_safetensors", "to_hf_tensors", "hf_config", "save_decoder",
+           "load_decoder_checkpoint", "is_decoder_checkpoint"]

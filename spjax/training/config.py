@@ -1,0 +1,141 @@
+"""Recipes are Python files whose `get_config()` returns an `ml_collections.ConfigDict`.
+
+One convention for every recipe: the config is locked after loading, so a typo in an override
+(`--set optim.lrr=1e-3`) is an error naming the key, never a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import hashlib
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any, Iterable
+
+import ml_collections
+
+ConfigDict = ml_collections.ConfigDict
+
+# Keys that may differ between a checkpoint's config and the resuming run's config: they
+# change how a run is observed or how long it runs, not what it computes per step.
+RESUMABLE_KEYS = ("run.", "train.steps", "train.eval_every", "train.checkpoint_every",
+                  "train.log_every", "train.keep_checkpoints")
+
+
+def load_recipe(path: str | Path) -> ConfigDict:
+    """Import a recipe file and return its locked config."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"recipe file {str(path)!r} does not exist")
+    spec = importlib.util.spec_from_file_location(f"spjax_recipe_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not hasattr(module, "get_config"):
+        raise ValueError(f"recipe {str(path)!r} defines no get_config()")
+    config = module.get_config()
+    if not isinstance(config, ConfigDict):
+        raise TypeError(f"recipe {str(path)!r}: get_config() must return a ConfigDict, "
+                        f"got {type(config).__name__}")
+    config.lock()
+    return config
+
+
+def flatten(config: ConfigDict | dict, prefix: str = "") -> dict[str, Any]:
+    """Nested config → {'a.b.c': value}."""
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, (ConfigDict, dict)):
+            out.update(flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def _parse_value(text: str, current: Any, key: str) -> Any:
+    if isinstance(current, bool) or current is None or isinstance(current, (int, float, tuple, list)):
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            if current is None:
+                return text
+            raise ValueError(f"--set {key}={text}: cannot parse {text!r} as "
+                             f"{type(current).__name__}") from None
+    else:
+        value = text
+    if current is None or value is None:
+        return value
+    if isinstance(current, bool):
+        if not isinstance(value, bool):
+            raise ValueError(f"--set {key}={text}: expected a bool (True/False), got {text!r}")
+        return value
+    if isinstance(current, float) and isinstance(value, int):
+        return float(value)
+    if isinstance(current, (tuple, list)):
+        if not isinstance(value, (tuple, list)):
+            value = (value,)
+        return type(current)(value)
+    if not isinstance(value, type(current)):
+        raise ValueError(f"--set {key}={text}: expected {type(current).__name__}, "
+                         f"got {type(value).__name__} {text!r}")
+    return value
+
+
+def apply_overrides(config: ConfigDict, overrides: Iterable[str]) -> ConfigDict:
+    """Apply `key=value` strings to a locked config; unknown keys are errors."""
+    flat = flatten(config)
+    for item in overrides or ():
+        if "=" not in item:
+            raise ValueError(f"--set expects key=value, got {item!r}")
+        key, text = item.split("=", 1)
+        key = key.strip()
+        if key not in flat:
+            close = difflib.get_close_matches(key, flat.keys(), n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise ValueError(f"unknown config key {key!r}{hint}")
+        value = _parse_value(text.strip(), flat[key], key)
+        node = config
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node[part]
+        node[leaf] = value  # locked configs accept new values for existing keys
+        flat[key] = value
+    return config
+
+
+def to_json(config: ConfigDict) -> str:
+    return json.dumps(config.to_dict(), indent=2, sort_keys=True, default=_json_default)
+
+
+def _json_default(value):
+    if isinstance(value, tuple):
+        return list(value)
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"config value {value!r} is not JSON-serialisable")
+
+
+def config_hash(config: ConfigDict | dict, *, exclude: Iterable[str] = ()) -> str:
+    flat = flatten(config)
+    kept = {k: v for k, v in flat.items() if not any(k.startswith(e) for e in exclude)}
+    blob = json.dumps(kept, sort_keys=True, default=_json_default)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def differing_keys(saved: dict, current: ConfigDict | dict,
+                   ignore: Iterable[str] = RESUMABLE_KEYS) -> list[str]:
+    """Keys whose values differ between two configs (lists and tuples compare equal)."""
+    a = {k: _normalise(v) for k, v in flatten(saved).items()}
+    b = {k: _normalise(v) for k, v in flatten(current).items()}
+    keys = sorted(set(a) | set(b))
+    return [k for k in keys
+            if not any(k == i or (i.endswith(".") and k.startswith(i)) for i in ignore)
+            and a.get(k, "<missing>") != b.get(k, "<missing>")]
+
+
+def _normalise(value):
+    if isinstance(value, (list, tuple)):
+        return [_normalise(v) for v in value]
+    return value

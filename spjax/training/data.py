@@ -1,0 +1,136 @@
+"""Training data for SP-VLM: clips with tokenised question/answer pairs, and identity faces.
+
+Every (clip, question) pair is one example. Examples and faces are served by grain
+pipelines over in-memory arrays: sharded by process first (so processes see disjoint
+examples), reshuffled each epoch from the seed, batched; their iterator state is a small dict
+saved in every checkpoint, so a resumed run sees exactly the batches it would have seen.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import grain
+import jax
+import numpy as np
+
+from spjax.training.config import ConfigDict
+
+QTYPES = ("count", "anomaly", "activity", "describe")
+
+
+@dataclasses.dataclass
+class QASplit:
+    """Examples of one split. Token layouts are those of `spjax.models.spvlm`: training rows
+    `[bos] question answer [eos]` right-padded with a loss mask on the answer; prompts
+    `[bos] question` left-padded for generation."""
+
+    frames: np.ndarray          # (N, T, H, W) float32 clips
+    clip: np.ndarray            # (E,) clip index of each example
+    qtype: np.ndarray           # (E,) index into QTYPES
+    tokens: np.ndarray          # (E, L)
+    loss_mask: np.ndarray       # (E, L)
+    attention_mask: np.ndarray  # (E, L)
+    prompt: np.ndarray          # (E, Lq)
+    prompt_mask: np.ndarray     # (E, Lq)
+    question_text: list[str]
+    answer_text: list[str]
+    labels: dict                # clip-level labels from the scene generator
+    captions: list[list[str]]   # (N,) reference captions
+
+    def __len__(self) -> int:
+        return len(self.clip)
+
+    def batch(self, index) -> dict:
+        return {"frames": self.frames[self.clip[index]], "tokens": self.tokens[index],
+                "loss_mask": self.loss_mask[index], "attention_mask": self.attention_mask[index]}
+
+    def references(self, index) -> list:
+        """Per example: the reference answer, or the clip's captions for `describe`."""
+        return [self.captions[self.clip[i]] if QTYPES[self.qtype[i]] == "describe"
+                else self.answer_text[i] for i in index]
+
+
+@dataclasses.dataclass
+class FaceSplit:
+    image: np.ndarray     # (N, H, W) float32
+    identity: np.ndarray  # (N,) int32
+
+    def __len__(self) -> int:
+        return len(self.identity)
+
+
+def sequence_length(clip_sets: list[dict], tokenizer) -> int:
+    """Longest `[bos] question answer [eos]` over the given clip sets (so nothing is cut)."""
+    longest = 0
+    for clips in clip_sets:
+        for qa in clips["qa"]:
+            for _, question, answer in qa:
+                longest = max(longest, len(tokenizer.encode(question)) + len(tokenizer.encode(answer)))
+    return longest + 2
+
+
+def make_qa_split(clips: dict, tokenizer, *, max_len: int) -> QASplit:
+    from spjax.models.spvlm import make_batch, make_prompts
+
+    clip, qtype, questions, answers = [], [], [], []
+    for i, qa in enumerate(clips["qa"]):
+        for kind, question, answer in qa:
+            clip.append(i)
+            qtype.append(QTYPES.index(kind))
+            questions.append(question)
+            answers.append(answer)
+    rows = make_batch(tokenizer, questions, answers, max_len=max_len)
+    prompt, prompt_mask = make_prompts(tokenizer, questions)
+    labels = {k: v for k, v in clips.items() if k not in ("frames", "qa", "captions")}
+    return QASplit(frames=np.asarray(clips["frames"], np.float32),
+                   clip=np.asarray(clip, np.int32), qtype=np.asarray(qtype, np.int32),
+                   tokens=rows["tokens"], loss_mask=rows["loss_mask"],
+                   attention_mask=rows["attention_mask"], prompt=prompt, prompt_mask=prompt_mask,
+                   question_text=questions, answer_text=answers, labels=labels,
+                   captions=[list(c) for c in clips["captions"]])
+
+
+def index_loader(n: int, batch_size: int, seed: int):
+    """Infinite, per-epoch reshuffled batches of example indices for this process's shard."""
+    if n < jax.process_count():
+        raise ValueError(f"{n} examples cannot be sharded over {jax.process_count()} processes")
+    ds = grain.MapDataset.range(n)[jax.process_index()::jax.process_count()]
+    ds = ds.shuffle(seed=seed).repeat(None).batch(batch_size, drop_remainder=True)
+    return iter(ds.to_iter_dataset())
+
+
+def build_clip_sets(cfg: ConfigDict):
+    """Scene and face splits from the procedural world (config `data`)."""
+    from spjax.data import faces, scenes
+
+    d = cfg.data
+    scene_cfg = scenes.SceneConfig(frames=d.frames, size=d.size, min_people=d.min_people,
+                                   max_people=d.max_people, anomaly_fraction=d.anomaly_fraction,
+                                   n_identities=d.n_identities, seed=cfg.seed)
+    clips = {name: scenes.generate_scenes(scene_cfg, n, seed=cfg.seed * 1000 + i)
+             for i, (name, n) in enumerate((("train", d.n_train), ("val", d.n_val),
+                                            ("test", d.n_test)))}
+    face_data = faces.generate_faces(d.n_identities, d.faces_per_identity, size=d.size,
+                                     seed=cfg.seed)
+    face_splits = split_faces(face_data, seed=cfg.seed)
+    return clips, face_splits
+
+
+def split_faces(face_data: dict, *, seed: int, fractions=(0.7, 0.15, 0.15)) -> dict[str, FaceSplit]:
+    """Closed-set split: every identity appears in train, val and test with different samples."""
+    rng = np.random.default_rng(seed)
+    ids = np.asarray(face_data["identity"])
+    parts = {"train": [], "val": [], "test": []}
+    for ident in np.unique(ids):
+        idx = rng.permutation(np.flatnonzero(ids == ident))
+        n_tr = int(round(len(idx) * fractions[0]))
+        n_va = int(round(len(idx) * fractions[1]))
+        parts["train"].append(idx[:n_tr])
+        parts["val"].append(idx[n_tr:n_tr + n_va])
+        parts["test"].append(idx[n_tr + n_va:])
+    out = {}
+    for name, chunks in parts.items():
+        idx = np.concatenate(chunks)
+        out[name] = FaceSplit(np.asarray(face_data["image"], np.float32)[idx], ids[idx].astype(np.int32))
+    return out

@@ -1,0 +1,31 @@
+"""Optax optimisers with warm-up + cosine schedules, clipping and per-part learning rates."""
+
+from __future__ import annotations
+
+import jax
+import optax
+
+
+def adamw(lr: float, *, total_steps: int, warmup_steps: int = 0, weight_decay: float = 0.0,
+          clip_norm: float | None = None) -> optax.GradientTransformation:
+    warmup_steps = min(warmup_steps, max(total_steps - 1, 0))
+    schedule = optax.warmup_cosine_decay_schedule(
+        init_value=0.0 if warmup_steps else lr, peak_value=lr, warmup_steps=warmup_steps,
+        decay_steps=max(total_steps, warmup_steps + 1), end_value=lr * 0.05)
+    parts = [optax.clip_by_global_norm(clip_norm)] if clip_norm else []
+    parts.append(optax.adamw(schedule, weight_decay=weight_decay))
+    return optax.chain(*parts)
+
+
+def _top_key(path) -> str:
+    first = path[0]
+    return str(getattr(first, "key", getattr(first, "name", first)))
+
+
+def per_part(transforms: dict[str, optax.GradientTransformation]) -> optax.GradientTransformation:
+    """Route each parameter to the optimiser named by its top-level attribute
+    (e.g. `sensor`, `encoder`) so that parts of one model get their own learning rates."""
+    def labels(params):
+        return jax.tree_util.tree_map_with_path(lambda path, _: _top_key(path), params)
+
+    return optax.multi_transform(transforms, labels)

@@ -1,0 +1,441 @@
+"""The SP-VLM trainer: learn patterns + encoder against a frozen decoder and identity adversaries.
+
+One trainer serves every variant: learned or fixed patterns (`sensor.family`), utility-only
+(`privacy.weight = 0`) or adversarial training, any decoder `load_decoder` understands.
+
+State and steps. The trainable model (`sensor`, `encoder`, `adversaries`) and its two
+optimisers are split once into a graph definition and a pytree of arrays (`state`); the jitted
+step is a pure function `step(state, frozen, batch, faces, key) -> (state, metrics)` whose
+`state` argument is donated. The decoder's weights (`frozen`) are a separate argument: they
+are never differentiated, never given optimiser state and never written to checkpoints.
+
+Min–max. Each step first updates the adversary ensemble on the (stop-gradient) face
+measurements, then updates sensor + encoder on `task_loss − λ(step)·privacy_term`, where the
+privacy term (`models.adversaries.privacy_loss`) is computed against the *worst* (lowest
+cross-entropy) ensemble member. Members
+are re-initialised in turn every `privacy.restart_every` steps.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+
+from spjax.training import optim, sharding
+from spjax.training.checkpoint import Checkpointer
+from spjax.training.config import ConfigDict, to_json
+from spjax.training.data import QTYPES, FaceSplit, QASplit, index_loader
+from spjax.training.logging import RunLogger, progress
+
+PRIVACY_TERMS = ("neg_ce", "neg_entropy", "kl_uniform")  # see models.adversaries.privacy_loss
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (non-finite loss); the message names the step and the term."""
+
+
+class Trainable(nnx.Module):
+    """Everything that receives gradients: the sensor's patterns, the encoder, the adversaries."""
+
+    def __init__(self, sensor, encoder, adversaries):
+        self.sensor = sensor
+        self.encoder = encoder
+        self.adversaries = adversaries
+
+
+# Main update: sensor + encoder parameters. Adversary update: adversary parameters.
+MAIN = nnx.All(nnx.Param, nnx.Not(nnx.PathContains("adversaries")))
+ADVERSARY = nnx.All(nnx.Param, nnx.PathContains("adversaries"))
+
+
+def temperature_at(step, cfg: ConfigDict):
+    """Geometric annealing of the straight-through temperature over training."""
+    frac = jnp.clip(step / max(cfg.train.steps, 1), 0.0, 1.0)
+    t0, t1 = cfg.sensor.temperature_start, cfg.sensor.temperature_end
+    return t0 * (t1 / t0) ** frac
+
+
+def privacy_weight_at(step, cfg: ConfigDict):
+    warm = max(cfg.privacy.warmup_steps, 1)
+    return cfg.privacy.weight * jnp.clip(step / warm, 0.0, 1.0)
+
+
+def make_step(graphdef, decoder_graphdef, cfg: ConfigDict):
+    """The pure training step (not yet jitted)."""
+    from spjax.models.adversaries import identity_loss, privacy_loss
+    from spjax.models.spvlm import answer_metrics
+
+    adversarial = cfg.privacy.weight > 0
+    adv_steps = cfg.privacy.adversary_steps
+
+    def step(state, frozen, batch, faces, key):
+        model, opt_main, opt_adv = nnx.merge(graphdef, state)
+        decoder = nnx.merge(decoder_graphdef, jax.lax.stop_gradient(frozen))
+        t = opt_main.step[...]
+        model.sensor.set_temperature(temperature_at(t, cfg))
+        k_scene, k_face_adv, k_face = jax.random.split(jax.random.fold_in(key, t), 3)
+        metrics = {}
+
+        # 1) adversaries: learn to identify faces from (fixed) face measurements.
+        y_face_fixed = jax.lax.stop_gradient(
+            model.sensor(faces["image"], key=k_face_adv, sampler="reparam", check=False))
+
+        def adversary_loss(adversaries):
+            ce = adversaries.losses(y_face_fixed, faces["identity"])
+            return ce.sum(), ce
+
+        for _ in range(adv_steps):
+            (_, adv_ce), grads = nnx.value_and_grad(adversary_loss, has_aux=True)(model.adversaries)
+            opt_adv.update(model.adversaries, grads)
+        metrics["adversary_ce_mean"] = adv_ce.mean()
+
+        # 2) sensor + encoder: answer questions, defeat the strongest adversary.
+        def main_loss(model):
+            y = model.sensor(batch["frames"], key=k_scene, sampler="reparam", check=False)
+            prefix = model.encoder(y)
+            logits = decoder(batch["tokens"], prefix=prefix, attention_mask=batch["attention_mask"])
+            task = answer_metrics(logits, batch["tokens"], batch["loss_mask"], prefix.shape[1])
+            y_face = model.sensor(faces["image"], key=k_face, sampler="reparam", check=False)
+            # Against the strongest member (lowest identity CE); `privacy_loss` is what the
+            # sensor side minimises, i.e. task_loss − λ·privacy_term with term = −privacy_loss.
+            logits = model.adversaries(y_face)
+            ce = jax.vmap(lambda lg: identity_loss(lg, faces["identity"]).mean())(logits)
+            worst = jnp.argmin(jax.lax.stop_gradient(ce))
+            priv = privacy_loss(logits[worst], faces["identity"], cfg.privacy.term)
+            lam = privacy_weight_at(t, cfg) if adversarial else 0.0
+            loss = task["loss"] + lam * priv
+            acc = (logits[worst].argmax(-1) == faces["identity"]).mean()
+            return loss, {"loss": loss, "task_loss": task["loss"], "answer_accuracy": task["accuracy"],
+                          "privacy_loss": priv, "privacy_weight": lam, "adversary_ce_worst": ce[worst],
+                          "adversary_accuracy_worst": acc, "adversary_worst": worst}
+
+        grad_fn = nnx.value_and_grad(main_loss, argnums=nnx.DiffState(0, MAIN), has_aux=True)
+        (_, main_metrics), grads = grad_fn(model)
+        opt_main.update(model, grads)
+        metrics.update(main_metrics)
+        metrics["temperature"] = temperature_at(t, cfg)
+        metrics["grad_norm"] = optax.global_norm(grads)
+        return nnx.state((model, opt_main, opt_adv)), metrics
+
+    return step
+
+
+class SPVLMTrainer:
+    """Builds everything from a config, trains, evaluates, and writes the run directory."""
+
+    def __init__(self, cfg: ConfigDict, workdir: str | Path, *, resume: bool = False):
+        self.cfg = cfg
+        self.workdir = Path(workdir)
+        self.resume = resume
+        validate_spvlm_config(cfg)
+        self._check_workdir()
+        self.t_start = time.time()
+
+        from spjax.training.decoders import obtain_decoder
+
+        self.decoder, self.tokenizer, self.decoder_info = obtain_decoder(cfg)
+        self._build_data()
+        self._build_model()
+
+    # -- construction ----------------------------------------------------------------------
+    def _check_workdir(self) -> None:
+        ckpt = self.workdir / "checkpoints" / "last"
+        has_ckpt = ckpt.is_dir() and any(p.name.isdigit() for p in ckpt.iterdir())
+        if has_ckpt and not self.resume:
+            raise FileExistsError(f"{self.workdir} already holds checkpoints; pass --resume to "
+                                  f"continue that run, or choose a new --workdir")
+        if self.resume and has_ckpt:
+            Checkpointer(self.workdir / "checkpoints").check_config(self.cfg.to_dict())
+
+    def _build_data(self) -> None:
+        from spjax.training.data import build_clip_sets, make_qa_split, sequence_length
+
+        clips, faces = build_clip_sets(self.cfg)
+        max_len = sequence_length(list(clips.values()), self.tokenizer)
+        if max_len > self.decoder.config.max_seq_len:
+            raise ValueError(f"question+answer length {max_len} exceeds the decoder's "
+                             f"max_seq_len {self.decoder.config.max_seq_len}")
+        self.splits: dict[str, QASplit] = {
+            name: make_qa_split(c, self.tokenizer, max_len=max_len) for name, c in clips.items()}
+        self.faces: dict[str, FaceSplit] = faces
+        self.n_identities = int(max(f.identity.max() for f in faces.values())) + 1
+
+    def _build_sensor(self, rngs):
+        from spjax.sensing import NoiseModel, Sensor
+
+        s, d = self.cfg.sensor, self.cfg.data
+        noise = None
+        if s.photons > 0:
+            noise = NoiseModel(photons=s.photons, dark=s.dark, read_std=s.read_std,
+                               adc_bits=s.adc_bits or None)
+        if s.family == "learned":
+            return Sensor.learned(d.size, d.size, s.rate, parameterization=s.parameterization,
+                                  init=s.init if s.init != "hadamard" else f"hadamard:{s.order}",
+                                  split=s.split, noise=noise, timing=s.timing, rngs=rngs)
+        return Sensor.family(s.family, d.size, d.size, s.rate, split=s.split, noise=noise,
+                             timing=s.timing, seed=self.cfg.seed)
+
+    def _build_model(self) -> None:
+        from spjax.models.adversaries import AdversaryEnsemble
+        from spjax.models.encoder import TemporalEncoder
+
+        cfg = self.cfg
+        rngs = nnx.Rngs(cfg.seed)
+        sensor = self._build_sensor(rngs)
+        e = cfg.encoder
+        encoder = TemporalEncoder(sensor.k, max_frames=cfg.data.frames, width=e.width,
+                                  depth=e.depth, heads=e.heads, num_queries=e.num_queries,
+                                  out_dim=self.decoder.config.dim, rngs=rngs)
+        adversaries = AdversaryEnsemble.build(tuple(cfg.privacy.adversaries), sensor.k,
+                                              self.n_identities, rngs=rngs)
+        model = Trainable(sensor, encoder, adversaries)
+        o, steps = cfg.optim, cfg.train.steps
+        common = dict(total_steps=steps, warmup_steps=o.warmup_steps,
+                      weight_decay=o.weight_decay, clip_norm=o.clip_norm)
+        parts = {"encoder": optim.adamw(o.lr, **common)}
+        if sensor.learnable:
+            parts["sensor"] = optim.adamw(o.sensor_lr, **common)
+        opt_main = nnx.Optimizer(model, optim.per_part(parts), wrt=MAIN)
+        opt_adv = nnx.Optimizer(model.adversaries,
+                                optim.adamw(o.adversary_lr, total_steps=steps, clip_norm=o.clip_norm),
+                                wrt=nnx.Param)
+        self.graphdef, state = nnx.split((model, opt_main, opt_adv))
+        self.decoder_graphdef, frozen = nnx.split(self.decoder)
+
+        self.mesh = sharding.make_data_mesh()
+        self.state = sharding.replicate(state, self.mesh)
+        self.frozen = sharding.replicate(frozen, self.mesh)
+        self.base_key = jax.random.key(cfg.seed)
+        self.step_fn = jax.jit(make_step(self.graphdef, self.decoder_graphdef, cfg), donate_argnums=0)
+        self.sensor_k = sensor.k
+
+    def model(self):
+        model, _, _ = nnx.merge(self.graphdef, self.state)
+        return model
+
+    # -- adversary restarts ---------------------------------------------------------------
+    def _restart_adversary(self, step: int) -> None:
+        """Re-initialise one member (round robin) and the adversary optimiser's moments."""
+        model, opt_main, opt_adv = nnx.merge(self.graphdef, self.state)
+        n = len(self.cfg.privacy.adversaries)
+        member = (step // self.cfg.privacy.restart_every - 1) % n
+        model.adversaries.restart(member, nnx.Rngs(self.cfg.seed * 7919 + step))
+        o = self.cfg.optim
+        fresh = nnx.Optimizer(model.adversaries,
+                              optim.adamw(o.adversary_lr, total_steps=self.cfg.train.steps,
+                                          clip_norm=o.clip_norm), wrt=nnx.Param)
+        fresh.step[...] = opt_adv.step[...]
+        _, state = nnx.split((model, opt_main, fresh))
+        self.state = sharding.replicate(state, self.mesh)
+
+    # -- checkpointing --------------------------------------------------------------------
+    def _ckpt_state(self):
+        return {"train": self.state, "key": jax.random.key_data(self.base_key)}
+
+    def _meta(self, step, iters):
+        return {"config": self.cfg.to_dict(), "step": int(step),
+                "data": {name: it.get_state() for name, it in iters.items()}}
+
+    # -- training -------------------------------------------------------------------------
+    def train(self) -> dict:
+        cfg = self.cfg
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        (self.workdir / "config.json").write_text(to_json(cfg))
+        ckpt = Checkpointer(self.workdir / "checkpoints", keep=cfg.train.keep_checkpoints)
+        local_bs = sharding.check_batch_size(cfg.train.batch_size)
+        local_face_bs = sharding.check_batch_size(cfg.privacy.face_batch_size)
+        iters = {"qa": index_loader(len(self.splits["train"]), local_bs, cfg.seed),
+                 "faces": index_loader(len(self.faces["train"]), local_face_bs, cfg.seed + 1)}
+        start = 0
+        if self.resume and ckpt.latest_step() is not None:
+            restored, meta = ckpt.restore(self._ckpt_state())
+            self.state = sharding.replicate(restored["train"], self.mesh)
+            for name, it in iters.items():
+                it.set_state(meta["data"][name])
+            start = int(meta["step"])
+        logger = RunLogger(self.workdir, config=cfg.to_dict(), wandb_mode=cfg.run.wandb,
+                           name=self.workdir.name)
+        bar = progress(cfg.train.steps, initial=start, desc="train sp-vlm")
+        train_qa, train_faces = self.splits["train"], self.faces["train"]
+        t_loop = time.time()
+        metrics = {}
+        try:
+            for step in range(start + 1, cfg.train.steps + 1):
+                qa_idx, face_idx = next(iters["qa"]), next(iters["faces"])
+                batch = sharding.global_batch(train_qa.batch(qa_idx), self.mesh)
+                faces = sharding.global_batch({"image": train_faces.image[face_idx],
+                                               "identity": train_faces.identity[face_idx]}, self.mesh)
+                new_state, metrics = self.step_fn(self.state, self.frozen, batch, faces, self.base_key)
+                metrics = jax.device_get(metrics)
+                bad = [k for k in ("task_loss", "privacy_loss", "adversary_ce_mean", "grad_norm")
+                       if not np.isfinite(metrics[k])]
+                if bad:
+                    # The donated state is gone, but the last checkpoint on disk is untouched.
+                    raise TrainingError(f"non-finite {', '.join(bad)} at step {step} "
+                                        f"({ {k: float(metrics[k]) for k in bad} }); the last good "
+                                        f"checkpoint is kept in {self.workdir / 'checkpoints'}")
+                self.state = new_state
+                if cfg.privacy.weight > 0 and cfg.privacy.restart_every and step % cfg.privacy.restart_every == 0 \
+                        and step < cfg.train.steps:
+                    self._restart_adversary(step)
+                if step % cfg.train.log_every == 0 or step == cfg.train.steps:
+                    rate = (step - start) / max(time.time() - t_loop, 1e-9)
+                    logger.log("train", step, steps_per_s=rate, **metrics)
+                    bar.set_postfix(task=f"{float(metrics['task_loss']):.3f}",
+                                    acc=f"{float(metrics['answer_accuracy']):.2f}",
+                                    adv=f"{float(metrics['adversary_accuracy_worst']):.2f}")
+                if step % cfg.train.eval_every == 0 or step == cfg.train.steps:
+                    val = self.validate()
+                    logger.log("val", step, **val)
+                    ckpt.save_best(step, self._ckpt_state(), self._meta(step, iters),
+                                   val["answer_accuracy"])
+                if step % cfg.train.checkpoint_every == 0 or step == cfg.train.steps:
+                    ckpt.save(step, self._ckpt_state(), self._meta(step, iters))
+                bar.update(1)
+        finally:
+            bar.close()
+            ckpt.close()
+        self.train_seconds = time.time() - t_loop
+        self.logger = logger
+        return {k: float(v) for k, v in metrics.items()}
+
+    # -- evaluation -----------------------------------------------------------------------
+    def _measure(self, frames: np.ndarray, key) -> jax.Array:
+        model = self.model()
+        return _measure_jit(model.sensor, jnp.asarray(frames), key)
+
+    def validate(self) -> dict:
+        """Teacher-forced answer loss/accuracy on the validation split (cheap; picks 'best')."""
+        from spjax.models.spvlm import answer_metrics
+
+        split = self.splits["val"]
+        model = self.model()
+        decoder = nnx.merge(self.decoder_graphdef, self.frozen)
+        totals = {"loss": 0.0, "accuracy": 0.0, "answer_tokens": 0.0}
+        bs = self.cfg.eval.batch_size
+        for lo in range(0, len(split), bs):
+            idx = np.arange(lo, min(lo + bs, len(split)))
+            b = split.batch(idx)
+            m = _val_step(model, decoder, b, jax.random.fold_in(self.base_key, 10**9 + lo))
+            n = float(m["answer_tokens"])
+            totals["loss"] += float(m["loss"]) * n
+            totals["accuracy"] += float(m["accuracy"]) * n
+            totals["answer_tokens"] += n
+        n = max(totals["answer_tokens"], 1.0)
+        return {"answer_loss": totals["loss"] / n, "answer_accuracy": totals["accuracy"] / n}
+
+    def answer(self, split_name: str, index: np.ndarray | None = None) -> dict:
+        """Generate answers for (a subset of) a split's examples with the KV-cache decoder."""
+        from spjax.models import generation
+
+        split = self.splits[split_name]
+        index = np.arange(len(split)) if index is None else np.asarray(index)
+        model = self.model()
+        decoder = nnx.merge(self.decoder_graphdef, self.frozen)
+        texts, scores = [], []
+        bs = self.cfg.eval.batch_size
+        yes_no = [self.tokenizer.encode(w) for w in ("yes", "no")]
+        for lo in range(0, len(index), bs):
+            idx = index[lo:lo + bs]
+            key = jax.random.fold_in(self.base_key, 2 * 10**9 + lo)
+            y = _measure_jit(model.sensor, jnp.asarray(split.frames[split.clip[idx]]), key)
+            prefix = _encode_jit(model.encoder, y)
+            ids = generation.generate(decoder, split.prompt[idx], prefix=prefix,
+                                      attention_mask=split.prompt_mask[idx],
+                                      max_new_tokens=self.cfg.eval.max_new_tokens,
+                                      eos_id=self.tokenizer.eos_id, pad_id=self.tokenizer.pad_id)
+            texts += [self.tokenizer.decode(r) for r in generation.trim(np.asarray(ids), self.tokenizer.eos_id)]
+            if all(len(t) == 1 for t in yes_no):
+                logits = _first_logits(decoder, split.prompt[idx], split.prompt_mask[idx], prefix)
+                scores += list(np.asarray(logits[:, yes_no[0][0]] - logits[:, yes_no[1][0]]))
+        return {"index": index, "texts": texts, "yes_minus_no": np.asarray(scores) if scores else None}
+
+    def evaluate(self, split_name: str = "test") -> dict:
+        from spjax.eval.metrics import utility_from_answers
+
+        split = self.splits[split_name]
+        out = self.answer(split_name)
+        qtypes = [QTYPES[q] for q in split.qtype]
+        refs = split.references(out["index"])
+        anomaly_scores = None
+        if out["yes_minus_no"] is not None:
+            anomaly_scores = out["yes_minus_no"][[i for i, q in enumerate(qtypes) if q == "anomaly"]]
+        utility = utility_from_answers(qtypes, out["texts"], refs, anomaly_scores=anomaly_scores)
+        samples = []
+        for i in range(min(len(split), 4 * self.cfg.eval.samples_to_log)):
+            j = (i * 37) % len(split)
+            samples.append({"qtype": qtypes[j], "question": split.question_text[j],
+                            "reference": split.answer_text[j], "answer": out["texts"][j]})
+        return {"utility": utility, "samples": samples[: 4 * self.cfg.eval.samples_to_log]}
+
+    def training_adversary_accuracy(self) -> dict:
+        """The *training* adversaries on held-out test faces (not the privacy audit)."""
+        model = self.model()
+        faces = self.faces["test"]
+        y = _measure_jit(model.sensor, jnp.asarray(faces.image), jax.random.fold_in(self.base_key, 3))
+        logits = np.asarray(_adversary_logits(model.adversaries, y))
+        accs = (logits.argmax(-1) == faces.identity[None]).mean(-1)
+        return {"members": [float(a) for a in accs], "worst_case_top1": float(accs.max()),
+                "chance": 1.0 / self.n_identities}
+
+
+@nnx.jit
+def _measure_jit(sensor, frames, key):
+    return sensor(frames, key=key, check=False)
+
+
+@nnx.jit
+def _encode_jit(encoder, y):
+    return encoder(y)
+
+
+@nnx.jit
+def _adversary_logits(adversaries, y):
+    return adversaries(y)
+
+
+@nnx.jit
+def _first_logits(decoder, prompt, mask, prefix):
+    return decoder(prompt, prefix=prefix, attention_mask=mask)[:, -1]
+
+
+@nnx.jit
+def _val_step(model, decoder, batch, key):
+    from spjax.models.spvlm import answer_metrics
+
+    y = model.sensor(batch["frames"], key=key, check=False)
+    prefix = model.encoder(y)
+    logits = decoder(batch["tokens"], prefix=prefix, attention_mask=batch["attention_mask"])
+    return answer_metrics(logits, batch["tokens"], batch["loss_mask"], prefix.shape[1])
+
+
+def validate_spvlm_config(cfg: ConfigDict) -> None:
+    """Impossible settings are errors before any compute is spent."""
+    s, d = cfg.sensor, cfg.data
+    n = d.size * d.size
+    k = int(round(s.rate * n))
+    if not 0 < s.rate <= 1 or k < 1:
+        raise ValueError(f"sensor.rate must give 1 ≤ K ≤ H·W={n} patterns, got rate={s.rate} (K={k})")
+    if cfg.privacy.term not in PRIVACY_TERMS:
+        raise ValueError(f"privacy.term must be one of {PRIVACY_TERMS}, got {cfg.privacy.term!r}")
+    if cfg.privacy.weight < 0:
+        raise ValueError(f"privacy.weight must be ≥ 0, got {cfg.privacy.weight}")
+    if not cfg.privacy.adversaries:
+        raise ValueError("privacy.adversaries must name at least one adversary")
+    if s.temperature_start <= 0 or s.temperature_end <= 0:
+        raise ValueError("sensor.temperature_start/end must be > 0")
+    if cfg.train.steps < 1:
+        raise ValueError(f"train.steps must be ≥ 1, got {cfg.train.steps}")
+    if d.source not in ("synthetic", "tfds"):
+        raise ValueError(f"data.source must be 'synthetic' or 'tfds', got {d.source!r}")
+    if d.source == "tfds" and not Path(d.data_dir).is_dir():
+        raise FileNotFoundError(f"data.data_dir {d.data_dir!r} does not exist; prepare the "
+                                f"datasets first with `spjax data prepare`")
