@@ -98,3 +98,12 @@ def test_gray_out_of_range_and_missing_plane(tmp_path):
     path.write_text(json.dumps(m))
     with pytest.raises(ValueError, match="frame order: entry 2"):
         read_export(out)
+
+
+def test_preview_of_a_bit_plane_export(tmp_path):
+    from spjax.export.figure import render_preview
+
+    pats = np.random.default_rng(2).uniform(-1, 1, size=(2, 4, 4)).astype(np.float32)
+    out = export_patterns(pats, "dlpc900", tmp_path / "e", bit_depth=4, device="8x8")
+    png = render_preview(out, tmp_path / "p.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -231,8 +231,16 @@ def test_optimizer_never_trains_fixed_patterns_or_temperature():
     assert set(np.unique(np.asarray(learned.patterns()))) <= {0.0, 1.0}
     learned.set_temperature(0.1)
     assert np.isclose(float(learned.source.temperature[...]), 0.1)
-    with pytest.raises(ValueError, match="fixed patterns"):
-        fixed.set_temperature(0.5)
+    fixed.set_temperature(0.5)  # no relaxation on fixed patterns: checked, no effect
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        fixed.set_temperature(-1.0)
+
+    @nnx.jit
+    def anneal(m, t):
+        m.set_temperature(t)
+
+    anneal(learned, jnp.float32(0.25))  # traced temperature inside a jitted step
+    assert np.isclose(float(learned.source.temperature[...]), 0.25)
 
 
 def test_checked_call_under_jit():
@@ -251,3 +259,47 @@ def test_describe_is_json():
         d = make(name, 0.25, noise=S.NoiseModel(10.0)).describe()
         json.dumps(d)
         assert {"k", "h", "w", "split", "signed", "sampling_rate", "timing", "noise"} <= set(d)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra.numpy import arrays  # noqa: E402
+
+
+@settings(max_examples=15, deadline=None)
+@given(raw=arrays(np.float32, (3, H, W), elements=st.floats(-5, 5, width=32)),
+       par=st.sampled_from(["binary", "signed_binary"]),
+       temp=st.floats(0.01, 10.0))
+def test_binary_parameterizations_output_binary(raw, par, temp):
+    s = S.Sensor.learned(H, W, k=3, parameterization=par, temperature=temp)
+    s.source.values[...] = jnp.asarray(raw)
+    want = {0.0, 1.0} if par == "binary" else {-1.0, 1.0}
+    assert set(np.unique(np.asarray(s.patterns()))) <= want
+    assert set(np.unique(np.asarray(s.source.train()))) <= want  # straight-through forward
+    assert set(np.unique(np.asarray(s.physical_patterns()))) <= {0.0, 1.0}
+
+
+def test_hadamard_select_outputs_hadamard_rows():
+    s = S.Sensor.learned(H, W, k=5, parameterization="hadamard_select")
+    s.source.logits[...] = jnp.asarray(np.random.default_rng(0).standard_normal(N), jnp.float32)
+    rows = np.asarray(s.hadamard_rows())
+    assert len(set(rows.tolist())) == 5
+    np.testing.assert_array_equal(np.asarray(s.patterns()), S.hadamard_rows(H, W, rows))
+
+
+@pytest.mark.parametrize("name", ["hadamard:sequency", "dct", "learned:hadamard_select",
+                                  "learned:signed_binary"])
+def test_patterns_and_reconstruction_under_jit(name):
+    s = make(name, 0.5)
+    x = frames()
+
+    @nnx.jit
+    def run(m, f):
+        y = m(f)
+        return m.patterns(), m.physical_patterns(), m.pinv(y), m.tikhonov(y, 0.1)
+
+    p, pp, xp, xt = run(s, x)
+    close(p, s.patterns())
+    close(pp, s.physical_patterns())
+    close(xp, s.pinv(s(x)), tol=1e-3)
+    close(xt, s.tikhonov(s(x), 0.1), tol=1e-3)

@@ -216,9 +216,16 @@ class LocalConfig(tfds.core.BuilderConfig):
 
 
 def _split_index(n: int, c: LocalConfig) -> dict[str, np.ndarray]:
+    """Seeded split of n records; empty splits are left out (TFDS cannot write them)."""
+    for name in ("val_fraction", "test_fraction"):
+        if not 0.0 <= float(getattr(c, name)) < 1.0:
+            raise ValueError(f"config {name}: expected a fraction in [0, 1), got {getattr(c, name)!r}")
     perm = np.random.default_rng([c.seed, 99]).permutation(n)
     n_test, n_val = int(round(n * c.test_fraction)), int(round(n * c.val_fraction))
-    return {"test": np.sort(perm[:n_test]), "val": np.sort(perm[n_test:n_test + n_val]), "train": np.sort(perm[n_test + n_val:])}
+    out = {"test": np.sort(perm[:n_test]), "val": np.sort(perm[n_test:n_test + n_val]), "train": np.sort(perm[n_test + n_val:])}
+    if not len(out["train"]):
+        raise ValueError(f"config val_fraction/test_fraction: leave records for train, got {c.val_fraction}/{c.test_fraction} of {n}")
+    return {k: v for k, v in out.items() if len(v)}
 
 
 def _need_path(c: LocalConfig, what: str) -> str:
@@ -288,9 +295,13 @@ def builder(name: str, data_dir, overrides: dict | None = None):
     """A builder of dataset `name` writing to / reading from `data_dir`."""
     config = make_config(name, overrides)
     if name in ("spjax_lfw", "spjax_videos") and config.path:
-        import os
         config = dataclasses.replace(config, path=os.path.abspath(config.path))
-    return BUILDERS[name](data_dir=str(data_dir), config=config, file_format="array_record")
+    cls = BUILDERS[name]
+    fields = [f.name for f in dataclasses.fields(CONFIG_CLASSES[name]) if f.name not in ("name", "description")]
+    for registered in cls.BUILDER_CONFIGS:  # TFDS wants the registered object for a registered name
+        if registered.name == config.name and all(getattr(registered, f) == getattr(config, f) for f in fields):
+            config = registered
+    return cls(data_dir=str(data_dir), config=config, file_format="array_record")
 
 
 def prepare(name: str, data_dir, overrides: dict | None = None, *, overwrite: bool = False) -> str:

@@ -127,7 +127,8 @@ def _import(args) -> int:
     m = read_manifest(Path(args.dir))
     print(f"verified {len(m['files'])} files in {args.dir}: {m['format']}, {m['n_frames']} "
           f"frames, K={m['k']}, {m['h']}x{m['w']}, r={m['sampling_rate']:.4g}, "
-          f"split={m['split']}, patterns sha256 {m['patterns_sha256'][:16]}…")
+          f"split={m['split']}{', bit depth ' + str(m['bit_depth']) if m.get('bit_depth') else ''}"
+          f", patterns sha256 {m['patterns_sha256'][:16]}…")
     if args.save_sensor:
         from spjax.sensing import save_sensor
 

@@ -65,9 +65,11 @@ def render_preview(directory, out_png, n_patterns: int = 3) -> Path:
     for ax in axes.values():
         ax.set_xticks([])
         ax.set_yticks([])
+    depth = f", bit depth {m['bit_depth']}" if m.get("bit_depth") else ""
     fig.suptitle(f"{m['format']} export: K={m['k']}, r={m['sampling_rate']:.3g}, "
-                 f"split={m['split']}, DMD {dev['width']}x{dev['height']}, zoom {g['zoom']}, "
-                 f"offset {tuple(g['offset'])} (orange: measured region)", fontsize=9)
+                 f"split={m['split']}{depth}, DMD {dev['width']}x{dev['height']}, "
+                 f"zoom {g['zoom']}, offset {tuple(g['offset'])} (orange: measured region)",
+                 fontsize=9)
     fig.tight_layout()
     out_png.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out_png, dpi=110)

@@ -52,9 +52,25 @@ def assemble(config: LlamaConfig, arrays: dict[str, np.ndarray], *, param_dtype=
     return nnx.merge(graphdef, state)
 
 
-def _stack(per_layer: list[dict[str, np.ndarray]], rest: dict[str, np.ndarray]) -> dict:
+def _layer_shapes(c: LlamaConfig) -> dict[str, tuple[int, ...]]:
+    d, q, kv, f = c.dim, c.n_heads * c.hd, c.n_kv_heads * c.hd, c.hidden_dim
+    return {"attn_norm": (d,), "wq": (d, q), "wk": (d, kv), "wv": (d, kv), "wo": (q, d),
+            "ffn_norm": (d,), "w_gate": (d, f), "w_up": (d, f), "w_down": (f, d)}
+
+
+def _stack(config: LlamaConfig, per_layer: list[dict[str, np.ndarray]], rest: dict[str, np.ndarray],
+           source: str, names: dict[str, str]) -> dict:
+    """Stack per-layer arrays along a new layer axis, checking each layer's shapes first.
+
+    names maps spjax names to the file's tensor name pattern (with {i}) for error messages."""
     arrays = dict(rest)
-    for name in per_layer[0]:
+    shapes = _layer_shapes(config)
+    for name, want in shapes.items():
+        for i, layer in enumerate(per_layer):
+            got = tuple(np.shape(layer[name]))
+            if got != want:
+                raise ValueError(f"{source}: tensor {names[name].format(i=i)!r} expected shape "
+                                 f"{want} (spjax layout) for the config, got {got}")
         arrays[name] = np.stack([layer[name] for layer in per_layer])
     return arrays
 
@@ -166,7 +182,13 @@ def load_gguf(path, *, param_dtype=jnp.float32, max_seq_len: int | None = None) 
     rest = {"embed": get("token_embd.weight"), "norm": get("output_norm.weight")}
     if not config.tie_embeddings:
         rest["head"] = get("output.weight").T
-    return assemble(config, _stack(per_layer, rest), param_dtype=param_dtype, source=f"GGUF {path.name}")
+    src = f"GGUF {path.name}"
+    gnames = {"attn_norm": "attn_norm", "wq": "attn_q", "wk": "attn_k", "wv": "attn_v",
+              "wo": "attn_output", "ffn_norm": "ffn_norm", "w_gate": "ffn_gate", "w_up": "ffn_up",
+              "w_down": "ffn_down"}
+    names = {k: "blk.{i}." + v + ".weight" for k, v in gnames.items()}
+    return assemble(config, _stack(config, per_layer, rest, src, names), param_dtype=param_dtype,
+                    source=src)
 
 
 # --------------------------------------------------------------------------- safetensors ---
@@ -255,8 +277,14 @@ def load_safetensors(path, *, param_dtype=jnp.float32, max_seq_len: int | None =
     if unused:
         raise ValueError(f"safetensors {directory.name}: tensors not used by a llama model: "
                          f"{unused[:8]}{' ...' if len(unused) > 8 else ''}")
-    return assemble(config, _stack(per_layer, rest), param_dtype=param_dtype,
-                    source=f"safetensors {directory.name}")
+    src = f"safetensors {directory.name}"
+    hnames = {"attn_norm": "input_layernorm", "wq": "self_attn.q_proj", "wk": "self_attn.k_proj",
+              "wv": "self_attn.v_proj", "wo": "self_attn.o_proj",
+              "ffn_norm": "post_attention_layernorm", "w_gate": "mlp.gate_proj",
+              "w_up": "mlp.up_proj", "w_down": "mlp.down_proj"}
+    names = {k: "layers.{i}." + v + ".weight" for k, v in hnames.items()}
+    return assemble(config, _stack(config, per_layer, rest, src, names), param_dtype=param_dtype,
+                    source=src)
 
 
 def to_hf_tensors(model: Llama) -> dict[str, np.ndarray]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.linalg
 from flax import nnx
 
 from . import patterns as P
@@ -99,6 +100,13 @@ def init_dense(parameterization: str, init) -> jax.Array:
     raise ValueError(f"parameterization must be one of {PARAMETERIZATIONS}, got {parameterization!r}")
 
 
+def hadamard_patterns(h: int, w: int, rows):
+    """±1 patterns (K, H, W) of natural Sylvester rows; traceable (rows may be a tracer)."""
+    hv = jnp.asarray(scipy.linalg.hadamard(h), jnp.float32)
+    hw = jnp.asarray(scipy.linalg.hadamard(w), jnp.float32)
+    return hv[rows // w][:, :, None] * hw[rows % w][:, None, :]
+
+
 def _relaxed_topk(logits, k: int, t):
     """(K, N) relaxed top-K selection: row j is a softmax over rows not yet taken."""
     def step(taken, _):
@@ -154,10 +162,7 @@ class HadamardSelect(nnx.Module):
         return jax.lax.top_k(self.logits[...], self.k)[1]
 
     def hard(self):
-        rows = self.rows()
-        hv = jnp.asarray(P.hadamard_rows(self.h, 1, np.arange(self.h))[:, :, 0])
-        hw = jnp.asarray(P.hadamard_rows(1, self.w, np.arange(self.w))[:, 0, :])
-        return hv[rows // self.w][:, :, None] * hw[rows % self.w][:, None, :]
+        return hadamard_patterns(self.h, self.w, self.rows())
 
     def measure(self, flat):
         """flat (B, N) → signed measurements (B, K) and the total light (B,)."""

@@ -26,7 +26,8 @@ from flax import nnx
 
 from . import patterns as P
 from . import validation as V
-from .learnable import (PARAMETERIZATIONS, Buffer, DensePatterns, HadamardSelect, init_dense)
+from .learnable import (PARAMETERIZATIONS, Buffer, DensePatterns, HadamardSelect,
+                        hadamard_patterns, init_dense)
 from .noise import NoiseModel
 from .transforms import fwht
 
@@ -49,7 +50,7 @@ class FixedHadamard(nnx.Module):
         return self.row_index[...]
 
     def hard(self):
-        return jnp.asarray(P.hadamard_rows(self.h, self.w, np.asarray(self.row_index[...])))
+        return hadamard_patterns(self.h, self.w, self.row_index[...])
 
     def measure(self, flat):
         coeffs = fwht(flat)
@@ -219,11 +220,14 @@ class Sensor(nnx.Module):
         return self.source.rows() if self.fast else None
 
     def set_temperature(self, t) -> None:
-        """Set the relaxation temperature of a learnable parameterisation."""
-        if not self.learnable:
-            raise ValueError("set_temperature: this sensor has fixed patterns (no temperature)")
+        """Set the relaxation temperature of a learnable parameterisation (may be traced).
+
+        Fixed patterns have no relaxation: the value is checked and has no effect, so one
+        training loop can anneal any sensor."""
         from .learnable import _temperature
-        self.source.temperature[...] = _temperature(t)
+        t = _temperature(t)
+        if self.learnable:
+            self.source.temperature[...] = t
 
     # --- forward -------------------------------------------------------------------------------
     def _flat(self, frames, check: bool):

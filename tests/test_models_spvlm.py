@@ -1,0 +1,217 @@
+"""TemporalEncoder, SP-VLM loss/generation with the frozen-decoder proof, and adversaries."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from flax import nnx
+
+from spjax.models import adversaries as adv
+from spjax.models import spvlm
+from spjax.models.encoder import TemporalEncoder, standardize_clip
+from spjax.models.llama import Llama, LlamaConfig
+
+DCFG = LlamaConfig(vocab_size=40, dim=64, n_layers=2, n_heads=4, n_kv_heads=2, hidden_dim=96,
+                   max_seq_len=64)
+K, T, M = 12, 6, 4
+
+
+class _Tok:
+    """A stand-in with WordTokenizer's interface: one id per character a–z."""
+
+    pad_id, bos_id, eos_id, vocab_size = 0, 1, 2, 40
+
+    def encode(self, text):
+        return [3 + ord(c) - ord("a") for c in text if c.isalpha()]
+
+    def decode(self, ids):
+        return "".join(chr(ord("a") + int(i) - 3) for i in ids if int(i) >= 3)
+
+
+def _model(seed=0):
+    enc = TemporalEncoder(K, max_frames=8, width=32, depth=1, heads=2, num_queries=M,
+                          out_dim=DCFG.dim, rngs=nnx.Rngs(seed))
+    return spvlm.SPVLM(enc, Llama(DCFG, rngs=nnx.Rngs(seed + 1)))
+
+
+def _batch(B=4, S=10, seed=0):
+    k1, k2 = jax.random.split(jax.random.key(seed))
+    loss_mask = np.zeros((B, S), np.int32)
+    loss_mask[:, 6:] = 1
+    return {"y": 100.0 * jax.random.uniform(k1, (B, T, K)),
+            "tokens": jax.random.randint(k2, (B, S), 3, DCFG.vocab_size),
+            "loss_mask": jnp.asarray(loss_mask), "attention_mask": jnp.ones((B, S), jnp.int32)}
+
+
+# ---------------------------------------------------------------------------- encoder ---
+
+@pytest.mark.parametrize("k, t", [(1, 1), (1, 5), (16, 8), (7, 3)])
+def test_encoder_shapes_any_k_and_t(k, t):
+    enc = TemporalEncoder(k, max_frames=8, width=16, depth=1, heads=2, num_queries=3, out_dim=24,
+                          rngs=nnx.Rngs(0))
+    out = enc(jax.random.uniform(jax.random.key(k + t), (2, t, k)))
+    assert out.shape == (2, 3, 24) and bool(jnp.isfinite(out).all())
+
+
+def test_encoder_photon_scale_and_offset_invariance_and_errors():
+    enc = TemporalEncoder(K, max_frames=8, width=16, depth=2, heads=2, num_queries=3, out_dim=24,
+                          rngs=nnx.Rngs(0))
+    y = jax.random.uniform(jax.random.key(0), (2, T, K))
+    np.testing.assert_allclose(enc(y), enc(250.0 * y + 3.0), atol=1e-4)
+    assert float(jnp.abs(enc(y) - enc(y.at[:, 0, 0].add(1.0))).max()) > 1e-4  # but not blind
+    assert bool(jnp.isfinite(standardize_clip(jnp.ones((1, 1, 1)))).all())
+    with pytest.raises(ValueError, match=r"T<=8"):
+        enc(jnp.zeros((1, 9, K)))
+    with pytest.raises(ValueError, match="y: expected"):
+        enc(jnp.zeros((1, 4, K + 1)))
+    with pytest.raises(ValueError, match="width"):
+        TemporalEncoder(K, max_frames=8, width=10, heads=4, out_dim=8, rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match="num_queries"):
+        TemporalEncoder(K, max_frames=8, num_queries=0, out_dim=8, rngs=nnx.Rngs(0))
+
+
+# ------------------------------------------------------------------------------ SP-VLM ---
+
+def test_loss_counts_answer_tokens_only():
+    model = _model()
+    b = _batch()
+
+    @nnx.jit
+    def run(model, b):
+        loss, metrics = spvlm.loss_fn(model, b["y"], b["tokens"], b["loss_mask"], b["attention_mask"])
+        return loss, metrics, model(b["y"], b["tokens"], b["attention_mask"])
+
+    loss, metrics, logits = run(model, b)
+    assert logits.shape == (4, M + 10, DCFG.vocab_size)
+    # Manual: token s is predicted from slot M + s - 1; answer slots are 6..9.
+    logp = np.asarray(jax.nn.log_softmax(logits, -1))
+    tokens = np.asarray(b["tokens"])
+    manual = -np.mean([logp[i, M + s - 1, tokens[i, s]] for i in range(4) for s in range(6, 10)])
+    np.testing.assert_allclose(float(loss), manual, rtol=1e-5)
+    assert float(metrics["answer_tokens"]) == 16
+    # Answer tokens change the loss; question-only loss masks are ignored.
+    loss2, _, _ = run(model, {**b, "tokens": b["tokens"].at[:, 7:].set(3)})
+    assert abs(float(loss2) - float(loss)) > 1e-4
+    with pytest.raises(ValueError, match="out_dim"):
+        spvlm.SPVLM(TemporalEncoder(K, max_frames=8, width=16, heads=2, out_dim=32,
+                                    rngs=nnx.Rngs(0)), Llama(DCFG, rngs=nnx.Rngs(0)))
+
+
+def test_frozen_decoder_proof_and_training_reduces_loss():
+    model = _model()
+    before = jax.tree.map(lambda x: np.asarray(x).tobytes(), nnx.state(model.decoder))
+    enc_before = jax.tree.map(np.array, nnx.state(model.encoder, nnx.Param))
+    opt = spvlm.make_optimizer(model, optax.adam(3e-3))
+    # No optimiser state is created for any decoder parameter.
+    opt_paths = ["/".join(map(str, p)) for p, _ in jax.tree_util.tree_flatten_with_path(
+        nnx.state(opt, nnx.OptState))[0]]
+    assert opt_paths and not any("decoder" in p for p in opt_paths)
+    b = _batch()
+    losses = [float(spvlm.train_step(model, opt, b)["loss"]) for _ in range(8)]
+    assert losses[-1] < losses[0]
+    after = jax.tree.map(lambda x: np.asarray(x).tobytes(), nnx.state(model.decoder))
+    assert after == before  # byte-identical decoder after optimiser steps
+    enc_after = nnx.state(model.encoder, nnx.Param)
+    assert any(not np.array_equal(a, np.asarray(c)) for a, c in
+               zip(jax.tree.leaves(enc_before), jax.tree.leaves(enc_after)))
+    # Even a gradient w.r.t. *all* parameters is exactly zero for the decoder (stop_gradient).
+    grads = nnx.jit(nnx.grad(lambda m: spvlm.loss_fn(m, b["y"], b["tokens"], b["loss_mask"])[0]))(model)
+    dec = jax.tree.leaves(grads["decoder"])
+    assert dec and all(float(jnp.abs(g).max()) == 0.0 for g in dec)
+    assert any(float(jnp.abs(g).max()) > 0 for g in jax.tree.leaves(grads["encoder"]))
+
+
+def test_batches_prompts_and_generation_text():
+    tok = _Tok()
+    rows = spvlm.make_batch(tok, ["how many", "who"], ["two", "nobody"], max_len=12)
+    assert rows["tokens"][0].tolist()[:9] == [1, *tok.encode("howmany"), *tok.encode("two"), 2][:9]
+    assert rows["loss_mask"][0].tolist() == [0] * 8 + [1] * 4
+    assert rows["attention_mask"][1].tolist() == [1] * 11 + [0]
+    prompts, pmask = spvlm.make_prompts(tok, ["how many", "who"])
+    assert prompts.shape == (2, 8) and pmask[1].tolist() == [0] * 4 + [1] * 4
+    assert prompts[1, -4:].tolist() == [1, *tok.encode("who")]
+    model = _model()
+    y = _batch(B=2)["y"]
+    texts = spvlm.generate_text(model, tok, y, ["how many", "who"], max_new_tokens=5)
+    assert len(texts) == 2 and all(isinstance(t, str) for t in texts)
+    ids = spvlm.generate(model, y, jnp.asarray(prompts), attention_mask=jnp.asarray(pmask),
+                         max_new_tokens=5)
+    beams = spvlm.generate(model, y, jnp.asarray(prompts), attention_mask=jnp.asarray(pmask),
+                           max_new_tokens=5, num_beams=1)
+    np.testing.assert_array_equal(ids, beams)
+    assert texts[0] == tok.decode([i for i in np.asarray(ids[0]).tolist()
+                                   if i != tok.eos_id][: (list(ids[0]).index(2) if 2 in list(ids[0]) else 5)])
+
+
+# ------------------------------------------------------------------------- adversaries ---
+
+def test_adversary_shapes():
+    rngs = nnx.Rngs(0)
+    faces = jax.random.uniform(jax.random.key(0), (5, 20))
+    clips = jax.random.uniform(jax.random.key(1), (5, 3, 20))
+    for m in (adv.LinearAdversary(20, 7, rngs=rngs), adv.MLPAdversary(20, 7, hidden=(16,), rngs=rngs),
+              adv.AttentionAdversary(20, 7, width=16, heads=2, tokens=6, rngs=rngs)):
+        assert m(faces).shape == (5, 7)
+        np.testing.assert_allclose(m(faces), m(40.0 * faces + 2.0), atol=1e-4)  # scale-robust
+    att_clip = adv.AttentionAdversary(20, 7, width=16, heads=2, max_frames=4, rngs=rngs)
+    assert att_clip(clips).shape == (5, 7)
+    assert adv.LinearAdversary(20, 7, rngs=rngs)(clips).shape == (5, 7)
+    assert adv.AttentionAdversary(1, 3, width=8, heads=2, rngs=rngs)(faces[:, :1]).shape == (5, 3)
+    with pytest.raises(ValueError, match=r"expected shape \(B, 20\) or \(B, T, 20\)"):
+        att_clip(clips[:, :, :19])
+    with pytest.raises(ValueError, match="max_frames"):
+        adv.AttentionAdversary(20, 7, width=16, heads=2, rngs=rngs)(clips)
+    with pytest.raises(ValueError, match="n_classes"):
+        adv.LinearAdversary(20, 0, rngs=rngs)
+
+
+def test_ensemble_worst_restart_and_training():
+    rngs = nnx.Rngs(0)
+    ens = adv.AdversaryEnsemble.build(["linear", "mlp", "attention"], 16, 4, rngs=rngs,
+                                      mlp={"hidden": (32,)}, attention={"width": 16, "heads": 2})
+    ids = jnp.arange(64) % 4
+    protos = jax.random.normal(jax.random.key(0), (4, 16))
+    y = protos[ids] + 0.1 * jax.random.normal(jax.random.key(1), (64, 16))
+    assert ens(y).shape == (3, 64, 4)
+    opt = nnx.Optimizer(ens, optax.adam(1e-2), wrt=nnx.Param)
+
+    @nnx.jit
+    def step(ens, opt):
+        loss, grads = nnx.value_and_grad(lambda e: e.losses(y, ids).sum())(ens)
+        opt.update(ens, grads)
+        return loss
+
+    start = ens.losses(y, ids)
+    for _ in range(30):
+        step(ens, opt)
+    trained = ens.losses(y, ids)
+    assert bool((trained < start).all())
+    i, worst = ens.worst(y, ids)
+    assert float(worst) == float(trained.min()) and int(i) == int(jnp.argmin(trained))
+    kept = jax.tree.map(np.array, nnx.state(ens.members[1]))
+    ens.restart(0, nnx.Rngs(123))
+    restarted = ens.losses(y, ids)
+    assert float(restarted[0]) > float(trained[0]) + 0.1  # fresh weights: back near chance
+    np.testing.assert_allclose(restarted[1:], trained[1:], rtol=1e-6)
+    assert jax.tree.all(jax.tree.map(np.array_equal, kept, jax.tree.map(np.array, nnx.state(ens.members[1]))))
+    step(ens, opt)  # the optimiser still drives the restarted member
+    with pytest.raises(ValueError, match="restart i"):
+        ens.restart(3, nnx.Rngs(0))
+    with pytest.raises(ValueError, match="n_classes"):
+        adv.AdversaryEnsemble([adv.LinearAdversary(4, 2, rngs=rngs), adv.LinearAdversary(4, 3, rngs=rngs)])
+
+
+def test_privacy_losses():
+    labels = jnp.array([0, 1])
+    uniform = jnp.zeros((2, 5))
+    confident = jnp.array([[9.0, 0, 0, 0, 0], [0, 9.0, 0, 0, 0]])
+    np.testing.assert_allclose(adv.privacy_loss(uniform, labels, "kl_uniform"), 0.0, atol=1e-6)
+    np.testing.assert_allclose(adv.privacy_loss(uniform, labels, "neg_entropy"), -np.log(5), rtol=1e-6)
+    np.testing.assert_allclose(adv.privacy_loss(uniform, labels, "neg_ce"), -np.log(5), rtol=1e-6)
+    assert float(adv.privacy_loss(confident, labels, "neg_ce")) > float(adv.privacy_loss(uniform, labels, "neg_ce"))
+    assert float(adv.privacy_loss(confident, labels, "kl_uniform")) > 1.0
+    with pytest.raises(ValueError, match="kind"):
+        adv.privacy_loss(uniform, labels, "bogus")
