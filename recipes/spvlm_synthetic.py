@@ -17,7 +17,9 @@ def get_config():
     c.seed = 0
     c.data = dict(source="synthetic", size=32, frames=16, n_train=3000, n_val=200, n_test=400,
                   min_people=0, max_people=4, anomaly_fraction=0.4, n_identities=50,
-                  faces_per_identity=40, data_dir="")
+                  faces_per_identity=40,
+                  # data.source="tfds": builders prepared under data_dir by `spjax data prepare`
+                  data_dir="", scenes="spjax_scenes", faces="spjax_faces")
     c.sensor = dict(family="learned", parameterization="signed_binary", init="hadamard",
                     order="low_frequency", rate=0.05, split=True, timing="frame",
                     photons=1.0e5, dark=0.0, read_std=0.0, adc_bits=0,

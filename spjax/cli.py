@@ -17,6 +17,7 @@ _COMMAND_MODULES = (
     "spjax.export.cli",
     "spjax.data.cli",
     "spjax.training.cli",
+    "spjax.eval.cli",
 )
 
 

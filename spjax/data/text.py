@@ -293,7 +293,9 @@ def random_labels(rng: np.random.Generator, max_people: int = 4) -> dict:
         acts[:2] = ["fighting", "being pushed"]
     elif atype == "crowding":
         acts = ["crowding"] * count
-    people = [(a, ZONES[int(rng.integers(len(ZONES)))]) for a in acts]
+    fixed = {"washing hands": ("sink",), "sitting": ("bench",), "entering": ("door", "middle", "stalls"),
+             "leaving": ("door",), "loitering": ("stalls", "door")}  # where the scene world puts them
+    people = [(a, (lambda z: z[int(rng.integers(len(z)))])(fixed.get(a, ZONES))) for a in acts]
     loc = people[1 if atype == "fight" else 0][1] if atype != "none" else None
     return {"count": count, "anomaly_type": atype, "location": loc, "people": people}
 

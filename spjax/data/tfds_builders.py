@@ -344,3 +344,30 @@ def load(name: str, data_dir, overrides: dict | None = None, split: str = "train
     if split not in sources:
         raise ValueError(f"split: expected one of {sorted(sources)}, got {split!r}")
     return sources[split]
+
+
+def as_arrays(source, limit: int | None = None) -> dict:
+    """Read a prepared split into the dict layout of `generate_faces` / `generate_scenes`:
+    images/frames float32 in [0, 1], labels stacked, `captions` (list of list[str]) and `qa`
+    (list of (qtype, question, answer), "" padding dropped) for scene splits."""
+    n = len(source) if limit is None else min(int(limit), len(source))
+    recs = [source[i] for i in range(n)]
+    if not recs:
+        raise ValueError("source: expected at least one record, got an empty split")
+    dec = lambda v: v.decode() if isinstance(v, bytes) else str(v)
+    out: dict = {}
+    for key in recs[0]:
+        if key in ("caption", "qtypes", "questions", "answers"):
+            continue
+        col = [r[key] for r in recs]
+        if key in ("image", "frames"):
+            out[key] = np.stack(col).astype(np.float32) / np.float32(255.0)
+        elif isinstance(col[0], (bytes, str)):
+            out[key] = [dec(v) for v in col]
+        else:
+            out[key] = np.stack([np.asarray(v) for v in col])
+    if "caption" in recs[0]:
+        out["captions"] = [[dec(c) for c in r["caption"]] for r in recs]
+        out["qa"] = [[(dec(t), dec(q), dec(a)) for t, q, a in zip(r["qtypes"], r["questions"], r["answers"]) if dec(t)]
+                     for r in recs]
+    return out

@@ -58,8 +58,10 @@ def load_decoder(name_or_path, *, param_dtype=jnp.float32, max_seq_len: int | No
             raise FileNotFoundError(f"decoder: expected a model name ({', '.join(sorted(NAMES))}) "
                                     f"or an existing path, got {text!r}")
     if path.is_file() and path.suffix == ".gguf":
-        model = weights.load_gguf(path, param_dtype=param_dtype, max_seq_len=max_seq_len)
-        tok = tk.tokenizer_from_gguf(path) if with_tokenizer else None
+        reader = weights.read_gguf(path)
+        model = weights.load_gguf(path, param_dtype=param_dtype, max_seq_len=max_seq_len,
+                                  reader=reader)
+        tok = tk.tokenizer_from_gguf(reader) if with_tokenizer else None
     elif path.is_dir() and weights.is_decoder_checkpoint(path):
         model = weights.load_decoder_checkpoint(path)
         meta = weights.read_decoder_meta(path)

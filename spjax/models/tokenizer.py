@@ -73,9 +73,9 @@ def tokenizer_from_gguf(path_or_reader) -> LMTokenizer:
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
 
     if isinstance(path_or_reader, (str, Path)):
-        from gguf import GGUFReader
+        from spjax.models.weights import read_gguf
 
-        reader = GGUFReader(str(path_or_reader))
+        reader = read_gguf(path_or_reader)
     else:
         reader = path_or_reader
     kind = _field(reader, "tokenizer.ggml.model")

@@ -146,17 +146,26 @@ def _dequant(tensor) -> np.ndarray:
     return np.asarray(arr, np.float32).reshape(shape)
 
 
-def load_gguf(path, *, param_dtype=jnp.float32, max_seq_len: int | None = None) -> Llama:
-    """A `Llama` from a llama-architecture GGUF file (F32/F16/BF16/Q4_x/Q5_x/Q8_0 tensors)."""
+def read_gguf(path):
+    """A `gguf.GGUFReader` for path, with clear errors for missing or unreadable files."""
     from gguf import GGUFReader
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"load_gguf path: expected a GGUF file, got {str(path)!r}")
     try:
-        reader = GGUFReader(str(path))
+        return GGUFReader(str(path))
     except Exception as err:  # the gguf package raises bare ValueErrors etc. on junk
         raise ValueError(f"load_gguf path: {str(path)!r} is not a readable GGUF file ({err})") from err
+
+
+def load_gguf(path, *, param_dtype=jnp.float32, max_seq_len: int | None = None,
+              reader=None) -> Llama:
+    """A `Llama` from a llama-architecture GGUF file (F32/F16/BF16/Q4_x/Q5_x/Q8_0 tensors).
+
+    `reader`: an already open `gguf.GGUFReader` of the same file (saves re-reading it)."""
+    path = Path(path)
+    reader = read_gguf(path) if reader is None else reader
     config = gguf_config(reader, max_seq_len=max_seq_len)
     tensors = {t.name: t for t in reader.tensors}
 

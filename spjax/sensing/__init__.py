@@ -7,7 +7,9 @@ persistence (`save_sensor`, `load_sensor`) and input checks (`validate_frames`, 
 
 Quick start::
 
-    import jax, spjax.sensing as S
+    import jax
+    from flax import nnx
+    import spjax.sensing as S
     sensor = S.Sensor.hadamard(32, 32, rate=0.1, noise=S.NoiseModel(photons=1e4))
     y = sensor(frames, key=jax.random.key(0))      # frames (..., 32, 32) in [0, 1] -> (..., 102)
     x_hat = sensor.pinv(y)

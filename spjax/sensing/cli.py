@@ -3,8 +3,6 @@ rates, reconstruct, print a PSNR table and write a figure (plus JSON) to --out."
 
 from __future__ import annotations
 
-import argparse
-
 DEMO_FAMILIES = ("hadamard:low_frequency", "hadamard:cake_cutting", "hadamard:sequency",
                  "dct", "rademacher", "bernoulli")
 

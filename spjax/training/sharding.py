@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
 
@@ -68,6 +69,14 @@ def global_batch(local: dict, mesh) -> dict:
         lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)), local)
 
 
+def _strong(x):
+    # Weak types (from Python scalars) change the traced program: a state that was restored
+    # from a checkpoint (strong) would then run a differently compiled step than the same state
+    # in memory, and rounding differences break exact resume. Canonicalise once here.
+    return jnp.asarray(x, dtype=x.dtype) if getattr(x, "weak_type", False) else x
+
+
 def replicate(tree, mesh):
+    """Place a pytree on every device (strongly typed, see `_strong`)."""
     sharding = replicated(mesh)
-    return jax.tree.map(lambda x: jax.device_put(x, sharding), tree)
+    return jax.tree.map(lambda x: jax.device_put(_strong(x), sharding), tree)

@@ -1,0 +1,47 @@
+"""spjax.eval: utility metrics, the honest privacy audit and the pattern-design benchmark.
+
+Metrics (`metrics`): accuracy, balanced accuracy, AUROC, count MAE/exact accuracy, ROUGE-L,
+BLEU-4 and `utility_from_answers`. Audit: fresh attackers (`attackers`), the reconstruction
+attack (`reconstruction`), dlib's face recognizer on real photos (`recognizer`), and
+`privacy_audit` / `critical_sampling_rate` (`audit`). Heavy modules import lazily."""
+
+from spjax.eval.metrics import (
+    accuracy,
+    auroc,
+    balanced_accuracy,
+    bleu4,
+    count_mae,
+    exact_accuracy,
+    rouge_l,
+    utility_from_answers,
+)
+
+_LAZY = {
+    "privacy_audit": "spjax.eval.audit",
+    "critical_sampling_rate": "spjax.eval.audit",
+    "worst_case": "spjax.eval.audit",
+    "ATTACKERS": "spjax.eval.attackers",
+    "Split": "spjax.eval.attackers",
+    "run_attacker": "spjax.eval.attackers",
+    "run_attackers": "spjax.eval.attackers",
+    "reconstruction_attack": "spjax.eval.reconstruction",
+    "recognizer_attack": "spjax.eval.recognizer",
+    "load_lfw_folder": "spjax.eval.recognizer",
+    "builtin_photos": "spjax.eval.recognizer",
+    "audit_figure": "spjax.eval.figures",
+}
+
+
+def __getattr__(name):
+    # Attackers/audit pull in jax and flax; metrics stay importable without that cost.
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'spjax.eval' has no attribute {name!r}")
+
+
+__all__ = [
+    "accuracy", "auroc", "balanced_accuracy", "bleu4", "count_mae", "exact_accuracy",
+    "rouge_l", "utility_from_answers", *sorted(_LAZY),
+]

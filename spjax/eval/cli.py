@@ -1,0 +1,141 @@
+"""`spjax privacy-audit` and `spjax bench patterns`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+
+def _rate(text: str) -> float:
+    """A sampling rate as a fraction (0.01) or a percentage ('1%')."""
+    t = text.strip()
+    try:
+        value = float(t[:-1]) / 100.0 if t.endswith("%") else float(t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a rate like 0.01 or 1%, got {text!r}") from None
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a rate in (0, 1], got {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "privacy-audit",
+        help="how much identity a frozen sensor leaks: fresh attackers, reconstruction, dlib",
+        description="Train fresh identity attackers from scratch on a frozen sensor's face "
+        "measurements (several seeds), run the reconstruction attack and dlib's face "
+        "recognizer on real photos, and write a JSON report plus a one-page figure.",
+    )
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--run", metavar="DIR", help="a training run directory (sensor.json + sensor_patterns.npy)")
+    src.add_argument("--patterns", metavar="DIR", help="a saved sensor directory or a DMD export directory")
+    src.add_argument("--family", metavar="NAME", help="a fixed pattern family, e.g. hadamard, hadamard:cake_cutting, dct, rademacher")
+    p.add_argument("--rate", type=_rate, help="sampling rate K/(H*W) for --family (0.01 or 1%%)")
+    p.add_argument("--photons", type=float, default=None, help="photon budget for --family (default: noiseless)")
+    p.add_argument("--size", type=_positive_int, default=32, help="face size H=W (default 32)")
+    p.add_argument("--identities", type=_positive_int, default=50, help="closed-set identities (default 50)")
+    p.add_argument("--per-identity", type=_positive_int, default=None, help="faces per identity (default 20, quick 10)")
+    p.add_argument("--seeds", type=_positive_int, default=3, help="number of seeds (default 3)")
+    p.add_argument("--quick", action="store_true", help="small grids and short training (smoke test)")
+    p.add_argument("--photos", metavar="DIR", default=None, help="LFW-layout folder for the dlib recognizer (default: photos shipped with scikit-image)")
+    p.add_argument("--no-recognizer", action="store_true", help="skip the dlib recognizer")
+    p.add_argument("--no-reconstruction", action="store_true", help="skip the reconstruction attack")
+    p.add_argument("--figure", metavar="FILE", default=None, help="figure path (default: OUT with .png)")
+    p.add_argument("--out", required=True, metavar="FILE.json", help="where to write the JSON report")
+    p.set_defaults(func=_privacy_audit)
+
+    b = subparsers.add_parser("bench", help="benchmarks that sweep designs (pattern families x rates x photons)")
+    bsub = b.add_subparsers(dest="bench", metavar="BENCH", required=True)
+    bp = bsub.add_parser("patterns", help="privacy audit over pattern families x sampling rates x photon budgets")
+    bp.add_argument("--out", required=True, metavar="DIR", help="results folder (resumable: finished cells are skipped)")
+    bp.add_argument("--quick", action="store_true", help="the small grid (minutes on 2 CPU cores)")
+    bp.add_argument("--families", default=None, help="comma-separated family names (default: the fixed families)")
+    bp.add_argument("--rates", default=None, help="comma-separated rates, fractions or percentages")
+    bp.add_argument("--photons", default=None, help="comma-separated photon budgets; 'none' = noiseless")
+    bp.add_argument("--identities", type=_positive_int, default=None, help="closed-set identities")
+    bp.add_argument("--seeds", type=_positive_int, default=None, help="seeds per cell")
+    bp.add_argument("--size", type=_positive_int, default=32, help="face size H=W (default 32)")
+    bp.set_defaults(func=_bench_patterns)
+
+
+def sensor_from_args(args):
+    """The frozen sensor named by --run / --patterns / --family (+ --rate, --photons)."""
+    from spjax.sensing import NoiseModel, Sensor, load_sensor
+
+    if args.family is not None:
+        if args.rate is None:
+            raise ValueError("--rate: required with --family (e.g. --rate 0.01), got none")
+        noise = None if args.photons is None else NoiseModel(args.photons)
+        return Sensor.family(args.family, args.size, args.size, args.rate, noise=noise)
+    if args.rate is not None or args.photons is not None:
+        raise ValueError("--rate/--photons: only apply to --family; a saved sensor keeps its own")
+    directory = args.run if args.run is not None else args.patterns
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"{'--run' if args.run else '--patterns'}: expected a directory, got {directory!r}")
+    if os.path.isfile(os.path.join(directory, "sensor.json")):
+        return load_sensor(directory)
+    if args.patterns is not None:
+        from spjax.export import import_patterns
+
+        return import_patterns(directory)
+    raise FileNotFoundError(f"--run: {directory!r} has no sensor.json (is the run finished?)")
+
+
+def _training_adversary(run_dir: str) -> dict | None:
+    """Adversary numbers logged by the trainer, kept apart from the audit."""
+    path = os.path.join(run_dir, "report.json")
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        try:
+            rep = json.load(f)
+        except json.JSONDecodeError:
+            return None
+    found = {k: v for k, v in rep.items() if "advers" in k.lower()} if isinstance(rep, dict) else {}
+    if not found:
+        return None
+    return {"note": "numbers of the adversary the sensor was trained against; NOT the audit",
+            **found}
+
+
+def _privacy_audit(args) -> int:
+    from spjax.eval.audit import format_summary, privacy_audit, to_json
+
+    sensor = sensor_from_args(args)
+    out = args.out
+    figure = args.figure or (os.path.splitext(out)[0] + ".png")
+    report = privacy_audit(
+        sensor, size=args.size, identities=args.identities, seeds=tuple(range(args.seeds)),
+        quick=args.quick, per_identity=args.per_identity,
+        reconstruction=not args.no_reconstruction,
+        recognizer=False if args.no_recognizer else "auto", photos=args.photos,
+        figure=figure, progress=True,
+    )
+    if args.run is not None:
+        adv = _training_adversary(args.run)
+        if adv is not None:
+            report["training_adversary"] = adv
+    if os.path.dirname(out):
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out, "w") as f:
+        json.dump(to_json(report), f, indent=1)
+    print(format_summary(report))
+    print(f"wrote {out} and {figure}")
+    return 0
+
+
+def _bench_patterns(args) -> int:
+    from spjax.eval.bench import bench_patterns_cli
+
+    return bench_patterns_cli(args)
