@@ -18,8 +18,10 @@ def get_config():
     c.data = dict(source="synthetic", size=32, frames=16, n_train=3000, n_val=200, n_test=400,
                   min_people=0, max_people=4, anomaly_fraction=0.4, n_identities=50,
                   faces_per_identity=40,
-                  # data.source="tfds": builders prepared under data_dir by `spjax data prepare`
-                  data_dir="", scenes="spjax_scenes", faces="spjax_faces")
+                  # data.source="tfds": builders prepared under data_dir by `spjax data prepare`,
+                  # with the same `k=v,k=v` builder config given to `prepare --config`
+                  data_dir="", scenes="spjax_scenes", faces="spjax_faces",
+                  scenes_config="", faces_config="")
     c.sensor = dict(family="learned", parameterization="signed_binary", init="hadamard",
                     order="low_frequency", rate=0.05, split=True, timing="frame",
                     photons=1.0e5, dark=0.0, read_std=0.0, adc_bits=0,
@@ -32,7 +34,7 @@ def get_config():
     c.privacy = dict(weight=0.5, term="kl_uniform", warmup_steps=300,
                      adversaries=("linear", "mlp", "mlp"), adversary_steps=1,
                      restart_every=400, face_batch_size=64)
-    c.optim = dict(lr=2e-3, sensor_lr=5e-3, adversary_lr=2e-3, warmup_steps=100,
+    c.optim = dict(name="adamw", lr=2e-3, sensor_lr=5e-3, adversary_lr=2e-3, warmup_steps=100,
                    weight_decay=1e-4, clip_norm=1.0)
     c.train = dict(steps=1500, batch_size=32, log_every=25, eval_every=500,
                    checkpoint_every=250, keep_checkpoints=3)

@@ -84,6 +84,10 @@ def test_config_errors_name_key_and_value(tmp_path):
         tb.make_config("spjax_scenes", {"resolution": 64})
     with pytest.raises(ValueError, match="size"):
         tb.make_config("spjax_faces", {"size": "big"})
+    with pytest.raises(ValueError, match="n_train: expected an int"):
+        tb.make_config("spjax_scenes", {"n_train": "3.5"})
+    with pytest.raises(ValueError, match="n_val: expected a positive int"):
+        tb.make_config("spjax_scenes", {"n_val": "0"})
     with pytest.raises(ValueError, match="dataset"):
         tb.make_config("imagenet", {})
     with pytest.raises(ValueError, match="anomaly_types"):

@@ -46,7 +46,8 @@ def test_attacker_finds_planted_leakage(planted_results, name):
     # chance is 0.1; class means differ by ~1.4 noise-std per dimension over 32 dims.
     assert r["top1"] >= 0.5, r
     assert r["top5"] >= r["top1"]
-    assert r["tar@far=0.01"] >= 0.3, r  # held-out identities, never trained on
+    # Held-out identities, never trained on: far above the 1 % of a blind verifier.
+    assert r["tar@far=0.01"] >= 0.15, r
 
 
 @pytest.mark.parametrize("name", A.ATTACKERS)

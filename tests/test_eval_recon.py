@@ -34,6 +34,7 @@ def _attack(sensor, faces):
     return R.reconstruction_attack(sensor, faces, y, seed=0, quick=True, keep_examples=2)
 
 
+@pytest.mark.slow  # trains a U-Net and a CNN (~35 s on a shared 2-core machine)
 def test_reconstruction_attack_full_and_low_rate(faces):
     from spjax.sensing import Sensor
 

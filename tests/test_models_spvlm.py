@@ -152,14 +152,16 @@ def test_adversary_shapes():
     rngs = nnx.Rngs(0)
     faces = jax.random.uniform(jax.random.key(0), (5, 20))
     clips = jax.random.uniform(jax.random.key(1), (5, 3, 20))
+    both = nnx.jit(lambda m, y: (m(y), m(40.0 * y + 2.0)))  # one compile per model
     for m in (adv.LinearAdversary(20, 7, rngs=rngs), adv.MLPAdversary(20, 7, hidden=(16,), rngs=rngs),
               adv.AttentionAdversary(20, 7, width=16, heads=2, tokens=6, rngs=rngs)):
-        assert m(faces).shape == (5, 7)
-        np.testing.assert_allclose(m(faces), m(40.0 * faces + 2.0), atol=1e-4)  # scale-robust
+        plain, scaled = both(m, faces)
+        assert plain.shape == (5, 7)
+        np.testing.assert_allclose(plain, scaled, atol=1e-4)  # robust to the photon scale
     att_clip = adv.AttentionAdversary(20, 7, width=16, heads=2, max_frames=4, rngs=rngs)
-    assert att_clip(clips).shape == (5, 7)
-    assert adv.LinearAdversary(20, 7, rngs=rngs)(clips).shape == (5, 7)
-    assert adv.AttentionAdversary(1, 3, width=8, heads=2, rngs=rngs)(faces[:, :1]).shape == (5, 3)
+    assert both(att_clip, clips)[0].shape == (5, 7)
+    assert both(adv.LinearAdversary(20, 7, rngs=rngs), clips)[0].shape == (5, 7)
+    assert both(adv.AttentionAdversary(1, 3, width=8, heads=2, rngs=rngs), faces[:, :1])[0].shape == (5, 3)
     with pytest.raises(ValueError, match=r"expected shape \(B, 20\) or \(B, T, 20\)"):
         att_clip(clips[:, :, :19])
     with pytest.raises(ValueError, match="max_frames"):
@@ -175,7 +177,8 @@ def test_ensemble_worst_restart_and_training():
     ids = jnp.arange(64) % 4
     protos = jax.random.normal(jax.random.key(0), (4, 16))
     y = protos[ids] + 0.1 * jax.random.normal(jax.random.key(1), (64, 16))
-    assert ens(y).shape == (3, 64, 4)
+    losses = nnx.jit(lambda e: e.losses(y, ids))
+    assert nnx.jit(lambda e: e(y))(ens).shape == (3, 64, 4)
     opt = nnx.Optimizer(ens, optax.adam(1e-2), wrt=nnx.Param)
 
     @nnx.jit
@@ -184,16 +187,16 @@ def test_ensemble_worst_restart_and_training():
         opt.update(ens, grads)
         return loss
 
-    start = ens.losses(y, ids)
+    start = losses(ens)
     for _ in range(30):
         step(ens, opt)
-    trained = ens.losses(y, ids)
+    trained = losses(ens)
     assert bool((trained < start).all())
-    i, worst = ens.worst(y, ids)
+    i, worst = nnx.jit(lambda e: e.worst(y, ids))(ens)
     assert float(worst) == float(trained.min()) and int(i) == int(jnp.argmin(trained))
     kept = jax.tree.map(np.array, nnx.state(ens.members[1]))
     ens.restart(0, nnx.Rngs(123))
-    restarted = ens.losses(y, ids)
+    restarted = losses(ens)
     assert float(restarted[0]) > float(trained[0]) + 0.1  # fresh weights: back near chance
     np.testing.assert_allclose(restarted[1:], trained[1:], rtol=1e-6)
     assert jax.tree.all(jax.tree.map(np.array_equal, kept, jax.tree.map(np.array, nnx.state(ens.members[1]))))

@@ -272,3 +272,8 @@ def test_cli_info_and_generate(tmp_path, model, capsys):
     assert printed == tok.decode(generation.trim(ids, tok.eos_id)[0]) + "\n"
     assert cli.main(["lm", "generate", "--model", str(tmp_path / "missing.gguf"), "--prompt", "x"]) == 2
     assert "missing.gguf" in capsys.readouterr().err
+    bare = tmp_path / "bare.gguf"
+    write_gguf(bare, model, GGMLQuantizationType.F32, with_tokenizer=False)
+    assert registry.load_decoder(bare)[1] is None
+    assert cli.main(["lm", "generate", "--model", str(bare), "--prompt", "x"]) == 2
+    assert "no tokenizer" in capsys.readouterr().err

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import random
 
 import numpy as np
 
@@ -352,7 +353,7 @@ def generate_scenes(config: SceneConfig, n: int, *, seed: int = 0, text: bool = 
     }
     if text:
         from spjax.data import text as tx
-        trng = np.random.default_rng([int(config.seed), 161803, int(seed)])
+        trng = random.Random(f"spjax-scenes-text-{int(config.seed)}-{int(seed)}")
         labels = [clip_labels(out, i) for i in range(n)]
         out["captions"] = [tx.captions(lab, trng, config.captions_per_clip) for lab in labels]
         out["qa"] = [tx.qa_pairs(lab, trng) for lab in labels]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 
 import numpy as np
@@ -132,15 +133,27 @@ def caption(labels: dict, choice: dict) -> str:
     return " ".join([*parts, *people, anomaly_s])
 
 
-def _random_choice(rng, n_people: int) -> dict:
-    return {"count": int(rng.integers(2)), "detail": int(rng.integers(3)), "loc": int(rng.integers(2)),
-            "phrase": int(rng.integers(2)), "subject": int(rng.integers(3)), "anomaly": int(rng.integers(3)),
-            "alert": int(rng.integers(2)), "anomaly_first": bool(rng.random() < 0.5),
-            "order": [int(i) for i in rng.permutation(n_people)]}
+def _py_rng(rng) -> random.Random:
+    """Text choices are many tiny draws: Python's RNG is ~10× cheaper per draw than NumPy's,
+    so a NumPy generator passed in seeds one (one draw), keeping everything deterministic."""
+    if isinstance(rng, random.Random):
+        return rng
+    if isinstance(rng, np.random.Generator):
+        return random.Random(int(rng.integers(2**63)))
+    raise TypeError(f"rng: expected numpy.random.Generator or random.Random, got {type(rng).__name__}")
 
 
-def captions(labels: dict, rng: np.random.Generator, k: int = 3) -> list[str]:
+def _random_choice(rng: random.Random, n_people: int) -> dict:
+    r = rng.randrange
+    order = list(range(n_people))
+    rng.shuffle(order)
+    return {"count": r(2), "detail": r(3), "loc": r(2), "phrase": r(2), "subject": r(3), "anomaly": r(3),
+            "alert": r(2), "anomaly_first": rng.random() < 0.5, "order": order}
+
+
+def captions(labels: dict, rng, k: int = 3) -> list[str]:
     """`k` reference captions (distinct where the grammar allows) with varied detail and order."""
+    rng = _py_rng(rng)
     out: list[str] = []
     for _ in range(8 * k):
         c = caption(labels, _random_choice(rng, len(labels["people"])))
@@ -153,10 +166,11 @@ def captions(labels: dict, rng: np.random.Generator, k: int = 3) -> list[str]:
     return out
 
 
-def qa_pairs(labels: dict, rng: np.random.Generator) -> list[tuple[str, str, str]]:
+def qa_pairs(labels: dict, rng) -> list[tuple[str, str, str]]:
     """(qtype, question, answer) for count, anomaly, describe, and activity when a person can be
     named unambiguously (the only person, or the only one in their zone)."""
-    r = lambda n: int(rng.integers(n))
+    rng = _py_rng(rng)
+    r = rng.randrange
     qa = [("count", QUESTIONS["count"][r(4)], count_answer(labels["count"], r(5))),
           ("anomaly", QUESTIONS["anomaly"][r(4)], anomaly_answer(labels["anomaly_type"], labels.get("location") if r(3) else None, r(3), r(2)))]
     people = labels["people"]
@@ -278,13 +292,14 @@ def parse_answer(qtype: str, text: str) -> dict | None:
 
 # --- vocabulary, tokenizer, corpus ---------------------------------------------------------
 
-def random_labels(rng: np.random.Generator, max_people: int = 4) -> dict:
+def random_labels(rng, max_people: int = 4) -> dict:
     """Labels drawn from the grammar alone (no rendering), for corpora and tests."""
-    atype = ("none", "none", "fall", "fight", "loiter", "crowding")[int(rng.integers(6))]
+    rng = _py_rng(rng)
+    atype = ("none", "none", "fall", "fight", "loiter", "crowding")[rng.randrange(6)]
     need = {"none": 0, "fall": 1, "fight": 2, "loiter": 1, "crowding": 3}[atype]
-    count = int(rng.integers(need, max(need, max_people) + 1))
+    count = rng.randrange(need, max(need, max_people) + 1)
     normal = ("walking", "waiting", "washing hands", "sitting", "entering", "leaving")
-    acts = [normal[int(rng.integers(len(normal)))] for _ in range(count)]
+    acts = [rng.choice(normal) for _ in range(count)]
     if atype == "fall":
         acts[0] = "fallen"
     elif atype == "loiter":
@@ -295,7 +310,7 @@ def random_labels(rng: np.random.Generator, max_people: int = 4) -> dict:
         acts = ["crowding"] * count
     fixed = {"washing hands": ("sink",), "sitting": ("bench",), "entering": ("door", "middle", "stalls"),
              "leaving": ("door",), "loitering": ("stalls", "door")}  # where the scene world puts them
-    people = [(a, (lambda z: z[int(rng.integers(len(z)))])(fixed.get(a, ZONES))) for a in acts]
+    people = [(a, rng.choice(fixed.get(a, ZONES))) for a in acts]
     loc = people[1 if atype == "fight" else 0][1] if atype != "none" else None
     return {"count": count, "anomaly_type": atype, "location": loc, "people": people}
 
@@ -305,7 +320,7 @@ def corpus(n: int, seed: int = 0) -> list[str]:
     "question answer" lines in the exact formats the SP-VLM is trained and evaluated on."""
     if not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"n: expected an int >= 0, got {n!r}")
-    rng = np.random.default_rng([int(seed), 577])
+    rng = random.Random(f"spjax-corpus-{int(seed)}")
     out: list[str] = []
     while len(out) < n:
         lab = random_labels(rng)
@@ -313,7 +328,7 @@ def corpus(n: int, seed: int = 0) -> list[str]:
             out.append(captions(lab, rng, 1)[0])
         else:
             qa = qa_pairs(lab, rng)
-            _, q, a = qa[int(rng.integers(len(qa)))]
+            _, q, a = rng.choice(qa)
             out.append(f"{q} {a}")
     return out
 

@@ -25,7 +25,7 @@ import tensorflow_datasets as tfds
 
 from spjax.data import text as tx
 from spjax.data.faces import generate_faces
-from spjax.data.scenes import SceneConfig, clip_labels, generate_scenes
+from spjax.data.scenes import SceneConfig, generate_scenes
 
 N_QA = 4
 _VERSION = tfds.core.Version("1.0.0")
@@ -169,16 +169,20 @@ CONFIG_CLASSES = {"spjax_faces": FacesConfig, "spjax_scenes": ScenesConfig}
 
 
 def _coerce(cls, key: str, value):
-    field = {f.name: f for f in dataclasses.fields(cls)}[key]
-    default = field.default
-    if isinstance(value, str) and not isinstance(default, str):
-        try:
-            value = type(default)(float(value)) if isinstance(default, int) and not isinstance(default, bool) else type(default)(value)
-        except ValueError:
-            raise ValueError(f"config {key}: expected {type(default).__name__}, got {value!r}") from None
-        if isinstance(default, int) and float(value) != float(value):
+    """A CLI string (or a value) → the type of the config field's default, naming the key."""
+    default = {f.name: f for f in dataclasses.fields(cls)}[key].default
+    kind = type(default)
+    if kind is str:
+        return str(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"config {key}: expected {kind.__name__}, got {value!r}") from None
+    if kind is int:
+        if number != int(number):
             raise ValueError(f"config {key}: expected an int, got {value!r}")
-    return value
+        return int(number)
+    return number
 
 
 def make_config(name: str, overrides: dict | None = None, config_classes: dict | None = None):
@@ -196,6 +200,9 @@ def make_config(name: str, overrides: dict | None = None, config_classes: dict |
         if k not in fields:
             raise ValueError(f"config: unknown key {k!r} for {name}; expected one of {sorted(fields)}")
     values = {k: _coerce(cls, k, v) for k, v in overrides.items()}
+    for k, v in values.items():  # sizes and counts (every int field but seed and min_people)
+        if isinstance(v, int) and k not in ("seed", "min_people") and v < 1:
+            raise ValueError(f"config {k}: expected a positive int, got {v}")
     base = cls(name="default")
     size = values.get("size", getattr(base, "size", 32))
     rest = {k: v for k, v in sorted(values.items()) if k != "size"}

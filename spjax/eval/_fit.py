@@ -43,7 +43,7 @@ def fit(
     y: np.ndarray,
     *,
     loss: Callable,
-    validate: Callable[[nnx.Module], float],
+    validate: Callable[[nnx.Module], float | tuple],
     lr: float,
     weight_decay: float,
     epochs: int,
@@ -53,7 +53,9 @@ def fit(
     min_steps: int = 8,
 ) -> tuple[nnx.Module, dict]:
     """Train `model` in place on (x, y) and return it holding the parameters of the epoch
-    with the best `validate(model)` (higher is better), plus a small training record.
+    with the best `validate(model)` (higher is better; a tuple compares lexicographically,
+    e.g. (accuracy, -loss) so that a falling val loss on an accuracy plateau still counts as
+    progress for early stopping), plus a small training record.
 
     `loss(model, xb, yb) -> scalar` must be a module-level function (it keys the jit cache)."""
     if epochs < 1 or patience < 1:
@@ -67,7 +69,7 @@ def fit(
     opt_state.hyperparams["weight_decay"] = jnp.asarray(weight_decay, jnp.float32)
     x, y = np.asarray(x), np.asarray(y)
     rng = np.random.default_rng(seed)
-    best_score, best_params, best_epoch, since = -np.inf, params, 0, 0
+    best_score, best_params, best_epoch, since = None, params, 0, 0
     last_loss = float("nan")
     for ep in range(1, epochs + 1):
         # At least `min_steps` steps per epoch so that tiny datasets still train per epoch;
@@ -80,13 +82,14 @@ def fit(
             params, opt_state, value = step(params, rest, opt_state, x[idx], y[idx])
             losses.append(value)
         last_loss = float(jnp.mean(jnp.stack(losses)))
-        score = float(validate(nnx.merge(graphdef, params, rest)))
-        if score > best_score:
+        score = validate(nnx.merge(graphdef, params, rest))
+        score = tuple(float(v) for v in score) if isinstance(score, tuple) else (float(score),)
+        if best_score is None or score > best_score:
             best_score, best_params, best_epoch, since = score, params, ep, 0
         else:
             since += 1
             if since >= patience:
                 break
     nnx.update(model, best_params)
-    return model, {"val_score": best_score, "best_epoch": best_epoch, "epochs_run": ep,
+    return model, {"val_score": best_score[0], "best_epoch": best_epoch, "epochs_run": ep,
                    "final_train_loss": last_loss}

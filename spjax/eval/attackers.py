@@ -28,7 +28,7 @@ FARS = (1e-2, 1e-3)
 
 # Hyper-parameter grids, selected on val; `quick` uses the first entry only.
 _GRIDS = {
-    "linear": [dict(lr=3e-3, weight_decay=1e-3), dict(lr=3e-3, weight_decay=1e-1)],
+    "linear": [dict(lr=1e-2, weight_decay=1e-3), dict(lr=1e-2, weight_decay=1e-1)],
     "mlp": [dict(lr=1e-3, weight_decay=1e-2, hidden=256), dict(lr=1e-3, weight_decay=1e-1, hidden=512)],
     "attention": [dict(lr=1e-3, weight_decay=1e-2, width=64), dict(lr=3e-4, weight_decay=1e-2, width=96)],
     "knn": [dict(k=k, metric=m) for m in ("cosine", "euclidean") for k in (1, 3, 5, 9, 15)],
@@ -132,6 +132,12 @@ def _xent(model, x, y):
     return optax.softmax_cross_entropy_with_integer_labels(model(x), y).mean()
 
 
+def _mean_xent(logits: np.ndarray, labels: np.ndarray) -> float:
+    z = logits - logits.max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return float(-logp[np.arange(len(labels)), labels].mean())
+
+
 @nnx.jit
 def _logits(model, x):
     return model(x)
@@ -202,9 +208,9 @@ def _knn_scores(train_x, train_y, query, n_classes, k, metric):
     best = np.full((len(query), n_classes), -np.inf)
     np.maximum.at(best, (np.broadcast_to(np.arange(len(query))[:, None], sim.shape),
                          np.broadcast_to(train_y[None, :], sim.shape)), sim)
-    finite = np.isfinite(best)
-    lo, hi = best[finite].min(initial=0.0), best[finite].max(initial=1.0)
-    tie = np.where(finite, (best - lo) / max(hi - lo, 1e-12), -1.0)
+    finite = np.isfinite(best)  # -inf: a class with no training sample
+    lo, hi = (best[finite].min(), best[finite].max()) if finite.any() else (0.0, 1.0)
+    tie = np.where(finite, (best - lo) / max(hi - lo, 1e-12), -1.0)  # in [0, 1]
     return scores + 0.5 * tie
 
 
@@ -222,7 +228,7 @@ def _run_knn(train, val, test, heldout_x, n_classes, quick):
 
 def _run_neural(name, train, val, test, heldout_x, n_classes, seed, quick):
     grid = _GRIDS[name][:1] if quick else _GRIDS[name]
-    epochs, patience = (40, 8) if quick else (300, 25)
+    epochs, patience = (60, 10) if quick else (300, 25)
     best = None
     for i, hp in enumerate(grid):
         opts = {k: v for k, v in hp.items() if k not in ("lr", "weight_decay")}
@@ -230,7 +236,8 @@ def _run_neural(name, train, val, test, heldout_x, n_classes, seed, quick):
         val_x = jnp.asarray(val.x)
 
         def validate(m, val_x=val_x):
-            return topk_accuracy(np.asarray(_logits(m, val_x)), val.y, 1)
+            logits = np.asarray(_logits(m, val_x))
+            return topk_accuracy(logits, val.y, 1), -_mean_xent(logits, val.y)
 
         model, record = fit(
             model, train.x, train.y, loss=_xent, validate=validate, lr=hp["lr"],

@@ -12,7 +12,6 @@ import math
 import time
 
 import numpy as np
-from scipy import stats
 
 from spjax.eval.attackers import ATTACKERS, Split, chance_levels, run_attackers, summarise
 
@@ -59,9 +58,22 @@ def significance(values, chance: float, n_trials: int) -> float:
     if len(v) >= 2:
         if np.ptp(v) == 0:
             return 0.0 if v[0] > chance else 1.0
-        return float(stats.ttest_1samp(v, chance, alternative="greater").pvalue)
+        df = len(v) - 1
+        t = (v.mean() - chance) / (v.std(ddof=1) / math.sqrt(len(v)))
+        return _student_t_sf(float(t), df)
     k = int(round(v[0] * n_trials))
-    return float(stats.binomtest(k, n_trials, chance, alternative="greater").pvalue)
+    # P(X >= k) for X ~ Binomial(n_trials, chance), summed exactly.
+    return float(min(1.0, sum(math.comb(n_trials, i) * chance**i * (1 - chance) ** (n_trials - i)
+                              for i in range(k, n_trials + 1))))
+
+
+def _student_t_sf(t: float, df: int) -> float:
+    """P(T > t) for Student's t with `df` degrees of freedom, via the regularised incomplete
+    beta function (jax.scipy; keeps scipy out of spjax's core dependencies)."""
+    from jax.scipy.special import betainc
+
+    tail = 0.5 * float(betainc(df / 2.0, 0.5, df / (df + t * t)))
+    return tail if t > 0 else 1.0 - tail
 
 
 def worst_case(attackers: dict, chance: float, n_test: int, *, extra: dict | None = None) -> dict:
@@ -146,6 +158,7 @@ def privacy_audit(
     from spjax.data.faces import generate_faces
 
     t0 = time.time()
+    sensor = still_image_sensor(sensor)
     if (sensor.h, sensor.w) != (size, size):
         raise ValueError(f"size: the sensor measures {sensor.h}x{sensor.w} frames, got size={size}")
     seeds = [int(s) for s in (seeds if not isinstance(seeds, int) else range(seeds))]
@@ -213,6 +226,18 @@ def privacy_audit(
         audit_figure(report, figure, examples=examples)
         report["figure"] = str(figure)
     return report
+
+
+def still_image_sensor(sensor):
+    """The same patterns, split and noise, measuring single still frames. Faces and photos
+    do not move, so pattern-synchronous timing equals frame-synchronous timing for them, and
+    a (N, H, W) batch must not be read as one clip of N frames."""
+    if getattr(sensor, "timing", "frame") == "frame":
+        return sensor
+    from spjax.sensing import Sensor
+
+    return Sensor.from_patterns(np.asarray(sensor.patterns()), split=sensor.split,
+                                noise=sensor.noise, timing="frame")
 
 
 def _run_recognizer(sensor, recognizer, photos, seed) -> dict:

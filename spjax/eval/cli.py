@@ -66,6 +66,8 @@ def register(subparsers) -> None:
     bp.add_argument("--identities", type=_positive_int, default=None, help="closed-set identities")
     bp.add_argument("--seeds", type=_positive_int, default=None, help="seeds per cell")
     bp.add_argument("--size", type=_positive_int, default=32, help="face size H=W (default 32)")
+    bp.add_argument("--learned", metavar="RECIPE", default=None,
+                    help="also train learned designs (utility-only, adversarial) from this recipe per rate/photons")
     bp.set_defaults(func=_bench_patterns)
 
 
@@ -102,7 +104,14 @@ def _training_adversary(run_dir: str) -> dict | None:
             rep = json.load(f)
         except json.JSONDecodeError:
             return None
-    found = {k: v for k, v in rep.items() if "advers" in k.lower()} if isinstance(rep, dict) else {}
+    if not isinstance(rep, dict):
+        return None
+    privacy = rep.get("privacy")
+    if isinstance(privacy, dict) and "training_adversary" in privacy:
+        found = {"training_adversary": privacy["training_adversary"],
+                 "chance": privacy.get("chance")}
+    else:
+        found = {k: v for k, v in rep.items() if "advers" in k.lower()}
     if not found:
         return None
     return {"note": "numbers of the adversary the sensor was trained against; NOT the audit",

@@ -32,11 +32,10 @@ def _generate(args) -> int:
 
 def _info(args) -> int:
     from spjax.models.llama import describe
-    from spjax.models.registry import load_decoder
+    from spjax.models.registry import load_config
 
-    model, tok = load_decoder(args.model)
-    info = {"model": args.model, "arch": "llama", **describe(model.config),
-            "param_dtype": str(model.embed[...].dtype)}
+    config, tok = load_config(args.model)
+    info = {"model": args.model, "arch": "llama", **describe(config)}
     if tok is not None:
         info["tokenizer"] = {"vocab_size": tok.vocab_size, "bos_id": tok.bos_id,
                              "eos_id": tok.eos_id, "pad_id": tok.pad_id}

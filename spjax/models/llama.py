@@ -21,7 +21,6 @@ import numpy as np
 from flax import nnx
 
 _NEG_INF = -1e30
-UNROLL_MAX_LAYERS = 8
 
 
 @dataclasses.dataclass(frozen=True)
@@ -206,11 +205,6 @@ class Llama(nnx.Module):
         h = h + mlp @ lw["w_down"].astype(dt)
         return h, new_kv
 
-    def _unroll(self) -> int:
-        # Unrolled small stacks fuse better (≈2× faster cached decoding on CPU); deep stacks
-        # stay rolled to keep compile time flat.
-        return self.config.n_layers if self.config.n_layers <= UNROLL_MAX_LAYERS else 1
-
     def layer_weights(self) -> dict:
         names = ("attn_norm", "wq", "wk", "wv", "wo", "ffn_norm", "w_gate", "w_up", "w_down")
         return {n: getattr(self, n)[...] for n in names}
@@ -270,14 +264,14 @@ class Llama(nnx.Module):
             def body(h, lw_i):
                 h, _ = self._block(h, lw_i, positions, mask, None, index)
                 return h, None
-            h, _ = jax.lax.scan(body, h, lw, unroll=self._unroll())
+            h, _ = jax.lax.scan(body, h, lw)
             return self.logits(h)
 
         def body_c(h, xs):
             lw_i, ck, cv = xs
             h, (ck, cv) = self._block(h, lw_i, positions, mask, (ck, cv), index)
             return h, (ck, cv)
-        h, (ks, vs) = jax.lax.scan(body_c, h, (lw, cache.k, cache.v), unroll=self._unroll())
+        h, (ks, vs) = jax.lax.scan(body_c, h, (lw, cache.k, cache.v))
         last_pos = jnp.max(jnp.where(new_valid, positions, -1), axis=1)
         next_pos = jnp.maximum(start_pos, last_pos + 1)
         new_cache = KVCache(k=ks, v=vs, valid=k_valid, next_pos=next_pos.astype(jnp.int32),

@@ -391,14 +391,25 @@ def load_decoder_checkpoint(directory) -> Llama:
     config = LlamaConfig.from_dict(meta["config"])
     dtype = jnp.dtype(meta.get("param_dtype", "float32"))
     abstract = _abstract(config, dtype)
-    target = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype),
+    # Restore onto this process's first device: the saved sharding names the saving
+    # process's devices, which other processes of a multi-host run do not have.
+    local = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+    target = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=local),
                           nnx.state(abstract, nnx.Param).to_pure_dict())
+    params_dir = directory / DECODER_PARAMS
+    if not params_dir.is_dir():
+        raise FileNotFoundError(f"load_decoder_checkpoint directory: expected {str(params_dir)!r}")
     with ocp.StandardCheckpointer() as ckpt:
-        try:
-            restored = ckpt.restore(directory / DECODER_PARAMS, target)
-        except (ValueError, KeyError) as err:
-            raise ValueError(f"load_decoder_checkpoint {directory}: params do not match "
-                             f"decoder_config.json ({err})") from err
+        # Compare the stored shapes with the config first: a clear error, and no half-run restore.
+        stored = ckpt.metadata(params_dir).item_metadata
+        stored = {k: (tuple(v.shape), np.dtype(v.dtype)) for k, v in stored.items()}
+        wanted = {k: (tuple(v.shape), np.dtype(v.dtype)) for k, v in target.items()}
+        if stored != wanted:
+            diff = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
+            raise ValueError(
+                f"load_decoder_checkpoint {directory}: params do not match decoder_config.json; "
+                + "; ".join(f"{k}: config {wanted.get(k)}, stored {stored.get(k)}" for k in diff[:4]))
+        restored = ckpt.restore(params_dir, target)
     flat = {k: np.asarray(v) for k, v in restored.items() if v is not None}
     return assemble(config, flat, param_dtype=dtype, source=f"orbax {directory.name}")
 

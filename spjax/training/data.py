@@ -41,9 +41,22 @@ class QASplit:
     def __len__(self) -> int:
         return len(self.clip)
 
-    def batch(self, index) -> dict:
-        return {"frames": self.frames[self.clip[index]], "tokens": self.tokens[index],
-                "loss_mask": self.loss_mask[index], "attention_mask": self.attention_mask[index]}
+    def batch(self, index, width: int | None = None) -> dict:
+        """Examples `index`, token rows cut to `width` (rows are right-padded, so any width
+        ≥ the longest row in the batch loses nothing)."""
+        w = slice(None, width)
+        return {"frames": self.frames[self.clip[index]], "tokens": self.tokens[index, w],
+                "loss_mask": self.loss_mask[index, w], "attention_mask": self.attention_mask[index, w]}
+
+    def length_pools(self, quantile: float = 75.0, multiple: int = 8) -> dict[str, tuple[np.ndarray, int]]:
+        """Split examples into a `short` pool (length ≤ the quantile, rounded up to `multiple`)
+        and a `long` pool, each with the width its batches are cut to. Long descriptions are a
+        minority; cutting every other batch to the short width halves the decoder's work."""
+        lengths = self.attention_mask.sum(1)
+        cut = int(np.ceil(np.percentile(lengths, quantile) / multiple) * multiple)
+        pools = {"short": (np.flatnonzero(lengths <= cut), cut),
+                 "long": (np.flatnonzero(lengths > cut), self.tokens.shape[1])}
+        return {name: pool for name, pool in pools.items() if len(pool[0])}
 
     def references(self, index) -> list:
         """Per example: the reference answer, or the clip's captions for `describe`."""
@@ -101,10 +114,13 @@ def index_loader(n: int, batch_size: int, seed: int):
 
 
 def build_clip_sets(cfg: ConfigDict):
-    """Scene and face splits from the procedural world (config `data`)."""
+    """Scene clips per split and face splits: generated in memory (`data.source="synthetic"`)
+    or read from TFDS datasets prepared on disk (`"tfds"`, builders `data.scenes`/`data.faces`)."""
+    d = cfg.data
+    if d.source == "tfds":
+        return _from_tfds(cfg)
     from spjax.data import faces, scenes
 
-    d = cfg.data
     scene_cfg = scenes.SceneConfig(frames=d.frames, size=d.size, min_people=d.min_people,
                                    max_people=d.max_people, anomaly_fraction=d.anomaly_fraction,
                                    n_identities=d.n_identities, seed=cfg.seed)
@@ -113,8 +129,41 @@ def build_clip_sets(cfg: ConfigDict):
                                             ("test", d.n_test)))}
     face_data = faces.generate_faces(d.n_identities, d.faces_per_identity, size=d.size,
                                      seed=cfg.seed)
-    face_splits = split_faces(face_data, seed=cfg.seed)
-    return clips, face_splits
+    return clips, split_faces(face_data, seed=cfg.seed)
+
+
+def parse_builder_config(text: str) -> dict:
+    """`"size=16,frames=8"` → {"size": "16", "frames": "8"} (the builder coerces the types)."""
+    out = {}
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        if "=" not in item:
+            raise ValueError(f"builder config items must be key=value, got {item!r}")
+        key, value = item.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _from_tfds(cfg: ConfigDict):
+    from spjax.data.tfds_builders import as_arrays, load
+
+    d = cfg.data
+    limits = {"train": d.n_train, "val": d.n_val, "test": d.n_test}
+    scenes_cfg, faces_cfg = parse_builder_config(d.scenes_config), parse_builder_config(d.faces_config)
+    clips = {split: as_arrays(load(d.scenes, d.data_dir, scenes_cfg, split=split), limit=n)
+             for split, n in limits.items()}
+    face_sets = {split: as_arrays(load(d.faces, d.data_dir, faces_cfg, split=split))
+                 for split in ("train", "val", "test")}
+    for split, c in clips.items():
+        if c["frames"].shape[1:] != (d.frames, d.size, d.size):
+            raise ValueError(f"{d.scenes} {split} clips have shape {c['frames'].shape[1:]}, the "
+                             f"config expects (data.frames, data.size, data.size) = "
+                             f"{(d.frames, d.size, d.size)}")
+    faces = {split: FaceSplit(np.asarray(f["image"], np.float32), np.asarray(f["identity"], np.int32))
+             for split, f in face_sets.items()}
+    if faces["train"].image.shape[1:] != (d.size, d.size):
+        raise ValueError(f"{d.faces} images have shape {faces['train'].image.shape[1:]}, the config "
+                         f"expects (data.size, data.size) = {(d.size, d.size)}")
+    return clips, faces
 
 
 def split_faces(face_data: dict, *, seed: int, fractions=(0.7, 0.15, 0.15)) -> dict[str, FaceSplit]:

@@ -6,14 +6,26 @@ import jax
 import optax
 
 
-def adamw(lr: float, *, total_steps: int, warmup_steps: int = 0, weight_decay: float = 0.0,
-          clip_norm: float | None = None) -> optax.GradientTransformation:
+OPTIMIZERS = ("adamw", "sgd")
+
+
+def make_optimizer(lr: float, *, total_steps: int, warmup_steps: int = 0, weight_decay: float = 0.0,
+          clip_norm: float | None = None, name: str = "adamw") -> optax.GradientTransformation:
+    """AdamW (default) or momentum SGD on a warm-up + cosine schedule, after global-norm clipping.
+
+    SGD's update is linear in the gradient, which makes it the optimiser of choice for
+    numerical comparisons (Adam divides near-zero gradients by their own magnitude)."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optim.name must be one of {OPTIMIZERS}, got {name!r}")
     warmup_steps = min(warmup_steps, max(total_steps - 1, 0))
     schedule = optax.warmup_cosine_decay_schedule(
         init_value=0.0 if warmup_steps else lr, peak_value=lr, warmup_steps=warmup_steps,
         decay_steps=max(total_steps, warmup_steps + 1), end_value=lr * 0.05)
     parts = [optax.clip_by_global_norm(clip_norm)] if clip_norm else []
-    parts.append(optax.adamw(schedule, weight_decay=weight_decay))
+    if name == "adamw":
+        parts.append(optax.adamw(schedule, weight_decay=weight_decay))
+    else:
+        parts += [optax.add_decayed_weights(weight_decay), optax.sgd(schedule, momentum=0.9)]
     return optax.chain(*parts)
 
 

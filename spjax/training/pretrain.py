@@ -97,7 +97,7 @@ def pretrain_decoder(cfg: ConfigDict, workdir: str | Path) -> dict:
 
     model_cfg = LlamaConfig(vocab_size=tokenizer.vocab_size, **cfg.model.to_dict())
     model = Llama(model_cfg, rngs=nnx.Rngs(cfg.seed))
-    tx = optim.adamw(cfg.optim.lr, total_steps=cfg.train.steps,
+    tx = optim.make_optimizer(cfg.optim.lr, total_steps=cfg.train.steps,
                      warmup_steps=cfg.optim.warmup_steps, weight_decay=cfg.optim.weight_decay,
                      clip_norm=cfg.optim.clip_norm)
     optimizer = nnx.Optimizer(model, tx, wrt=nnx.Param)

@@ -199,13 +199,14 @@ class SPVLMTrainer:
         model = Trainable(sensor, encoder, adversaries)
         o, steps = cfg.optim, cfg.train.steps
         common = dict(total_steps=steps, warmup_steps=o.warmup_steps,
-                      weight_decay=o.weight_decay, clip_norm=o.clip_norm)
-        parts = {"encoder": optim.adamw(o.lr, **common)}
+                      weight_decay=o.weight_decay, clip_norm=o.clip_norm, name=o.name)
+        parts = {"encoder": optim.make_optimizer(o.lr, **common)}
         if sensor.learnable:
-            parts["sensor"] = optim.adamw(o.sensor_lr, **common)
+            parts["sensor"] = optim.make_optimizer(o.sensor_lr, **common)
         opt_main = nnx.Optimizer(model, optim.per_part(parts), wrt=MAIN)
         opt_adv = nnx.Optimizer(model.adversaries,
-                                optim.adamw(o.adversary_lr, total_steps=steps, clip_norm=o.clip_norm),
+                                optim.make_optimizer(o.adversary_lr, total_steps=steps, clip_norm=o.clip_norm,
+                                            name=o.name),
                                 wrt=nnx.Param)
         self.graphdef, state = nnx.split((model, opt_main, opt_adv))
         self.decoder_graphdef, frozen = nnx.split(self.decoder)
@@ -230,15 +231,17 @@ class SPVLMTrainer:
         model.adversaries.restart(member, nnx.Rngs(self.cfg.seed * 7919 + step))
         o = self.cfg.optim
         fresh = nnx.Optimizer(model.adversaries,
-                              optim.adamw(o.adversary_lr, total_steps=self.cfg.train.steps,
-                                          clip_norm=o.clip_norm), wrt=nnx.Param)
+                              optim.make_optimizer(o.adversary_lr, total_steps=self.cfg.train.steps,
+                                          clip_norm=o.clip_norm, name=o.name), wrt=nnx.Param)
         fresh.step[...] = opt_adv.step[...]
         _, state = nnx.split((model, opt_main, fresh))
         self.state = sharding.replicate(state, self.mesh)
 
     # -- checkpointing --------------------------------------------------------------------
     def _ckpt_state(self):
-        return {"train": self.state, "key": jax.random.key_data(self.base_key)}
+        # Every leaf must be a global (mesh-replicated) array for multi-host saves.
+        return {"train": self.state,
+                "key": sharding.replicate(jax.random.key_data(self.base_key), self.mesh)}
 
     def _meta(self, step, iters):
         return {"config": self.cfg.to_dict(), "step": int(step),
@@ -252,8 +255,12 @@ class SPVLMTrainer:
         ckpt = Checkpointer(self.workdir / "checkpoints", keep=cfg.train.keep_checkpoints)
         local_bs = sharding.check_batch_size(cfg.train.batch_size)
         local_face_bs = sharding.check_batch_size(cfg.privacy.face_batch_size)
-        iters = {"qa": index_loader(len(self.splits["train"]), local_bs, cfg.seed),
-                 "faces": index_loader(len(self.faces["train"]), local_face_bs, cfg.seed + 1)}
+        train_qa, train_faces = self.splits["train"], self.faces["train"]
+        pools = train_qa.length_pools()
+        iters = {f"qa_{name}": index_loader(len(rows), local_bs, cfg.seed + i)
+                 for i, (name, (rows, _)) in enumerate(pools.items())}
+        iters["faces"] = index_loader(len(train_faces), local_face_bs, cfg.seed + 7)
+        long_fraction = len(pools["long"][0]) / len(train_qa) if "long" in pools else 0.0
         start = 0
         if self.resume and ckpt.latest_step() is not None:
             restored, meta = ckpt.restore(self._ckpt_state())
@@ -264,13 +271,18 @@ class SPVLMTrainer:
         logger = RunLogger(self.workdir, config=cfg.to_dict(), wandb_mode=cfg.run.wandb,
                            name=self.workdir.name)
         bar = progress(cfg.train.steps, initial=start, desc="train sp-vlm")
-        train_qa, train_faces = self.splits["train"], self.faces["train"]
         t_loop = time.time()
         metrics = {}
         try:
             for step in range(start + 1, cfg.train.steps + 1):
-                qa_idx, face_idx = next(iters["qa"]), next(iters["faces"])
-                batch = sharding.global_batch(train_qa.batch(qa_idx), self.mesh)
+                # Which pool this step draws from depends only on (seed, step): every process
+                # agrees, and a resumed run makes the same choices.
+                pool = "long" if np.random.default_rng([cfg.seed, step]).random() < long_fraction \
+                    else "short"
+                pool = pool if pool in pools else next(iter(pools))
+                rows, width = pools[pool]
+                qa_idx, face_idx = rows[next(iters[f"qa_{pool}"])], next(iters["faces"])
+                batch = sharding.global_batch(train_qa.batch(qa_idx, width), self.mesh)
                 faces = sharding.global_batch({"image": train_faces.image[face_idx],
                                                "identity": train_faces.identity[face_idx]}, self.mesh)
                 new_state, metrics = self.step_fn(self.state, self.frozen, batch, faces, self.base_key)
