@@ -15,7 +15,7 @@ def get_config():
     c.task = "pretrain_decoder"
     c.seed = 0
     c.corpus = dict(n_documents=6000, seed=1234, size=32, frames=16)
-    c.model = dict(dim=192, n_layers=4, n_heads=6, n_kv_heads=2, hidden_dim=512,
+    c.model = dict(dim=128, n_layers=4, n_heads=4, n_kv_heads=2, hidden_dim=384,
                    rope_theta=10000.0, max_seq_len=192, tie_embeddings=True)
     c.optim = dict(lr=3e-3, warmup_steps=100, weight_decay=0.01, clip_norm=1.0)
     c.train = dict(steps=800, batch_size=32, seq_len=160, log_every=50, eval_every=400,

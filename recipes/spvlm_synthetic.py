@@ -38,6 +38,7 @@ def get_config():
                    weight_decay=1e-4, clip_norm=1.0)
     c.train = dict(steps=1500, batch_size=32, log_every=25, eval_every=500,
                    checkpoint_every=250, keep_checkpoints=3)
-    c.eval = dict(max_new_tokens=24, batch_size=100, samples_to_log=4)
+    c.eval = dict(max_new_tokens=0,  # 0: as many as the longest reference answer needs
+                   batch_size=100, samples_to_log=4)
     c.run = dict(wandb="disabled")
     return c

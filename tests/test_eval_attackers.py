@@ -123,3 +123,11 @@ def test_significance_single_seed_uses_binomial():
     assert significance([0.1], 0.1, 100) > 0.4
     assert significance([0.3], 0.1, 100) < 1e-6
     assert significance([0.3, 0.3], 0.1, 100) == 0.0
+
+
+def test_leaks_at_exactly_the_margin_despite_rounding():
+    # A mean equal to 2 x chance up to float rounding counts as reaching the margin.
+    at = {"name": "x", "top1": 0.1 * (1 - 1e-12), "chance": 0.05, "p_value": 0.01}
+    assert leaks(at)
+    assert not leaks({**at, "top1": 0.099})
+    assert not leaks({**at, "p_value": 0.2})

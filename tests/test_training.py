@@ -320,3 +320,19 @@ def test_tfds_recipe_trains_on_prepared_datasets(tiny, tmp_path):
                                                    "data.scenes_config=size=16,frames=9"])
     with pytest.raises(FileNotFoundError, match="spjax data prepare"):
         SPVLMTrainer(bad, tmp_path / "run_bad")
+
+
+def test_run_logger_writes_jsonl_and_wandb_offline_needs_no_login(tmp_path, monkeypatch):
+    from spjax.training.logging import RunLogger, read_metrics
+
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    log = RunLogger(tmp_path, config={"a": 1}, wandb_mode="offline", name="t")
+    log.log("train", 1, loss=np.float32(0.5), note="x")
+    log.log("train", 2, loss=float("nan"))
+    log.close()
+    rows = read_metrics(tmp_path, "train")
+    assert [r["step"] for r in rows] == [1, 2] and rows[0]["loss"] == 0.5 and rows[1]["loss"] == "nan"
+    assert any((tmp_path / "wandb").glob("offline-run-*"))
+    with pytest.raises(ValueError, match="wandb mode"):
+        RunLogger(tmp_path, wandb_mode="cloud")

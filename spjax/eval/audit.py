@@ -102,7 +102,10 @@ def worst_case(attackers: dict, chance: float, n_test: int, *, extra: dict | Non
 
 def leaks(worst: dict, *, margin: float = MARGIN, alpha: float = ALPHA) -> bool:
     """Does the worst attacker beat chance by the stated margin, significantly?"""
-    return bool(worst["top1"] >= margin * worst["chance"] and worst["p_value"] < alpha)
+    # The relative tolerance keeps a mean that equals margin x chance exactly (e.g. 0.1 vs
+    # 2 x 0.05) from flipping on float rounding.
+    reached = worst["top1"] >= margin * worst["chance"] * (1 - 1e-9)
+    return bool(reached and worst["p_value"] < alpha)
 
 
 def critical_sampling_rate(results_by_rate: dict, *, margin: float = MARGIN,

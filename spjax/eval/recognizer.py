@@ -136,13 +136,15 @@ def _grey(rgb8: np.ndarray) -> np.ndarray:
     return (rgb8.astype(np.float64) @ np.array([0.299, 0.587, 0.114])) / 255.0
 
 
-def _chip(grey: np.ndarray, box, crop_side: int):
-    """Upscale a grey `(h, w)` image to the chip size; map `box` (in crop pixels) with it."""
+def _chip(grey: np.ndarray, box, crop_shape):
+    """Upscale a grey image to the chip size; map `box` (in pixels of a crop of shape
+    `crop_shape`) with it, per axis (a non-square crop is stretched to the square chip)."""
     from skimage.transform import resize
 
     img = resize(np.clip(grey, 0, 1), (_CHIP, _CHIP), order=1, anti_aliasing=False)
-    s = _CHIP / crop_side
-    return _to_rgb8(img), tuple(v * s for v in box)
+    sy, sx = _CHIP / crop_shape[0], _CHIP / crop_shape[1]
+    left, top, right, bottom = box
+    return _to_rgb8(img), (left * sx, top * sy, right * sx, bottom * sy)
 
 
 def recognizer_attack(
@@ -200,11 +202,10 @@ def recognizer_attack(
             recon = np.asarray(sensor.pinv(y))[0]
         else:
             recon = np.asarray(sensor.tikhonov(y, tikhonov_lambda * energy))[0]
-        side = crop.shape[0]
-        chip, cb = _chip(recon, cbox, side)
+        chip, cb = _chip(recon, cbox, crop.shape[:2])
         detected_recon += rec.detect(chip) is not None
         rows["sensed"].append(rec.describe(chip, cb))
-        chip0, cb0 = _chip(small, cbox, side)
+        chip0, cb0 = _chip(small, cbox, crop.shape[:2])
         rows["clean_sensor_res"].append(rec.describe(chip0, cb0))
         rows["clean_full_res"].append(rec.describe(p.image, box))
         labels.append(seen[p.identity])

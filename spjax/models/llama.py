@@ -171,8 +171,10 @@ class Llama(nnx.Module):
 
     def logits(self, h):
         h = rms_norm(h, self.norm[...], self.config.norm_eps)
-        head = self.embed[...].T if self.head is None else self.head[...]
-        return jnp.einsum("bsd,dv->bsv", h, head.astype(h.dtype),
+        if self.head is None:  # tied: contract with the (V, D) table directly, no transpose
+            return jnp.einsum("bsd,vd->bsv", h, self.embed[...].astype(h.dtype),
+                              preferred_element_type=jnp.float32)
+        return jnp.einsum("bsd,dv->bsv", h, self.head[...].astype(h.dtype),
                           preferred_element_type=jnp.float32)
 
     def _block(self, h, lw, positions, mask, cache_kv, index):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
 
@@ -69,14 +68,17 @@ def global_batch(local: dict, mesh) -> dict:
         lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)), local)
 
 
-def _strong(x):
-    # Weak types (from Python scalars) change the traced program: a state that was restored
-    # from a checkpoint (strong) would then run a differently compiled step than the same state
-    # in memory, and rounding differences break exact resume. Canonicalise once here.
-    return jnp.asarray(x, dtype=x.dtype) if getattr(x, "weak_type", False) else x
-
-
 def replicate(tree, mesh):
-    """Place a pytree on every device (strongly typed, see `_strong`)."""
+    """Place a pytree on every device of every process, built from host copies.
+
+    Host copies matter twice: in a multi-process run `device_put` of a process-local jax array
+    onto a global sharding yields arrays orbax cannot serialise; and host arrays carry no weak
+    types (from Python scalars), which would otherwise make a state restored from a checkpoint
+    run a differently compiled step than the same state in memory, breaking exact resume."""
     sharding = replicated(mesh)
-    return jax.tree.map(lambda x: jax.device_put(_strong(x), sharding), tree)
+
+    def put(x):
+        host = np.asarray(x)
+        return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
+
+    return jax.tree.map(put, tree)

@@ -307,6 +307,8 @@ class SPVLMTrainer:
                 if step % cfg.train.eval_every == 0 or step == cfg.train.steps:
                     val = self.validate()
                     logger.log("val", step, **val)
+                    for sample in self.sample_answers("val"):
+                        logger.log("sample", step, **sample)
                     ckpt.save_best(step, self._ckpt_state(), self._meta(step, iters),
                                    val["answer_accuracy"])
                 if step % cfg.train.checkpoint_every == 0 or step == cfg.train.steps:
@@ -345,30 +347,54 @@ class SPVLMTrainer:
         return {"answer_loss": totals["loss"] / n, "answer_accuracy": totals["accuracy"] / n}
 
     def answer(self, split_name: str, index: np.ndarray | None = None) -> dict:
-        """Generate answers for (a subset of) a split's examples with the KV-cache decoder."""
+        """Generate answers for (a subset of) a split's examples with the KV-cache decoder.
+
+        Examples are generated per question type, each with as many new tokens as its longest
+        reference answer needs (`eval.max_new_tokens = 0`) or the configured number. For
+        anomaly questions the decoder's first-token preference for "yes" over "no"/"nothing"
+        is returned as a score (for AUROC)."""
         from spjax.models import generation
 
         split = self.splits[split_name]
         index = np.arange(len(split)) if index is None else np.asarray(index)
         model = self.model()
         decoder = nnx.merge(self.decoder_graphdef, self.frozen)
-        texts, scores = [], []
+        texts: list[str | None] = [None] * len(index)
+        scores = np.full(len(index), np.nan)
+        yes = sorted({self.tokenizer.encode(w)[0] for w in ("Yes", "yes")})
+        no = sorted({self.tokenizer.encode(w)[0] for w in ("No", "no", "Nothing", "nothing")})
         bs = self.cfg.eval.batch_size
-        yes_no = [self.tokenizer.encode(w) for w in ("yes", "no")]
-        for lo in range(0, len(index), bs):
-            idx = index[lo:lo + bs]
-            key = jax.random.fold_in(self.base_key, 2 * 10**9 + lo)
-            y = _measure_jit(model.sensor, jnp.asarray(split.frames[split.clip[idx]]), key)
-            prefix = _encode_jit(model.encoder, y)
-            ids = generation.generate(decoder, split.prompt[idx], prefix=prefix,
-                                      attention_mask=split.prompt_mask[idx],
-                                      max_new_tokens=self.cfg.eval.max_new_tokens,
-                                      eos_id=self.tokenizer.eos_id, pad_id=self.tokenizer.pad_id)
-            texts += [self.tokenizer.decode(r) for r in generation.trim(np.asarray(ids), self.tokenizer.eos_id)]
-            if all(len(t) == 1 for t in yes_no):
-                logits = _first_logits(decoder, split.prompt[idx], split.prompt_mask[idx], prefix)
-                scores += list(np.asarray(logits[:, yes_no[0][0]] - logits[:, yes_no[1][0]]))
-        return {"index": index, "texts": texts, "yes_minus_no": np.asarray(scores) if scores else None}
+        for q in np.unique(split.qtype[index]):
+            where = np.flatnonzero(split.qtype[index] == q)
+            max_new = self.cfg.eval.max_new_tokens or int(split.loss_mask[index[where]].sum(1).max()) + 2
+            for lo in range(0, len(where), bs):
+                pos = where[lo:lo + bs]
+                idx = index[pos]
+                key = jax.random.fold_in(self.base_key, 2 * 10**9 + int(q) * 10**6 + lo)
+                y = _measure_jit(model.sensor, jnp.asarray(split.frames[split.clip[idx]]), key)
+                prefix = _encode_jit(model.encoder, y)
+                ids = generation.generate(decoder, split.prompt[idx], prefix=prefix,
+                                          attention_mask=split.prompt_mask[idx],
+                                          max_new_tokens=max_new, eos_id=self.tokenizer.eos_id,
+                                          pad_id=self.tokenizer.pad_id)
+                for p, row in zip(pos, generation.trim(np.asarray(ids), self.tokenizer.eos_id)):
+                    texts[p] = self.tokenizer.decode(row)
+                if QTYPES[q] == "anomaly":
+                    logits = np.asarray(_first_logits(decoder, split.prompt[idx],
+                                                      split.prompt_mask[idx], prefix))
+                    lse = lambda cols: np.logaddexp.reduce(logits[:, cols], axis=1)
+                    scores[pos] = lse(yes) - lse(no)
+        return {"index": index, "texts": texts, "anomaly_score": scores}
+
+    def sample_answers(self, split_name: str, per_qtype: int = 1) -> list[dict]:
+        """A few generated answers next to their references (logged at every evaluation)."""
+        split = self.splits[split_name]
+        index = np.concatenate([np.flatnonzero(split.qtype == q)[:per_qtype]
+                                for q in np.unique(split.qtype)])
+        out = self.answer(split_name, index)
+        return [{"qtype": QTYPES[split.qtype[i]], "question": split.question_text[i],
+                 "reference": split.answer_text[i], "answer": text}
+                for i, text in zip(index, out["texts"])]
 
     def evaluate(self, split_name: str = "test") -> dict:
         from spjax.eval.metrics import utility_from_answers
@@ -377,9 +403,7 @@ class SPVLMTrainer:
         out = self.answer(split_name)
         qtypes = [QTYPES[q] for q in split.qtype]
         refs = split.references(out["index"])
-        anomaly_scores = None
-        if out["yes_minus_no"] is not None:
-            anomaly_scores = out["yes_minus_no"][[i for i, q in enumerate(qtypes) if q == "anomaly"]]
+        anomaly_scores = out["anomaly_score"][[i for i, q in enumerate(qtypes) if q == "anomaly"]]
         utility = utility_from_answers(qtypes, out["texts"], refs, anomaly_scores=anomaly_scores)
         samples = []
         for i in range(min(len(split), 4 * self.cfg.eval.samples_to_log)):
