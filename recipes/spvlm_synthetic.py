@@ -15,7 +15,7 @@ def get_config():
     c = ml_collections.ConfigDict()
     c.task = "spvlm"
     c.seed = 0
-    c.data = dict(source="synthetic", size=32, frames=16, n_train=3000, n_val=200, n_test=400,
+    c.data = dict(source="synthetic", size=32, frames=16, n_train=8000, n_val=200, n_test=400,
                   min_people=0, max_people=4, anomaly_fraction=0.4, n_identities=50,
                   faces_per_identity=40,
                   # data.source="tfds": builders prepared under data_dir by `spjax data prepare`,
@@ -31,6 +31,8 @@ def get_config():
     # spjax.models.registry.load_decoder understands (e.g. "smollm2-135m").
     c.decoder = dict(source="tiny", recipe="recipes/pretrain_decoder_tiny.py",
                      cache_dir=".cache/decoders")
+    # Auxiliary label losses on the prefix (count, anomaly type); training only.
+    c.aux = dict(weight=0.5)
     c.privacy = dict(weight=0.5, term="kl_uniform", warmup_steps=300,
                      adversaries=("linear", "mlp", "mlp"), adversary_steps=1,
                      restart_every=400, face_batch_size=64)

@@ -1,8 +1,11 @@
 """TemporalEncoder: a single-pixel measurement stream y (B, T, K) → M prefix tokens (B, M, D_lm).
 
-Per-clip standardisation (one mean and one scale per clip over all T·K values, so the result is
-invariant to the photon scale α and to a dark-count offset while keeping the relative size of
-channels and frames), a linear embedding per frame, learned time positions, a small pre-LN
+Per-clip whitening into two streams, both invariant to the photon scale α and to a dark-count
+offset: the *scene* stream standardises the clip with one mean and one scale over all T·K
+values (keeping the relative size of channels and frames: layout, people present), the
+*motion* stream removes each channel's temporal mean and standardises what is left (what
+changes: falls, fights, walking; otherwise drowned by the static background). A linear
+embedding per frame of both streams, learned time positions, a small pre-LN
 transformer over time, then M learned queries that cross-attend to the frame tokens
 (Perceiver / Q-Former style) and a projection to the decoder width.
 """
@@ -21,6 +24,14 @@ def standardize_clip(y, eps: float = 1e-6):
     var = jnp.mean(centred * centred, axis=(-2, -1), keepdims=True)
     scale = jnp.sqrt(var + eps * eps * (1.0 + mean * mean))
     return centred / scale
+
+
+def motion_stream(y, eps: float = 1e-6):
+    """Each channel minus its mean over time (T), over one scale per clip; finite if static."""
+    centred = y - jnp.mean(y, axis=-2, keepdims=True)
+    var = jnp.mean(centred * centred, axis=(-2, -1), keepdims=True)
+    level = jnp.mean(jnp.abs(y), axis=(-2, -1), keepdims=True)
+    return centred / jnp.sqrt(var + (eps * (1.0 + level)) ** 2)
 
 
 class _MLP(nnx.Module):
@@ -67,7 +78,7 @@ class TemporalEncoder(nnx.Module):
             raise ValueError(f"TemporalEncoder width: expected a multiple of heads={heads}, got {width}")
         self.k, self.max_frames, self.width = k, max_frames, width
         self.num_queries, self.out_dim = num_queries, out_dim
-        self.embed = nnx.Linear(k, width, rngs=rngs)
+        self.embed = nnx.Linear(2 * k, width, rngs=rngs)
         self.time = nnx.Param(nnx.initializers.normal(0.02)(rngs.params(), (max_frames, width)))
         self.blocks = nnx.List([_Block(width, heads, rngs=rngs) for _ in range(depth)])
         self.queries = nnx.Param(nnx.initializers.normal(0.02)(rngs.params(), (num_queries, width)))
@@ -80,7 +91,8 @@ class TemporalEncoder(nnx.Module):
         if y.ndim != 3 or y.shape[-1] != self.k or not 1 <= y.shape[1] <= self.max_frames:
             raise ValueError(f"TemporalEncoder y: expected shape (B, T<={self.max_frames}, "
                              f"{self.k}), got {y.shape}")
-        x = standardize_clip(y.astype(jnp.float32))
+        y = y.astype(jnp.float32)
+        x = jnp.concatenate([standardize_clip(y), motion_stream(y)], axis=-1)
         h = self.embed(x) + self.time[: y.shape[1]][None]
         for block in self.blocks:
             h = block(h)

@@ -45,8 +45,11 @@ class QASplit:
         """Examples `index`, token rows cut to `width` (rows are right-padded, so any width
         ≥ the longest row in the batch loses nothing)."""
         w = slice(None, width)
-        return {"frames": self.frames[self.clip[index]], "tokens": self.tokens[index, w],
-                "loss_mask": self.loss_mask[index, w], "attention_mask": self.attention_mask[index, w]}
+        clip = self.clip[index]
+        return {"frames": self.frames[clip], "tokens": self.tokens[index, w],
+                "loss_mask": self.loss_mask[index, w], "attention_mask": self.attention_mask[index, w],
+                "count": self.labels["count"][clip].astype(np.int32),
+                "anomaly_type": self.labels["anomaly_type"][clip].astype(np.int32)}
 
     def length_pools(self, quantile: float = 75.0, multiple: int = 8) -> dict[str, tuple[np.ndarray, int]]:
         """Split examples into a `short` pool (length ≤ the quantile, rounded up to `multiple`)

@@ -29,6 +29,7 @@ import numpy as np
 import optax
 from flax import nnx
 
+from spjax.models.adversaries import identity_loss  # per-sample CE, shared with the adversaries
 from spjax.training import optim, sharding
 from spjax.training.checkpoint import Checkpointer
 from spjax.training.config import ConfigDict, to_json
@@ -42,12 +43,33 @@ class TrainingError(RuntimeError):
     """Training cannot go on (non-finite loss); the message names the step and the term."""
 
 
-class Trainable(nnx.Module):
-    """Everything that receives gradients: the sensor's patterns, the encoder, the adversaries."""
+class AuxiliaryHeads(nnx.Module):
+    """Linear read-outs of the prefix tokens: people count and anomaly type.
 
-    def __init__(self, sensor, encoder, adversaries):
+    Trained only as an auxiliary loss (`aux.weight`): the answer loss reaches the encoder
+    through a frozen decoder and mostly rewards grammar; direct labels shape the prefix
+    quickly (as the label-supervised stages of Q-Former-style bridges do). Never used at test
+    time: every reported number comes from the decoder's generated text."""
+
+    def __init__(self, width: int, n_counts: int, n_anomaly_types: int, *, rngs: nnx.Rngs):
+        self.count = nnx.Linear(width, n_counts, rngs=rngs)
+        self.anomaly = nnx.Linear(width, n_anomaly_types, rngs=rngs)
+
+    def __call__(self, prefix, count, anomaly_type):
+        pooled = prefix.reshape(prefix.shape[0], -1)
+        ce_count = identity_loss(self.count(pooled), count).mean()
+        ce_anomaly = identity_loss(self.anomaly(pooled), anomaly_type).mean()
+        return ce_count + ce_anomaly
+
+
+class Trainable(nnx.Module):
+    """Everything that receives gradients: the sensor's patterns, the encoder, the auxiliary
+    heads and the adversaries."""
+
+    def __init__(self, sensor, encoder, aux, adversaries):
         self.sensor = sensor
         self.encoder = encoder
+        self.aux = aux
         self.adversaries = adversaries
 
 
@@ -70,7 +92,7 @@ def privacy_weight_at(step, cfg: ConfigDict):
 
 def make_step(graphdef, decoder_graphdef, cfg: ConfigDict):
     """The pure training step (not yet jitted)."""
-    from spjax.models.adversaries import identity_loss, privacy_loss
+    from spjax.models.adversaries import privacy_loss
     from spjax.models.spvlm import answer_metrics
 
     adversarial = cfg.privacy.weight > 0
@@ -103,6 +125,7 @@ def make_step(graphdef, decoder_graphdef, cfg: ConfigDict):
             prefix = model.encoder(y)
             logits = decoder(batch["tokens"], prefix=prefix, attention_mask=batch["attention_mask"])
             task = answer_metrics(logits, batch["tokens"], batch["loss_mask"], prefix.shape[1])
+            aux = model.aux(prefix, batch["count"], batch["anomaly_type"])
             y_face = model.sensor(faces["image"], key=k_face, sampler="reparam", check=False)
             # Against the strongest member (lowest identity CE); `privacy_loss` is what the
             # sensor side minimises, i.e. task_loss − λ·privacy_term with term = −privacy_loss.
@@ -111,9 +134,10 @@ def make_step(graphdef, decoder_graphdef, cfg: ConfigDict):
             worst = jnp.argmin(jax.lax.stop_gradient(ce))
             priv = privacy_loss(logits[worst], faces["identity"], cfg.privacy.term)
             lam = privacy_weight_at(t, cfg) if adversarial else 0.0
-            loss = task["loss"] + lam * priv
+            loss = task["loss"] + cfg.aux.weight * aux + lam * priv
             acc = (logits[worst].argmax(-1) == faces["identity"]).mean()
             return loss, {"loss": loss, "task_loss": task["loss"], "answer_accuracy": task["accuracy"],
+                          "aux_loss": aux,
                           "privacy_loss": priv, "privacy_weight": lam, "adversary_ce_worst": ce[worst],
                           "adversary_accuracy_worst": acc, "adversary_worst": worst}
 
@@ -196,11 +220,17 @@ class SPVLMTrainer:
                                   out_dim=self.decoder.config.dim, rngs=rngs)
         adversaries = AdversaryEnsemble.build(tuple(cfg.privacy.adversaries), sensor.k,
                                               self.n_identities, rngs=rngs)
-        model = Trainable(sensor, encoder, adversaries)
+        from spjax.data.scenes import ANOMALY_TYPES
+
+        n_counts = 1 + max(int(sp.labels["count"].max()) for sp in self.splits.values())
+        aux = AuxiliaryHeads(e.num_queries * self.decoder.config.dim, n_counts,
+                             len(ANOMALY_TYPES), rngs=rngs)
+        model = Trainable(sensor, encoder, aux, adversaries)
         o, steps = cfg.optim, cfg.train.steps
         common = dict(total_steps=steps, warmup_steps=o.warmup_steps,
                       weight_decay=o.weight_decay, clip_norm=o.clip_norm, name=o.name)
-        parts = {"encoder": optim.make_optimizer(o.lr, **common)}
+        parts = {"encoder": optim.make_optimizer(o.lr, **common),
+                 "aux": optim.make_optimizer(o.lr, **common)}
         if sensor.learnable:
             parts["sensor"] = optim.make_optimizer(o.sensor_lr, **common)
         opt_main = nnx.Optimizer(model, optim.per_part(parts), wrt=MAIN)
