@@ -33,10 +33,10 @@ def get_config():
                      cache_dir=".cache/decoders")
     # Auxiliary label losses on the prefix (count, anomaly type); training only.
     c.aux = dict(weight=0.5)
-    c.privacy = dict(weight=0.5, term="kl_uniform", warmup_steps=300,
+    c.privacy = dict(weight=2.0, term="kl_uniform", warmup_steps=300,
                      adversaries=("linear", "mlp", "mlp"), adversary_steps=1,
                      restart_every=400, face_batch_size=64)
-    c.optim = dict(name="adamw", lr=2e-3, sensor_lr=5e-3, adversary_lr=2e-3, warmup_steps=100,
+    c.optim = dict(name="adamw", lr=2e-3, sensor_lr=2e-2, adversary_lr=2e-3, warmup_steps=100,
                    weight_decay=1e-4, clip_norm=1.0)
     c.train = dict(steps=1500, batch_size=32, log_every=25, eval_every=500,
                    checkpoint_every=250, keep_checkpoints=3)

@@ -8,7 +8,7 @@ utility numbers exist, `pareto.png` (worst-attacker top-1 vs anomaly accuracy / 
 
 Utility needs a trained encoder + decoder per design, so only learned designs carry it: they
 plug in through `LEARNED_DESIGNS` / `train_learned_design` (the hook below), which trains a
-recipe with `spjax.training.train(config, workdir)` at the cell's rate and photon budget and
+recipe with `spjax.training.run_recipe(config, workdir)` at the cell's rate and photon budget and
 audits the sensor it saved. Fixed families report utility as null.
 """
 
@@ -53,38 +53,19 @@ def train_learned_design(name: str, recipe: str, *, rate: float, photons, size: 
 
     report_path = os.path.join(workdir, "report.json")
     if not os.path.isfile(report_path):
-        cfg = _load_recipe(recipe)
+        from spjax.training import load_recipe, run_recipe
+
+        cfg = load_recipe(recipe)
         cfg.sensor.rate = float(rate)
         cfg.sensor.photons = 0.0 if photons is None else float(photons)
         cfg.data.size = int(size)
         for dotted, value in LEARNED_DESIGNS[name].items():
             section, field = dotted.split(".")
             cfg[section][field] = value
-        _train(cfg, workdir)
+        run_recipe(cfg, workdir)
     with open(report_path) as f:
         report = json.load(f)
     return load_sensor(workdir), report.get("utility")
-
-
-def _load_recipe(path: str):
-    import importlib.util
-
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"--learned: expected a recipe file, got {path!r}")
-    spec = importlib.util.spec_from_file_location("spjax_bench_recipe", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.get_config()
-
-
-def _train(cfg, workdir):
-    import spjax.training as training
-
-    if hasattr(training, "train"):
-        return training.train(cfg, workdir)
-    from spjax.training.run import run_recipe  # before `train` is re-exported
-
-    return run_recipe(cfg, workdir)
 
 
 # ---- the sweep -------------------------------------------------------------------------
