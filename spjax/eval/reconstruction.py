@@ -10,7 +10,6 @@ scikit-image (in the `faces` extra, like the recognizer).
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import optax

@@ -3,23 +3,21 @@
 One trainer serves every variant: learned or fixed patterns (`sensor.family`), utility-only
 (`privacy.weight = 0`) or adversarial training, any decoder `load_decoder` understands.
 
-State and steps. The trainable model (`sensor`, `encoder`, `adversaries`) and its two
+State and steps. The trainable model (`sensor`, `encoder`, `aux`, `adversaries`) and its two
 optimisers are split once into a graph definition and a pytree of arrays (`state`); the jitted
 step is a pure function `step(state, frozen, batch, faces, key) -> (state, metrics)` whose
 `state` argument is donated. The decoder's weights (`frozen`) are a separate argument: they
 are never differentiated, never given optimiser state and never written to checkpoints.
 
 Min–max. Each step first updates the adversary ensemble on the (stop-gradient) face
-measurements, then updates sensor + encoder on `task_loss − λ(step)·privacy_term`, where the
-privacy term (`models.adversaries.privacy_loss`) is computed against the *worst* (lowest
-cross-entropy) ensemble member. Members
-are re-initialised in turn every `privacy.restart_every` steps.
+measurements, then updates sensor + encoder on
+`task_loss + aux.weight·aux_loss − λ(step)·privacy_term`, where the privacy term
+(`models.adversaries.privacy_loss`) is computed against the *worst* (lowest cross-entropy)
+ensemble member. Members are re-initialised in turn every `privacy.restart_every` steps.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import time
 from pathlib import Path
 
@@ -73,9 +71,9 @@ class Trainable(nnx.Module):
         self.adversaries = adversaries
 
 
-# Main update: sensor + encoder parameters. Adversary update: adversary parameters.
+# Main update: sensor, encoder and auxiliary-head parameters (the adversaries have their own
+# optimiser, built on `model.adversaries`).
 MAIN = nnx.All(nnx.Param, nnx.Not(nnx.PathContains("adversaries")))
-ADVERSARY = nnx.All(nnx.Param, nnx.PathContains("adversaries"))
 
 
 def temperature_at(step, cfg: ConfigDict):
@@ -358,7 +356,6 @@ class SPVLMTrainer:
 
     def validate(self) -> dict:
         """Teacher-forced answer loss/accuracy on the validation split (cheap; picks 'best')."""
-        from spjax.models.spvlm import answer_metrics
 
         split = self.splits["val"]
         model = self.model()
