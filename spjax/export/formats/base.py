@@ -46,3 +46,17 @@ def frame_files(entries: list[dict]) -> list[str]:
         return [str(e["file"]) for e in entries]
     except KeyError as err:
         raise ValueError(f"manifest frames: an entry lacks the key {err}") from None
+
+
+def read_image(path: Path, fmt: str, mode: str, label: str) -> np.ndarray:
+    """Pixels of an exported image, refusing anything but the expected format and mode."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            img.load()
+            if img.format != fmt or img.mode != mode:
+                raise ValueError(f"{path}: expected a {label}, got {img.format} mode {img.mode!r}")
+            return np.asarray(img, dtype=np.uint8)
+    except (UnidentifiedImageError, OSError, SyntaxError) as err:
+        raise ValueError(f"{path}: not a readable {fmt} ({err})") from None

@@ -16,9 +16,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-from spjax.export.formats.base import Format, frame_files, index_width, require_file
+from spjax.export.formats.base import (Format, frame_files, index_width, read_image,
+                                       require_file)
 from spjax.export.geometry import Placement
 
 RGB = "RGB"
@@ -82,15 +83,7 @@ def _make(name: str, device_name: str, device: tuple[int, int], channel_order: s
                                      f"{entry.get('channel')}/{entry.get('bit')} differs from "
                                      f"the {name} bit order {bit_position(b, channel_order)}")
             path = require_file(out_dir, names.pop())
-            try:
-                with Image.open(path) as img:
-                    img.load()
-                    if img.format != "BMP" or img.mode != "RGB":
-                        raise ValueError(f"{path}: expected a 24-bit RGB BMP, got {img.format} "
-                                         f"mode {img.mode!r}")
-                    device = np.asarray(img, dtype=np.uint8)
-            except (UnidentifiedImageError, OSError, SyntaxError) as err:
-                raise ValueError(f"{path}: not a readable BMP ({err})") from None
+            device = read_image(path, "BMP", "RGB", "24-bit RGB BMP")
             small = placement.extract_rgb(device, what=str(path))
             unused = small & ~pack(np.ones((len(group),) + small.shape[:2], np.uint8),
                                    channel_order)

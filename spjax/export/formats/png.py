@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-from spjax.export.formats.base import Format, frame_files, index_width, require_file
+from spjax.export.formats.base import (Format, frame_files, index_width, read_image,
+                                       require_file)
 from spjax.export.geometry import Placement
 
 
@@ -27,15 +28,7 @@ def read(out_dir: Path, entries: list[dict], placement: Placement) -> np.ndarray
     frames = []
     for name in frame_files(entries):
         path = require_file(out_dir, name)
-        try:
-            with Image.open(path) as img:
-                img.load()
-                if img.format != "PNG" or img.mode != "1":
-                    raise ValueError(f"{path}: expected a 1-bit PNG, got {img.format} mode "
-                                     f"{img.mode!r}")
-                device = np.asarray(img, dtype=np.uint8)
-        except (UnidentifiedImageError, OSError, SyntaxError) as err:
-            raise ValueError(f"{path}: not a readable PNG ({err})") from None
+        device = read_image(path, "PNG", "1", "1-bit PNG")
         frames.append(placement.extract(device, what=str(path)))
     return np.stack(frames)
 
