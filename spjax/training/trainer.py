@@ -91,7 +91,6 @@ def privacy_weight_at(step, cfg: ConfigDict):
 def make_step(graphdef, decoder_graphdef, cfg: ConfigDict):
     """The pure training step (not yet jitted)."""
     from spjax.models.adversaries import privacy_loss
-    from spjax.models.spvlm import answer_metrics
 
     adversarial = cfg.privacy.weight > 0
     adv_steps = cfg.privacy.adversary_steps
@@ -119,10 +118,7 @@ def make_step(graphdef, decoder_graphdef, cfg: ConfigDict):
 
         # 2) sensor + encoder: answer questions, defeat the strongest adversary.
         def main_loss(model):
-            y = model.sensor(batch["frames"], key=k_scene, sampler="reparam", check=False)
-            prefix = model.encoder(y)
-            logits = decoder(batch["tokens"], prefix=prefix, attention_mask=batch["attention_mask"])
-            task = answer_metrics(logits, batch["tokens"], batch["loss_mask"], prefix.shape[1])
+            task, prefix = answer_forward(model, decoder, batch, k_scene, "reparam")
             aux = model.aux(prefix, batch["count"], batch["anomaly_type"])
             y_face = model.sensor(faces["image"], key=k_face, sampler="reparam", check=False)
             # Against the strongest member (lowest identity CE); `privacy_loss` is what the
@@ -472,12 +468,17 @@ def _first_logits(decoder, prompt, mask, prefix):
 
 @nnx.jit
 def _val_step(model, decoder, batch, key):
+    return answer_forward(model, decoder, batch, key, "exact")[0]
+
+
+def answer_forward(model, decoder, batch, key, sampler: str):
+    """Clips → measurements → prefix → frozen decoder: (answer-token metrics, prefix)."""
     from spjax.models.spvlm import answer_metrics
 
-    y = model.sensor(batch["frames"], key=key, check=False)
+    y = model.sensor(batch["frames"], key=key, sampler=sampler, check=False)
     prefix = model.encoder(y)
     logits = decoder(batch["tokens"], prefix=prefix, attention_mask=batch["attention_mask"])
-    return answer_metrics(logits, batch["tokens"], batch["loss_mask"], prefix.shape[1])
+    return answer_metrics(logits, batch["tokens"], batch["loss_mask"], prefix.shape[1]), prefix
 
 
 def validate_spvlm_config(cfg: ConfigDict) -> None:
