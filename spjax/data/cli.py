@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 
-def _overrides(items) -> dict:
+def parse_overrides(items) -> dict:
+    """KEY=VALUE strings → {key: value} (values stay strings; the builder coerces them)."""
     out = {}
     for item in items or []:
         if "=" not in item:
@@ -18,7 +19,7 @@ def _overrides(items) -> dict:
 def _prepare(args) -> int:
     from spjax.data import tfds_builders as tb
 
-    path = tb.prepare(args.name, args.data_dir, _overrides(args.config), overwrite=args.overwrite)
+    path = tb.prepare(args.name, args.data_dir, parse_overrides(args.config), overwrite=args.overwrite)
     config = path.rstrip("/").split("/")[-2]
     print(f"prepared {args.name}/{config} in {path}")
     print(f"read it with tfds.data_source('{args.name}/{config}', data_dir='{args.data_dir}')")
@@ -31,7 +32,7 @@ def _show(args) -> int:
     from spjax.data import preview
     from spjax.data import tfds_builders as tb
 
-    src = tb.load(args.name, args.data_dir, _overrides(args.config), split=args.split)
+    src = tb.load(args.name, args.data_dir, parse_overrides(args.config), split=args.split)
     n = min(args.num, len(src))
     recs = [src[i] for i in range(n)]
     if "frames" in recs[0]:

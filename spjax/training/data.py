@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import grain
-import jax
 import numpy as np
 
 from spjax.training.config import ConfigDict
@@ -109,11 +107,10 @@ def make_qa_split(clips: dict, tokenizer, *, max_len: int) -> QASplit:
 
 def index_loader(n: int, batch_size: int, seed: int):
     """Infinite, per-epoch reshuffled batches of example indices for this process's shard."""
-    if n < jax.process_count():
-        raise ValueError(f"{n} examples cannot be sharded over {jax.process_count()} processes")
-    ds = grain.MapDataset.range(n)[jax.process_index()::jax.process_count()]
-    ds = ds.shuffle(seed=seed).repeat(None).batch(batch_size, drop_remainder=True)
-    return iter(ds.to_iter_dataset())
+    from spjax.data.pipeline import make_loader
+
+    return iter(make_loader(range(n), batch_size=batch_size, seed=seed, num_epochs=None,
+                            drop_remainder=True, to_float=False))
 
 
 def build_clip_sets(cfg: ConfigDict):
@@ -137,13 +134,9 @@ def build_clip_sets(cfg: ConfigDict):
 
 def parse_builder_config(text: str) -> dict:
     """`"size=16,frames=8"` → {"size": "16", "frames": "8"} (the builder coerces the types)."""
-    out = {}
-    for item in filter(None, (t.strip() for t in text.split(","))):
-        if "=" not in item:
-            raise ValueError(f"builder config items must be key=value, got {item!r}")
-        key, value = item.split("=", 1)
-        out[key.strip()] = value.strip()
-    return out
+    from spjax.data.cli import parse_overrides
+
+    return parse_overrides(t for t in text.split(",") if t.strip())
 
 
 def _from_tfds(cfg: ConfigDict):
