@@ -47,6 +47,28 @@ def test_audit_validates_arguments():
         privacy_audit(sensor, size=16, identities=1)
     with pytest.raises(ValueError, match="seeds"):
         privacy_audit(sensor, size=16, identities=4, seeds=())
+    with pytest.raises(ValueError, match="identity_offset"):
+        privacy_audit(sensor, size=16, identities=4, identity_offset=-1)
+
+
+def test_audit_of_unseen_identities_still_finds_leakage():
+    """Offset identities are other people (other traits), relabelled 0..N-1 for the attackers."""
+    from spjax.sensing import Sensor
+
+    rep = _audit(Sensor.hadamard(16, 16, 1.0), identity_offset=1000)
+    assert rep["setup"]["identity_offset"] == 1000
+    assert rep["chance"]["top1"] == pytest.approx(1 / 6) and rep["leaks"]
+
+
+def test_training_identities_come_from_the_run_directory(tmp_path):
+    from spjax.eval.audit import training_identities
+
+    (tmp_path / "config.json").write_text(json.dumps({"data": {"n_identities": 50}}))
+    assert training_identities(tmp_path) == 50
+    (tmp_path / "report.json").write_text(json.dumps({"privacy": {"training_identities": 37}}))
+    assert training_identities(tmp_path) == 37  # what the trainer actually saw wins
+    with pytest.raises(ValueError, match="identit"):
+        training_identities(tmp_path / "missing")
 
 
 def test_cli_rejects_bad_arguments(tmp_path, capsys):

@@ -131,6 +131,31 @@ def critical_sampling_rate(results_by_rate: dict, *, margin: float = MARGIN,
     return {"rate": crit, "margin": margin, "alpha": alpha, "monotone": monotone, "per_rate": rows}
 
 
+def training_identities(run_dir) -> int:
+    """How many face identities (ids 0 … n−1) the sensor in `run_dir` was trained against:
+    `report.json`'s `privacy.training_identities`, else the run config's `data.n_identities`.
+    A run directory with neither raises (auditing on possibly-seen identities is not an audit)."""
+    import json
+    import os
+
+    for name, path in (("report.json", ("privacy", "training_identities")),
+                       ("config.json", ("data", "n_identities"))):
+        f = os.path.join(run_dir, name)
+        if not os.path.isfile(f):
+            continue
+        try:
+            with open(f) as fh:
+                node = json.load(fh)
+            for part in path:
+                node = node[part]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            continue
+        if isinstance(node, int) and node >= 0:
+            return node
+    raise ValueError(f"{run_dir}: neither report.json nor config.json says how many identities "
+                     f"the sensor was trained against; pass identity_offset explicitly")
+
+
 def privacy_audit(
     sensor,
     *,
@@ -145,6 +170,7 @@ def privacy_audit(
     recognizer: bool | str = "auto",
     photos=None,
     data_seed: int = 0,
+    identity_offset: int = 0,
     figure: str | None = None,
     progress: bool = False,
 ) -> dict:
@@ -155,7 +181,12 @@ def privacy_audit(
     uses `heldout_identities` others. The reconstruction attack runs on the first seed. The
     dlib recognizer runs on `photos` (an LFW-layout folder, a list of `Photo`, or None for the
     photos shipped with scikit-image); `recognizer="auto"` skips it, with the reason, when dlib
-    is not installed. `figure` writes the one-page figure there."""
+    is not installed. `figure` writes the one-page figure there.
+
+    The audited identities are `identity_offset … identity_offset + identities − 1` (held-out
+    ones follow them). For a sensor trained against faces, pass the number of training
+    identities (`training_identities(run_dir)`): a learned sensor must be audited on people it
+    never saw, or hiding *those* people's features would pass for privacy."""
     import jax
 
     from spjax.data.faces import generate_faces
@@ -171,10 +202,14 @@ def privacy_audit(
     if unknown:
         raise ValueError(f"attackers: expected names from {ATTACKERS}, got {unknown}")
     per, held = _sizes(identities, quick, per_identity, heldout_identities)
-    faces = generate_faces(identities, per, size=size, seed=data_seed)
+    if isinstance(identity_offset, bool) or not isinstance(identity_offset, int) or identity_offset < 0:
+        raise ValueError(f"identity_offset: expected an int >= 0, got {identity_offset!r}")
+    faces = generate_faces(identities, per, size=size, seed=data_seed, identity_offset=identity_offset)
     other = generate_faces(held, max(4, per // 2), size=size, seed=data_seed,
-                           identity_offset=identities)
-    img, ids = faces["image"], faces["identity"]
+                           identity_offset=identity_offset + identities)
+    # Class labels 0..identities-1 whatever the offset (attackers index logits by label).
+    img, ids = faces["image"], faces["identity"] - identity_offset
+    other["identity"] = other["identity"] - identity_offset
     splits, first = {}, None
     for s in seeds:
         key = jax.random.key(10_007 + s)
@@ -193,6 +228,7 @@ def privacy_audit(
                   "heldout_identities": held, "n_train": len(splits[seeds[0]][0].y),
                   "n_val": len(splits[seeds[0]][1].y), "n_test": n_test,
                   "seeds": seeds, "quick": quick, "data_seed": data_seed,
+                  "identity_offset": identity_offset,
                   "split": "per identity 60/20/20 train/val/test, re-drawn per seed"},
         "chance": chance,
     }

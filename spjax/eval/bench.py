@@ -1,15 +1,19 @@
-"""`spjax bench patterns`: pattern families x sampling rates x photon budgets.
+"""`spjax bench patterns`: pattern designs x sampling rates x photon budgets.
 
-Each cell builds a frozen sensor, runs the privacy audit's fresh attackers on it (several seeds)
-and appends one row to `results.jsonl`; a rerun skips finished cells. At the end it writes
-`results.json` (rows + critical sampling rate per family and photon budget), `results.csv`,
-`leakage_vs_rate.png` (worst attacker vs rate per family, critical rate marked) and, where
-utility numbers exist, `pareto.png` (worst-attacker top-1 vs anomaly accuracy / ROUGE-L).
+Privacy cells: each fixed family at each rate and photon budget is audited by fresh attackers
+(several seeds); one row per cell is appended to `results.jsonl`, so a rerun skips finished
+cells.
 
-Utility needs a trained encoder + decoder per design, so only learned designs carry it: they
-plug in through `LEARNED_DESIGNS` / `train_learned_design` (the hook below), which trains a
-recipe with `spjax.training.run_recipe(config, workdir)` at the cell's rate and photon budget and
-audits the sensor it saved. Fixed families report utility as null.
+Utility cells (`utility_recipe`): utility needs a trained encoder + decoder per design, so at the
+`utility_rates` every design is trained with the recipe (`spjax.training.run_recipe`) and
+evaluated on its test split — fixed families with their patterns frozen, and the learned
+designs of `LEARNED_DESIGNS` (utility-only and adversarial) with patterns trained from the
+recipe. The learned sensor is then audited on identities it was never trained against. Utility
+rows go to `utility.jsonl` (same cell keys); training runs live under `runs/` and resume.
+
+At the end: `results.json` (rows + critical sampling rate per design and photon budget + the
+target check), `results.csv`, `leakage_vs_rate.png` (worst attacker vs rate, critical rate
+marked) and, with utility, `pareto.png` (worst-attacker top-1 vs anomaly accuracy / ROUGE-L).
 """
 
 from __future__ import annotations
@@ -19,53 +23,74 @@ import json
 import os
 import time
 
-from spjax.eval.audit import critical_sampling_rate, to_json
+from spjax.eval.audit import MARGIN, critical_sampling_rate, to_json
 
 FAMILIES = ("hadamard:sequency", "hadamard:cake_cutting", "hadamard:low_frequency",
             "rademacher", "dct")
 RATES = (0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0)
 PHOTONS = (None, 1e4)
 
-# Sized for the wall clock: the default sweep (70 cells) ~1 h and the quick one (12 cells)
-# a few minutes on 2 CPU cores.
+# Sized for the wall clock: the default sweep (70 privacy cells) ~1 h and the quick one
+# (12 cells) a few minutes on 2 CPU cores. Utility cells add one training run each.
 GRIDS = {
     "default": dict(families=FAMILIES, rates=RATES, photons=PHOTONS, identities=20,
-                    per_identity=10, seeds=3, attackers=("linear", "mlp", "attention", "knn")),
+                    per_identity=10, seeds=3, attackers=("linear", "mlp", "attention", "knn"),
+                    utility_rates=(0.01, 0.05)),
     "quick": dict(families=("hadamard:sequency", "rademacher", "dct"),
                   rates=(0.005, 0.02, 0.1, 0.5), photons=(None,), identities=10,
-                  per_identity=10, seeds=2, attackers=("linear", "mlp", "knn")),
+                  per_identity=10, seeds=2, attackers=("linear", "mlp", "knn"),
+                  utility_rates=(0.05,)),
 }
 
-# ---- hook: learned designs -------------------------------------------------------------
-# name -> overrides applied to the recipe's config; `privacy.weight = 0` is utility-only.
+# Learned designs: name -> overrides of the recipe's config. `privacy.weight = 0` is
+# utility-only; the adversarial design keeps the recipe's own privacy term and weight.
 LEARNED_DESIGNS = {
-    "learned:utility": {"privacy.weight": 0.0},
-    "learned:adversarial": {},  # the recipe's own adversarial privacy weight
+    "learned:utility": {"sensor.family": "learned", "privacy.weight": 0.0},
+    "learned:adversarial": {"sensor.family": "learned"},
 }
 
 
-def train_learned_design(name: str, recipe: str, *, rate: float, photons, size: int,
-                         workdir: str):
-    """Train the recipe as design `name` at `rate`/`photons` and return (sensor, utility).
+def design_overrides(design: str) -> dict:
+    """Recipe overrides that train `design`: a learned design, or a fixed family whose
+    patterns stay frozen (no privacy term: nothing it could change)."""
+    if design in LEARNED_DESIGNS:
+        return dict(LEARNED_DESIGNS[design])
+    return {"sensor.family": design, "privacy.weight": 0.0}
 
-    Resumable too: a workdir that already holds `sensor.json` + `report.json` is reused."""
-    from spjax.sensing import load_sensor
+
+def train_design(design: str, recipe: str, *, rate: float, photons, size: int, workdir: str,
+                 overrides=()) -> dict:
+    """Train `recipe` as `design` at `rate`/`photons` (after the `overrides` "key=value"
+    strings) into `workdir` and return {"utility", "training_identities", "workdir"}.
+
+    Resumable: a finished workdir (report.json) is reused, an interrupted one resumes from its
+    last checkpoint."""
+    from spjax.eval.audit import training_identities
 
     report_path = os.path.join(workdir, "report.json")
     if not os.path.isfile(report_path):
         from spjax.training import load_recipe, run_recipe
+        from spjax.training.config import apply_overrides
 
-        cfg = load_recipe(recipe)
+        cfg = apply_overrides(load_recipe(recipe), list(overrides))
         cfg.sensor.rate = float(rate)
         cfg.sensor.photons = 0.0 if photons is None else float(photons)
         cfg.data.size = int(size)
-        for dotted, value in LEARNED_DESIGNS[name].items():
+        for dotted, value in design_overrides(design).items():
             section, field = dotted.split(".")
             cfg[section][field] = value
-        run_recipe(cfg, workdir)
+        ckpt = os.path.join(workdir, "checkpoints", "last")
+        resume = os.path.isdir(ckpt) and any(n.isdigit() for n in os.listdir(ckpt))
+        run_recipe(cfg, workdir, resume=resume)
     with open(report_path) as f:
         report = json.load(f)
-    return load_sensor(workdir), report.get("utility")
+    u = report.get("utility") or {}
+    keep = ("anomaly_accuracy", "anomaly_balanced_accuracy", "anomaly_auroc", "count_mae",
+            "count_exact_accuracy", "activity_accuracy", "rouge_l", "bleu4", "unparseable")
+    return {"utility": {k: u.get(k) for k in keep}, "workdir": workdir,
+            "training_identities": training_identities(workdir),
+            "training_adversary_top1": (report.get("privacy") or {}).get("training_adversary", {})
+            .get("worst_case_top1")}
 
 
 # ---- the sweep -------------------------------------------------------------------------
@@ -89,10 +114,17 @@ def _read_rows(path: str) -> list[dict]:
     return rows
 
 
+def _append(path: str, row: dict) -> None:
+    with open(path, "a") as f:
+        f.write(json.dumps(to_json(row)) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
 def run_cell(family: str, rate: float, photons, *, size: int, identities: int,
              per_identity: int, seeds: int, attackers, quick: bool = False, sensor=None,
-             utility=None) -> dict:
-    """Audit one design and return its results row."""
+             identity_offset: int = 0) -> dict:
+    """Audit one design and return its results row (fixed families build their sensor)."""
     from spjax.eval.audit import privacy_audit
     from spjax.sensing import NoiseModel, Sensor
 
@@ -102,74 +134,130 @@ def run_cell(family: str, rate: float, photons, *, size: int, identities: int,
         sensor = Sensor.family(family, size, size, rate, noise=noise)
     rep = privacy_audit(sensor, size=size, identities=identities, per_identity=per_identity,
                         seeds=tuple(range(seeds)), quick=quick, attackers=attackers,
-                        reconstruction=False, recognizer=False)
+                        reconstruction=False, recognizer=False, identity_offset=identity_offset)
     w = rep["worst_case"]
     return {
         "cell": cell_key(family, rate, photons), "family": family, "rate": float(rate),
         "k": int(sensor.k), "h": size, "w": size, "split": bool(sensor.split),
-        "photons": photons, "identities": identities, "seeds": seeds,
+        "photons": photons, "identities": identities, "identity_offset": identity_offset,
+        "seeds": seeds,
         "chance": rep["chance"]["top1"], "worst": w["name"], "worst_top1": w["top1"],
         "worst_top1_std": w["top1_std"], "worst_top1_values": w["top1_values"],
         "ratio_to_chance": w["ratio_to_chance"], "p_value": w["p_value"], "leaks": rep["leaks"],
         "attackers": {n: {"top1": m["top1"]["mean"], "top1_std": m["top1"]["std"],
                           "tar@far=0.01": m["tar@far=0.01"]["mean"]}
                       for n, m in rep["attackers"].items()},
-        "utility": utility,
         "seconds": round(time.time() - t0, 1),
     }
 
 
+def _check_settings(path: str, settings: dict, what: str) -> None:
+    if os.path.isfile(path):
+        with open(path) as f:
+            old = json.load(f)
+        if old != settings:
+            raise ValueError(f"out: {os.path.dirname(path)} holds a sweep with {what} {old}, this "
+                             f"run asks for {settings}; use another --out to keep results comparable")
+    else:
+        with open(path, "w") as f:
+            json.dump(settings, f, indent=1)
+
+
 def bench_patterns(out_dir: str, *, quick: bool = False, families=None, rates=None,
                    photons=None, identities=None, seeds=None, size: int = 32,
-                   learned_recipe: str | None = None, progress: bool = True) -> dict:
+                   utility_recipe: str | None = None, utility_rates=None, utility_set=(),
+                   progress: bool = True) -> dict:
     """Run (or resume) the sweep into `out_dir`; returns the summary written to results.json."""
     from tqdm.auto import tqdm
 
     grid = dict(GRIDS["quick" if quick else "default"])
     for name, value in (("families", families), ("rates", rates), ("photons", photons),
-                        ("identities", identities), ("seeds", seeds)):
+                        ("identities", identities), ("seeds", seeds),
+                        ("utility_rates", utility_rates)):
         if value is not None:
             grid[name] = value
-    for r in grid["rates"]:
+    for r in (*grid["rates"], *grid["utility_rates"]):
         if not 0 < float(r) <= 1:
             raise ValueError(f"rates: expected values in (0, 1], got {r}")
-    fams = list(grid["families"])
-    if learned_recipe is not None:
-        fams += list(LEARNED_DESIGNS)
+    learned = [f for f in grid["families"] if f in LEARNED_DESIGNS]
+    fixed = [f for f in grid["families"] if f not in LEARNED_DESIGNS]
+    if learned and utility_recipe is None:
+        raise ValueError(f"families: {learned} are trained designs and need a recipe "
+                         f"(--utility RECIPE)")
+    if utility_recipe is not None:
+        if not os.path.isfile(utility_recipe):
+            raise FileNotFoundError(f"utility recipe {utility_recipe!r} does not exist")
+        learned = learned or list(LEARNED_DESIGNS)
     os.makedirs(out_dir, exist_ok=True)
-    settings = {"size": size, "quick": quick, "identities": grid["identities"], "seeds": grid["seeds"],
-                "per_identity": grid["per_identity"], "attackers": list(grid["attackers"])}
-    cfg_path = os.path.join(out_dir, "bench_config.json")
-    if os.path.isfile(cfg_path):
-        with open(cfg_path) as f:
-            old = json.load(f)
-        if old != settings:
-            raise ValueError(f"out: {out_dir} holds a sweep with settings {old}, this run asks "
-                             f"for {settings}; use another --out to keep results comparable")
-    else:
-        with open(cfg_path, "w") as f:
-            json.dump(settings, f, indent=1)
-    jsonl = os.path.join(out_dir, "results.jsonl")
+    _check_settings(os.path.join(out_dir, "bench_config.json"),
+                    {"size": size, "quick": quick, "identities": grid["identities"],
+                     "seeds": grid["seeds"], "per_identity": grid["per_identity"],
+                     "attackers": list(grid["attackers"])}, "settings")
+    u_rates = [float(r) for r in grid["utility_rates"]] if utility_recipe else []
+    if utility_recipe:
+        _check_settings(os.path.join(out_dir, "utility_config.json"),
+                        {"recipe": os.path.abspath(utility_recipe), "set": list(utility_set)},
+                        "utility settings")
+    # (design, rate, photons, wants_utility); fixed families also get audited at utility rates.
+    privacy_rates = sorted({float(r) for r in grid["rates"]} | set(u_rates))
+    cells = [(f, r, p, r in u_rates) for f in fixed for r in privacy_rates for p in grid["photons"]]
+    cells += [(f, r, p, True) for f in learned for r in u_rates for p in grid["photons"]]
+    jsonl, ujsonl = os.path.join(out_dir, "results.jsonl"), os.path.join(out_dir, "utility.jsonl")
     done = {row["cell"] for row in _read_rows(jsonl)}
-    cells = [(f, float(r), p) for f in fams for r in grid["rates"] for p in grid["photons"]]
-    todo = [c for c in cells if cell_key(*c) not in done]
+    udone = {row["cell"] for row in _read_rows(ujsonl)}
+    todo = [c for c in cells if cell_key(*c[:3]) not in done or (c[3] and cell_key(*c[:3]) not in udone)]
     bar = tqdm(todo, desc="bench patterns", disable=not progress)
-    for family, rate, ph in bar:
-        bar.set_postfix_str(cell_key(family, rate, ph))
-        sensor = utility = None
-        if family in LEARNED_DESIGNS:
-            wd = os.path.join(out_dir, "learned", cell_key(family, rate, ph).replace("|", "_").replace(":", "-"))
-            sensor, utility = train_learned_design(family, learned_recipe, rate=rate, photons=ph,
-                                                   size=size, workdir=wd)
-        row = run_cell(family, rate, ph, size=size, identities=grid["identities"],
-                       per_identity=grid["per_identity"], seeds=grid["seeds"],
-                       attackers=tuple(grid["attackers"]), quick=quick, sensor=sensor,
-                       utility=utility)
-        with open(jsonl, "a") as f:
-            f.write(json.dumps(to_json(row)) + "\n")
-    wanted = {cell_key(*c) for c in cells}
-    rows = [r for r in _read_rows(jsonl) if r["cell"] in wanted]
+    for family, rate, ph, wants_utility in bar:
+        key = cell_key(family, rate, ph)
+        bar.set_postfix_str(key)
+        trained = None
+        if wants_utility:
+            wd = os.path.join(out_dir, "runs", key.replace("|", "_").replace(":", "-"))
+            trained = train_design(family, utility_recipe, rate=rate, photons=ph, size=size,
+                                   workdir=wd, overrides=utility_set)
+            if key not in udone:
+                _append(ujsonl, {"cell": key, **trained})
+        if key not in done:
+            sensor, offset = None, 0
+            if family in LEARNED_DESIGNS:
+                from spjax.sensing import load_sensor
+
+                sensor, offset = load_sensor(trained["workdir"]), trained["training_identities"]
+            row = run_cell(family, rate, ph, size=size, identities=grid["identities"],
+                           per_identity=grid["per_identity"], seeds=grid["seeds"],
+                           attackers=tuple(grid["attackers"]), quick=quick, sensor=sensor,
+                           identity_offset=offset)
+            _append(jsonl, row)
+    wanted = {cell_key(*c[:3]) for c in cells}
+    utility = {u["cell"]: u for u in _read_rows(ujsonl) if u["cell"] in wanted}
+    rows = []
+    for r in _read_rows(jsonl):
+        if r["cell"] in wanted:
+            u = utility.get(r["cell"], {})
+            rows.append({**r, "utility": u.get("utility"),
+                         "training_adversary_top1": u.get("training_adversary_top1")})
     return write_outputs(rows, out_dir)
+
+
+def target_check(rows: list[dict], *, margin: float = MARGIN, max_gap: float = 0.05) -> list[dict]:
+    """Per rate and photon budget: does `learned:adversarial` keep the worst fresh attacker
+    within `margin` x chance while its anomaly accuracy stays within `max_gap` of
+    `learned:utility` at the same rate?"""
+    out = []
+    by = {(r["family"], r["rate"], r["photons"]): r for r in rows if r.get("utility")}
+    for (fam, rate, ph), adv in sorted(by.items(), key=lambda kv: (kv[0][1], str(kv[0][2]))):
+        if fam != "learned:adversarial" or ("learned:utility", rate, ph) not in by:
+            continue
+        ref = by[("learned:utility", rate, ph)]
+        a, b = adv["utility"].get("anomaly_accuracy"), ref["utility"].get("anomaly_accuracy")
+        gap = None if a is None or b is None else b - a
+        private = adv["worst_top1"] <= margin * adv["chance"]
+        out.append({"rate": rate, "photons": ph, "worst_top1": adv["worst_top1"],
+                    "chance": adv["chance"], "within_margin": bool(private),
+                    "anomaly_accuracy": a, "utility_only_anomaly_accuracy": b,
+                    "anomaly_gap": gap, "utility_kept": gap is not None and gap <= max_gap,
+                    "met": bool(private and gap is not None and gap <= max_gap)})
+    return out
 
 
 def critical_rates(rows: list[dict]) -> dict:
@@ -189,11 +277,13 @@ def critical_rates(rows: list[dict]) -> dict:
 
 
 def write_outputs(rows: list[dict], out_dir: str) -> dict:
-    summary = {"rows": rows, "critical_rates": critical_rates(rows) if rows else {}}
+    summary = {"rows": rows, "critical_rates": critical_rates(rows) if rows else {},
+               "target": target_check(rows)}
     with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump(to_json(summary), f, indent=1)
     cols = ["family", "rate", "k", "photons", "chance", "worst", "worst_top1", "worst_top1_std",
-            "ratio_to_chance", "p_value", "leaks", "anomaly_accuracy", "rouge_l", "seconds"]
+            "ratio_to_chance", "p_value", "leaks", "identity_offset", "anomaly_accuracy",
+            "anomaly_auroc", "count_mae", "rouge_l", "training_adversary_top1", "seconds"]
     with open(os.path.join(out_dir, "results.csv"), "w", newline="") as f:
         wr = csv.writer(f)
         wr.writerow(cols)
@@ -201,7 +291,9 @@ def write_outputs(rows: list[dict], out_dir: str) -> dict:
             u = r.get("utility") or {}
             wr.writerow([r["family"], r["rate"], r["k"], r["photons"], r["chance"], r["worst"],
                          r["worst_top1"], r["worst_top1_std"], r["ratio_to_chance"], r["p_value"],
-                         r["leaks"], u.get("anomaly_accuracy"), u.get("rouge_l"), r["seconds"]])
+                         r["leaks"], r.get("identity_offset", 0), u.get("anomaly_accuracy"),
+                         u.get("anomaly_auroc"), u.get("count_mae"), u.get("rouge_l"),
+                         r.get("training_adversary_top1"), r["seconds"]])
     if rows:
         summary["figures"] = _figures(rows, summary["critical_rates"], out_dir)
     return summary
@@ -249,14 +341,19 @@ def _figures(rows, crit, out_dir) -> list[str]:
         fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
         for ax, key in zip(axes, ("anomaly_accuracy", "rouge_l")):
             for fam in sorted({r["family"] for r in with_u}):
-                sel = [r for r in with_u if r["family"] == fam and r["utility"].get(key) is not None]
+                sel = sorted((r for r in with_u if r["family"] == fam and r["utility"].get(key) is not None),
+                             key=lambda r: (str(r["photons"]), r["rate"]))
                 ax.scatter([r["utility"][key] for r in sel], [r["worst_top1"] for r in sel],
-                           label=fam, s=14)
+                           label=fam, s=18, marker="*" if fam.startswith("learned") else "o")
                 for r in sel:
-                    ax.annotate(f"{100 * r['rate']:g}%", (r["utility"][key], r["worst_top1"]), fontsize=6)
-            ax.axhline(with_u[0]["chance"], color="k", ls="--", lw=1)
-            ax.set_xlabel(key.replace("_", " "))
+                    ax.annotate(f"{100 * r['rate']:g}%", (r["utility"][key], r["worst_top1"]),
+                                fontsize=6, xytext=(3, 2), textcoords="offset points")
+            chance = with_u[0]["chance"]
+            ax.axhline(chance, color="k", ls="--", lw=1, label="chance")
+            ax.axhline(MARGIN * chance, color="gray", ls="-.", lw=1, label=f"{MARGIN:g}× chance")
+            ax.set_xlabel(key.replace("_", " ") + " (test split, parsed answers)")
             ax.set_ylabel("worst fresh attacker top-1")
+            ax.set_ylim(0, 1.02)
             ax.legend(fontsize=7)
         fig.suptitle("privacy–utility (lower-right is better)", fontsize=10)
         fig.tight_layout()
@@ -290,10 +387,16 @@ def bench_patterns_cli(args) -> int:
         args.out, quick=args.quick, families=_parse_list(args.families, str, "families"),
         rates=_parse_list(args.rates, rate, "rates"), photons=photons,
         identities=args.identities, seeds=args.seeds, size=args.size,
-        learned_recipe=getattr(args, "learned", None))
+        utility_recipe=args.utility, utility_rates=_parse_list(args.utility_rates, rate, "utility-rates"),
+        utility_set=tuple(args.utility_set or ()))
     for key, c in summary["critical_rates"].items():
         r = c["critical_rate"]
         print(f"{key:<45} critical rate: {'none (never leaks)' if r is None else f'{100 * r:g} %'}"
               f"{'' if c['monotone'] else ' (non-monotone)'}")
+    for t in summary["target"]:
+        print(f"target at r={100 * t['rate']:g} %: worst fresh attacker {t['worst_top1']:.3f} "
+              f"(2x chance {2 * t['chance']:.3f}), anomaly {t['anomaly_accuracy']:.3f} vs "
+              f"utility-only {t['utility_only_anomaly_accuracy']:.3f} -> "
+              f"{'MET' if t['met'] else 'not met'}")
     print(f"wrote {os.path.join(args.out, 'results.json')}, results.csv and figures")
     return 0

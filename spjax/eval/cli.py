@@ -47,6 +47,9 @@ def register(subparsers) -> None:
     p.add_argument("--identities", type=_positive_int, default=50, help="closed-set identities (default 50)")
     p.add_argument("--per-identity", type=_positive_int, default=None, help="faces per identity (default 20, quick 10)")
     p.add_argument("--seeds", type=_positive_int, default=3, help="number of seeds (default 3)")
+    p.add_argument("--identity-offset", type=int, default=None, metavar="N",
+                   help="audit identities N, N+1, ... (default: after the identities a --run "
+                        "sensor was trained against, else 0)")
     p.add_argument("--quick", action="store_true", help="small grids and short training (smoke test)")
     p.add_argument("--photos", metavar="DIR", default=None, help="LFW-layout folder for the dlib recognizer (default: photos shipped with scikit-image)")
     p.add_argument("--no-recognizer", action="store_true", help="skip the dlib recognizer")
@@ -66,8 +69,13 @@ def register(subparsers) -> None:
     bp.add_argument("--identities", type=_positive_int, default=None, help="closed-set identities")
     bp.add_argument("--seeds", type=_positive_int, default=None, help="seeds per cell")
     bp.add_argument("--size", type=_positive_int, default=32, help="face size H=W (default 32)")
-    bp.add_argument("--learned", metavar="RECIPE", default=None,
-                    help="also train learned designs (utility-only, adversarial) from this recipe per rate/photons")
+    bp.add_argument("--utility", metavar="RECIPE", default=None,
+                    help="train every design with this recipe at the utility rates (fixed families "
+                         "frozen, plus learned utility-only and adversarial) for the Pareto figure")
+    bp.add_argument("--utility-rates", default=None,
+                    help="rates that get utility cells (default 1%%,5%%; quick 5%%)")
+    bp.add_argument("--utility-set", action="append", metavar="KEY=VALUE",
+                    help="recipe override for every utility training (repeatable), e.g. train.steps=1000")
     bp.set_defaults(func=_bench_patterns)
 
 
@@ -121,7 +129,14 @@ def _training_adversary(run_dir: str) -> dict | None:
 def _privacy_audit(args) -> int:
     from spjax.eval.audit import format_summary, privacy_audit, to_json
 
+    from spjax.eval.audit import training_identities
+
     sensor = sensor_from_args(args)
+    offset = args.identity_offset
+    if offset is None:
+        offset = training_identities(args.run) if args.run is not None else 0
+    if offset < 0:
+        raise ValueError(f"--identity-offset: expected >= 0, got {offset}")
     out = args.out
     figure = args.figure or (os.path.splitext(out)[0] + ".png")
     report = privacy_audit(
@@ -129,7 +144,7 @@ def _privacy_audit(args) -> int:
         quick=args.quick, per_identity=args.per_identity,
         reconstruction=not args.no_reconstruction,
         recognizer=False if args.no_recognizer else "auto", photos=args.photos,
-        figure=figure, progress=True,
+        identity_offset=offset, figure=figure, progress=True,
     )
     if args.run is not None:
         adv = _training_adversary(args.run)

@@ -59,6 +59,8 @@ def run_spvlm(cfg: ConfigDict, workdir: str | Path, *, resume: bool = False) -> 
             "training_adversary": adversary,
             "chance": adversary["chance"],
             "privacy_weight": cfg.privacy.weight, "term": cfg.privacy.term,
+            # ids 0 … n−1 trained against; the audit uses identities after them
+            "training_identities": trainer.n_identities,
         },
         "final_train_metrics": final,
         "samples": test["samples"],
