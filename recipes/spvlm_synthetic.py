@@ -33,6 +33,11 @@ def get_config():
                      cache_dir=".cache/decoders")
     # Auxiliary label losses on the prefix (count, anomaly type); training only.
     c.aux = dict(weight=0.5)
+    # privacy.term: adversarial "neg_ce" | "neg_entropy" | "kl_uniform" (against the worst
+    # training adversary), or attacker-free "face_snr" (log of the mean face-variation/noise
+    # ratio of the face measurements, from two independently-noised shots) / "face_capacity"
+    # (their Gaussian-channel capacity, nats per measurement); with these the adversaries are
+    # only trained and logged for monitoring.
     c.privacy = dict(weight=2.0, term="kl_uniform", warmup_steps=300,
                      adversaries=("linear", "mlp", "mlp"), adversary_steps=1,
                      restart_every=400, face_batch_size=64)

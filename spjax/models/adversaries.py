@@ -146,7 +146,91 @@ def privacy_loss(logits, labels, kind: str = "neg_ce"):
         return -entropy.mean()
     if kind == "kl_uniform":
         return (jnp.log(logits.shape[-1]) - entropy).mean()
+    if kind == "face_snr":
+        raise ValueError("privacy_loss kind 'face_snr' is attacker-free: it is computed from two "
+                         "noisy measurements of the same faces by `face_snr_leakage(y1, y2)`, "
+                         "not from adversary logits")
     raise ValueError(f"privacy_loss kind: expected 'neg_ce', 'neg_entropy' or 'kl_uniform', got {kind!r}")
+
+
+def face_snr_leakage(y1, y2, *, eps: float = 1e-4):
+    """Attacker-free identity-leakage bound from two noisy shots of the same faces (scalar).
+
+    y1, y2: (B, K) measurements of the *same* B face images taken with independent noise
+    (e.g. two `sensor(faces, key=..., sampler="reparam")` calls with different keys; row b of
+    both is face b).
+
+    Why. If every measurement's variation across face images is no larger than its own sensor
+    noise, a single shot carries (almost) no information about which face was imaged, and no
+    attacker — linear or not, trained now or later — can identify faces from it. Unlike an
+    adversarial term there is no attacker to out-run: the bound is on the measurements.
+
+    Per measurement k, over the batch b:
+      N_k = mean_b (y1 − y2)² / 2   unbiased noise variance for *any* noise model (the two
+                                     shots share the signal, so only noise survives y1 − y2);
+      V_k = Var_b(y1_k)             (unbiased, ddof=1) total variation across faces: between-
+                                     plus within-identity signal plus noise, so a conservative
+                                     upper bound on the identity signal;
+      M_k = mean_b y1_k²            the measurement's power, for a scale-free floor.
+    Returns log( mean_k V_k / (N_k + eps·M_k) ).
+
+    ≈ 0 when the faces vary no more than the noise (V ≈ N), ≈ log(1 + SNR) with SNR the
+    face-variation-to-noise ratio otherwise; minimise it. `eps·M_k` keeps it finite for a
+    noiseless sensor, where it becomes log(mean_k V_k / (eps·M_k)): the squared coefficient of
+    variation over eps. The term is invariant to rescaling both shots (the inputs are divided by
+    their RMS before the arithmetic, which also keeps float32 away from under/overflow).
+    Degenerate input gives a finite term with finite gradients, by definition: a measurement
+    that is exactly zero in both shots (N = M = 0) counts as at the noise floor, ratio 1 (so
+    all-zero input gives 0); a constant, noiseless non-zero measurement has V = 0, ratio 0, and
+    if every measurement is like that the mean ratio is floored at float32's smallest normal
+    number (term ≈ −87, "no variation at all") instead of log 0 = −inf."""
+    ratio = face_variance_ratios(y1, y2, eps=eps)
+    # A floor so that all-constant noiseless input (every ratio 0) stays finite.
+    return jnp.log(jnp.maximum(jnp.mean(ratio), jnp.finfo(jnp.float32).tiny))
+
+
+def face_capacity_leakage(y1, y2, *, eps: float = 1e-4):
+    """Gaussian-channel capacity of the face measurements, in nats per measurement (scalar).
+
+    Same inputs and per-measurement ratios V_k / N_k = 1 + SNR_k as `face_snr_leakage`, but
+    returns ½·mean_k log(V_k / N_k): the capacity ½ log(1 + SNR) of K parallel Gaussian
+    channels, an upper bound (for Gaussian signals) on what one shot tells about the face and
+    hence its identity; K·value/ln 2 is that bound in bits. Unlike `face_snr_leakage`
+    (log of the *mean* ratio, dominated by the leakiest measurement) every measurement pays
+    for its own leakage, so many moderately leaky measurements cannot add up unnoticed."""
+    ratio = face_variance_ratios(y1, y2, eps=eps)
+    return 0.5 * jnp.mean(jnp.log(jnp.maximum(ratio, jnp.finfo(jnp.float32).tiny)))
+
+
+def face_variance_ratios(y1, y2, *, eps: float = 1e-4):
+    """Per measurement k: face variation over noise, V_k / (N_k + eps·M_k), shape (K,); see
+    `face_snr_leakage` for the estimators and the degenerate cases."""
+    y1 = jnp.asarray(y1, jnp.float32)
+    y2 = jnp.asarray(y2, jnp.float32)
+    if y1.ndim != 2 or y2.ndim != 2:
+        raise ValueError(f"face leakage y1, y2: expected 2-D (B, K) measurements, got "
+                         f"{y1.shape} and {y2.shape}")
+    if y1.shape != y2.shape:
+        raise ValueError(f"face leakage y1, y2: expected the same shape (two shots of the "
+                         f"same faces), got {y1.shape} and {y2.shape}")
+    if y1.shape[0] < 2 or y1.shape[1] < 1:
+        raise ValueError(f"face leakage y1: expected B ≥ 2 faces and K ≥ 1 measurements, "
+                         f"got {y1.shape}")
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps > 0:
+        raise ValueError(f"face leakage eps: expected a float > 0, got {eps!r}")
+    # Scale-invariant, so divide by a (constant) RMS: the arithmetic runs on O(1) numbers.
+    rms = jax.lax.stop_gradient(jnp.sqrt(0.5 * (jnp.mean(y1 * y1) + jnp.mean(y2 * y2))))
+    rms = jnp.where(rms > 0, rms, 1.0)
+    y1, y2 = y1 / rms, y2 / rms
+    noise = 0.5 * jnp.mean(jnp.square(y1 - y2), axis=0)
+    var = jnp.var(y1, axis=0, ddof=1)
+    power = jnp.mean(jnp.square(y1), axis=0)
+    den = noise + eps * power
+    live = den > 0  # False only where both shots are exactly zero (eps > 0)
+    # +1e-12 (relative to the RMS²) keeps den² and so the gradient representable in float32
+    # for measurements with next to no power; it is far below eps·M_k for any other.
+    ratio = jnp.where(live, var / jnp.where(live, den + 1e-12, 1.0), 1.0)
+    return ratio
 
 
 class AdversaryEnsemble(nnx.Module):

@@ -14,6 +14,10 @@ measurements, then updates sensor + encoder on
 `task_loss + aux.weight·aux_loss − λ(step)·privacy_term`, where the privacy term
 (`models.adversaries.privacy_loss`) is computed against the *worst* (lowest cross-entropy)
 ensemble member. Members are re-initialised in turn every `privacy.restart_every` steps.
+With `privacy.term = "face_snr"` or `"face_capacity"` the minimised term is attacker-free
+instead (`models.adversaries.face_snr_leakage` / `face_capacity_leakage` on two
+independently-noised shots of the face batch);
+the ensemble is still trained and its accuracy logged, for monitoring only.
 """
 
 from __future__ import annotations
@@ -34,7 +38,9 @@ from spjax.training.config import ConfigDict, to_json
 from spjax.training.data import QTYPES, FaceSplit, QASplit, index_loader
 from spjax.training.logging import RunLogger, progress
 
-PRIVACY_TERMS = ("neg_ce", "neg_entropy", "kl_uniform")  # see models.adversaries.privacy_loss
+# Adversarial terms: models.adversaries.privacy_loss; attacker-free "face_snr":
+# models.adversaries.face_snr_leakage (two noisy shots of the face batch).
+PRIVACY_TERMS = ("neg_ce", "neg_entropy", "kl_uniform", "face_snr", "face_capacity")
 
 
 class TrainingError(RuntimeError):
@@ -90,10 +96,12 @@ def privacy_weight_at(step, cfg: ConfigDict):
 
 def make_step(graphdef, decoder_graphdef, cfg: ConfigDict):
     """The pure training step (not yet jitted)."""
-    from spjax.models.adversaries import privacy_loss
+    from spjax.models.adversaries import face_capacity_leakage, face_snr_leakage, privacy_loss
 
     adversarial = cfg.privacy.weight > 0
     adv_steps = cfg.privacy.adversary_steps
+    face_term = {"face_snr": face_snr_leakage, "face_capacity": face_capacity_leakage}.get(
+        cfg.privacy.term)
 
     def step(state, frozen, batch, faces, key):
         model, opt_main, opt_adv = nnx.merge(graphdef, state)
@@ -126,14 +134,23 @@ def make_step(graphdef, decoder_graphdef, cfg: ConfigDict):
             logits = model.adversaries(y_face)
             ce = jax.vmap(lambda lg: identity_loss(lg, faces["identity"]).mean())(logits)
             worst = jnp.argmin(jax.lax.stop_gradient(ce))
-            priv = privacy_loss(logits[worst], faces["identity"], cfg.privacy.term)
+            extra = {}
+            if face_term is not None:
+                # Attacker-free: a second shot of the same faces with independent noise (the
+                # key is derived here only, so the other terms' keys are unchanged).
+                y_face2 = model.sensor(faces["image"], key=jax.random.fold_in(k_face, 1),
+                                       sampler="reparam", check=False)
+                priv = face_term(y_face, y_face2)
+                extra[cfg.privacy.term] = priv
+            else:
+                priv = privacy_loss(logits[worst], faces["identity"], cfg.privacy.term)
             lam = privacy_weight_at(t, cfg) if adversarial else 0.0
             loss = task["loss"] + cfg.aux.weight * aux + lam * priv
             acc = (logits[worst].argmax(-1) == faces["identity"]).mean()
             return loss, {"loss": loss, "task_loss": task["loss"], "answer_accuracy": task["accuracy"],
                           "aux_loss": aux,
                           "privacy_loss": priv, "privacy_weight": lam, "adversary_ce_worst": ce[worst],
-                          "adversary_accuracy_worst": acc, "adversary_worst": worst}
+                          "adversary_accuracy_worst": acc, "adversary_worst": worst, **extra}
 
         grad_fn = nnx.value_and_grad(main_loss, argnums=nnx.DiffState(0, MAIN), has_aux=True)
         (_, main_metrics), grads = grad_fn(model)
