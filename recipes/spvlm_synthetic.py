@@ -2,7 +2,8 @@
 
 Learned signed-binary patterns (realised as split ± pairs on a DMD) at r ≈ 5 % of 32×32,
 a temporal encoder producing prefix tokens for the frozen tiny decoder (pretrained first by
-`pretrain_decoder_tiny.py` and cached), and an adversarial identity loss on face measurements.
+`pretrain_decoder_tiny.py` and cached), and a privacy term that keeps the face measurements at
+the sensor-noise floor (`face_capacity`: their Gaussian-channel capacity, from two noisy shots).
 Trains, evaluates on the test split, and writes `report.json` and `figures/`.
 
     spjax train recipes/spvlm_synthetic.py --workdir runs/default
@@ -38,7 +39,7 @@ def get_config():
     # ratio of the face measurements, from two independently-noised shots) / "face_capacity"
     # (their Gaussian-channel capacity, nats per measurement); with these the adversaries are
     # only trained and logged for monitoring.
-    c.privacy = dict(weight=2.0, term="kl_uniform", warmup_steps=300,
+    c.privacy = dict(weight=4.0, term="face_capacity", warmup_steps=300,
                      adversaries=("linear", "mlp", "mlp"), adversary_steps=1,
                      restart_every=400, face_batch_size=64)
     c.optim = dict(name="adamw", lr=2e-3, sensor_lr=2e-2, adversary_lr=2e-3, warmup_steps=100,

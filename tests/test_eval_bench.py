@@ -76,7 +76,7 @@ def test_target_check_compares_adversarial_with_utility_only_at_the_same_rate():
 
 def test_learned_designs_need_a_recipe(tmp_path):
     with pytest.raises(ValueError, match="--utility RECIPE"):
-        bench_patterns(str(tmp_path), quick=True, families=("learned:adversarial",), progress=False)
+        bench_patterns(str(tmp_path), quick=True, families=("learned:private",), progress=False)
 
 
 @pytest.mark.slow  # three tiny trainings + four audited cells (~2-3 min on 2 shared cores)
@@ -89,29 +89,30 @@ def test_bench_with_utility_trains_fixed_and_learned_designs(tmp_path):
     decoder_recipe.write_text(TINY_DECODER)
     tiny = [o for o in tiny_overrides(str(decoder_recipe), str(tmp_path / "cache"))
             if not o.startswith(("data.size=", "sensor.rate="))]
-    kw = dict(quick=True, families=("hadamard",), rates=(1 / 256,), photons=(None,),
+    kw = dict(quick=True, families=("hadamard", "learned:utility", "learned:private"),
+              rates=(1 / 256,), photons=(None,),
               identities=4, seeds=2, size=16, progress=False,
               utility_recipe=str(RECIPE), utility_rates=(0.1,), utility_set=tuple(tiny))
     out = bench_patterns(str(tmp_path / "sweep"), **kw)
     rows = {(r["family"], r["rate"]): r for r in out["rows"]}
     assert set(rows) == {("hadamard", 1 / 256), ("hadamard", 0.1), ("learned:utility", 0.1),
-                         ("learned:adversarial", 0.1)}
+                         ("learned:private", 0.1)}
     assert rows[("hadamard", 1 / 256)]["utility"] is None  # not a utility rate
-    for design in ("hadamard", "learned:utility", "learned:adversarial"):
+    for design in ("hadamard", "learned:utility", "learned:private"):
         u = rows[(design, 0.1)]["utility"]
         # A 6-step model may leave some answers unparseable (then counted wrong, and a metric
         # with no parseable answer is None); anomaly accuracy and ROUGE-L always exist.
         assert 0 <= u["anomaly_accuracy"] <= 1 and 0 <= u["rouge_l"] <= 1
         assert isinstance(u["unparseable"], int)
     # Learned sensors are audited on identities they never saw (8 trained, ids 0..7).
-    assert rows[("learned:adversarial", 0.1)]["identity_offset"] == 8
+    assert rows[("learned:private", 0.1)]["identity_offset"] == 8
     assert rows[("hadamard", 0.1)]["identity_offset"] == 0
-    run = tmp_path / "sweep" / "runs" / "learned-adversarial_r=0.1_photons=none"
+    run = tmp_path / "sweep" / "runs" / "learned-private_r=0.1_photons=none"
     cfg = json.loads((run / "config.json").read_text())
     assert cfg["sensor"]["family"] == "learned" and cfg["privacy"]["weight"] > 0
     fixed = json.loads((tmp_path / "sweep" / "runs" / "hadamard_r=0.1_photons=none" / "config.json").read_text())
     assert fixed["sensor"]["family"] == "hadamard" and fixed["privacy"]["weight"] == 0
-    assert len(out["target"]) == 1 and out["target"][0]["rate"] == 0.1
+    assert [(t["design"], t["rate"]) for t in out["target"]] == [("learned:private", 0.1)]
     assert (tmp_path / "sweep" / "pareto.png").stat().st_size > 5_000
     # Resumable: a rerun trains and audits nothing (the runs' checkpoints are no longer needed).
     for d in (tmp_path / "sweep" / "runs").iterdir():

@@ -42,12 +42,16 @@ GRIDS = {
                   utility_rates=(0.05,)),
 }
 
-# Learned designs: name -> overrides of the recipe's config. `privacy.weight = 0` is
-# utility-only; the adversarial design keeps the recipe's own privacy term and weight.
+# Learned designs: name -> overrides of the recipe's config. `learned:utility` has no privacy
+# term; `learned:private` keeps the recipe's own privacy term and weight; `learned:adversarial`
+# is the classic adversarial game (KL-to-uniform against the training adversaries).
 LEARNED_DESIGNS = {
     "learned:utility": {"sensor.family": "learned", "privacy.weight": 0.0},
-    "learned:adversarial": {"sensor.family": "learned"},
+    "learned:private": {"sensor.family": "learned"},
+    "learned:adversarial": {"sensor.family": "learned", "privacy.term": "kl_uniform",
+                            "privacy.weight": 2.0},
 }
+UTILITY_REFERENCE = "learned:utility"
 
 
 def design_overrides(design: str) -> dict:
@@ -240,19 +244,19 @@ def bench_patterns(out_dir: str, *, quick: bool = False, families=None, rates=No
 
 
 def target_check(rows: list[dict], *, margin: float = MARGIN, max_gap: float = 0.05) -> list[dict]:
-    """Per rate and photon budget: does `learned:adversarial` keep the worst fresh attacker
-    within `margin` x chance while its anomaly accuracy stays within `max_gap` of
-    `learned:utility` at the same rate?"""
+    """Per privacy-trained learned design, rate and photon budget: does it keep the worst
+    fresh attacker within `margin` x chance while its anomaly accuracy stays within `max_gap`
+    of `learned:utility` at the same rate and budget?"""
     out = []
     by = {(r["family"], r["rate"], r["photons"]): r for r in rows if r.get("utility")}
-    for (fam, rate, ph), adv in sorted(by.items(), key=lambda kv: (kv[0][1], str(kv[0][2]))):
-        if fam != "learned:adversarial" or ("learned:utility", rate, ph) not in by:
+    for (fam, rate, ph), adv in sorted(by.items(), key=lambda kv: (kv[0][1], str(kv[0][2]), kv[0][0])):
+        if fam not in LEARNED_DESIGNS or fam == UTILITY_REFERENCE or (UTILITY_REFERENCE, rate, ph) not in by:
             continue
-        ref = by[("learned:utility", rate, ph)]
+        ref = by[(UTILITY_REFERENCE, rate, ph)]
         a, b = adv["utility"].get("anomaly_accuracy"), ref["utility"].get("anomaly_accuracy")
         gap = None if a is None or b is None else b - a
         private = adv["worst_top1"] <= margin * adv["chance"]
-        out.append({"rate": rate, "photons": ph, "worst_top1": adv["worst_top1"],
+        out.append({"design": fam, "rate": rate, "photons": ph, "worst_top1": adv["worst_top1"],
                     "chance": adv["chance"], "within_margin": bool(private),
                     "anomaly_accuracy": a, "utility_only_anomaly_accuracy": b,
                     "anomaly_gap": gap, "utility_kept": gap is not None and gap <= max_gap,
@@ -394,7 +398,7 @@ def bench_patterns_cli(args) -> int:
         print(f"{key:<45} critical rate: {'none (never leaks)' if r is None else f'{100 * r:g} %'}"
               f"{'' if c['monotone'] else ' (non-monotone)'}")
     for t in summary["target"]:
-        print(f"target at r={100 * t['rate']:g} %: worst fresh attacker {t['worst_top1']:.3f} "
+        print(f"target, {t['design']} at r={100 * t['rate']:g} %: worst fresh attacker {t['worst_top1']:.3f} "
               f"(2x chance {2 * t['chance']:.3f}), anomaly {t['anomaly_accuracy']:.3f} vs "
               f"utility-only {t['utility_only_anomaly_accuracy']:.3f} -> "
               f"{'MET' if t['met'] else 'not met'}")
