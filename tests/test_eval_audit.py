@@ -115,3 +115,18 @@ def test_pattern_timed_sensor_measures_faces_as_still_frames():
                                rtol=1e-5, atol=1e-4)
     frame = Sensor.hadamard(16, 16, 0.5)
     assert still_image_sensor(frame) is frame
+
+
+def test_cli_audits_a_run_on_identities_it_was_not_trained_on(tmp_path):
+    from spjax.sensing import Sensor, save_sensor
+
+    run = tmp_path / "run"
+    save_sensor(Sensor.family("dct", 16, 16, 0.1), run)
+    (run / "config.json").write_text(json.dumps({"data": {"n_identities": 7}}))
+    out = tmp_path / "audit.json"
+    args = ["privacy-audit", "--run", str(run), "--size", "16", "--identities", "4", "--seeds", "1",
+            "--quick", "--no-recognizer", "--no-reconstruction", "--out", str(out)]
+    assert main(args) == 0
+    assert json.loads(out.read_text())["setup"]["identity_offset"] == 7
+    assert main(args + ["--identity-offset", "0"]) == 0  # explicit choice wins
+    assert json.loads(out.read_text())["setup"]["identity_offset"] == 0
