@@ -342,8 +342,8 @@ def _figures(rows, crit, out_dir) -> list[str]:
     paths.append(p)
     with_u = [r for r in rows if r.get("utility")]
     if with_u:
-        fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
-        for ax, key in zip(axes, ("anomaly_accuracy", "rouge_l")):
+        fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+        for ax, key in zip(axes, ("anomaly_accuracy", "count_mae", "rouge_l")):
             for fam in sorted({r["family"] for r in with_u}):
                 sel = sorted((r for r in with_u if r["family"] == fam and r["utility"].get(key) is not None),
                              key=lambda r: (str(r["photons"]), r["rate"]))
@@ -359,7 +359,8 @@ def _figures(rows, crit, out_dir) -> list[str]:
             ax.set_ylabel("worst fresh attacker top-1")
             ax.set_ylim(0, 1.02)
             ax.legend(fontsize=7)
-        fig.suptitle("privacy–utility (lower-right is better)", fontsize=10)
+        fig.suptitle("privacy–utility: lower is more private; right is more useful "
+                     "(left for count MAE)", fontsize=10)
         fig.tight_layout()
         p = os.path.join(out_dir, "pareto.png")
         fig.savefig(p, dpi=110)
