@@ -19,6 +19,7 @@ marked) and, with utility, `pareto.png` (worst-attacker top-1 vs anomaly accurac
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import time
@@ -199,9 +200,12 @@ def bench_patterns(out_dir: str, *, quick: bool = False, families=None, rates=No
                      "attackers": list(grid["attackers"])}, "settings")
     u_rates = [float(r) for r in grid["utility_rates"]] if utility_recipe else []
     if utility_recipe:
+        # The recipe's content, not its path: a clone elsewhere may resume, an edited recipe not.
+        with open(utility_recipe, "rb") as f:
+            recipe_sha = hashlib.sha256(f.read()).hexdigest()
         _check_settings(os.path.join(out_dir, "utility_config.json"),
-                        {"recipe": os.path.abspath(utility_recipe), "set": list(utility_set)},
-                        "utility settings")
+                        {"recipe": os.path.basename(utility_recipe), "recipe_sha256": recipe_sha,
+                         "set": list(utility_set)}, "utility settings")
     # (design, rate, photons, wants_utility); fixed families also get audited at utility rates.
     privacy_rates = sorted({float(r) for r in grid["rates"]} | set(u_rates))
     cells = [(f, r, p, r in u_rates) for f in fixed for r in privacy_rates for p in grid["photons"]]
