@@ -17,6 +17,9 @@ from spjax.eval.attackers import ATTACKERS, Split, chance_levels, run_attackers,
 
 MARGIN = 2.0  # leakage = worst attacker >= MARGIN x chance ...
 ALPHA = 0.05  # ... and above chance with p < ALPHA
+# Relative tolerance for comparing a mean top-1 with margin x chance, so that a mean equal to it
+# (e.g. 0.1 vs 2 x 0.05) does not flip on float rounding; it counts as reaching the margin.
+MARGIN_RTOL = 1e-9
 
 
 def _sizes(identities: int, quick: bool, per_identity, heldout_identities):
@@ -102,9 +105,7 @@ def worst_case(attackers: dict, chance: float, n_test: int, *, extra: dict | Non
 
 def leaks(worst: dict, *, margin: float = MARGIN, alpha: float = ALPHA) -> bool:
     """Does the worst attacker beat chance by the stated margin, significantly?"""
-    # The relative tolerance keeps a mean that equals margin x chance exactly (e.g. 0.1 vs
-    # 2 x 0.05) from flipping on float rounding.
-    reached = worst["top1"] >= margin * worst["chance"] * (1 - 1e-9)
+    reached = worst["top1"] >= margin * worst["chance"] * (1 - MARGIN_RTOL)
     return bool(reached and worst["p_value"] < alpha)
 
 

@@ -24,7 +24,7 @@ import json
 import os
 import time
 
-from spjax.eval.audit import MARGIN, critical_sampling_rate, to_json
+from spjax.eval.audit import MARGIN, MARGIN_RTOL, critical_sampling_rate, to_json
 
 FAMILIES = ("hadamard:sequency", "hadamard:cake_cutting", "hadamard:low_frequency",
             "rademacher", "dct")
@@ -75,6 +75,7 @@ def train_design(design: str, recipe: str, *, rate: float, photons, size: int, w
     report_path = os.path.join(workdir, "report.json")
     if not os.path.isfile(report_path):
         from spjax.training import load_recipe, run_recipe
+        from spjax.training.checkpoint import has_checkpoint
         from spjax.training.config import apply_overrides
 
         cfg = apply_overrides(load_recipe(recipe), list(overrides))
@@ -84,9 +85,7 @@ def train_design(design: str, recipe: str, *, rate: float, photons, size: int, w
         for dotted, value in design_overrides(design).items():
             section, field = dotted.split(".")
             cfg[section][field] = value
-        ckpt = os.path.join(workdir, "checkpoints", "last")
-        resume = os.path.isdir(ckpt) and any(n.isdigit() for n in os.listdir(ckpt))
-        run_recipe(cfg, workdir, resume=resume)
+        run_recipe(cfg, workdir, resume=has_checkpoint(workdir))
     with open(report_path) as f:
         report = json.load(f)
     u = report.get("utility") or {}
@@ -259,8 +258,8 @@ def target_check(rows: list[dict], *, margin: float = MARGIN, max_gap: float = 0
         ref = by[(UTILITY_REFERENCE, rate, ph)]
         a, b = adv["utility"].get("anomaly_accuracy"), ref["utility"].get("anomaly_accuracy")
         gap = None if a is None or b is None else b - a
-        # Same float tolerance as `audit.leaks` (a mean equal to margin x chance is within it).
-        private = adv["worst_top1"] <= margin * adv["chance"] * (1 + 1e-9)
+        # At most margin x chance, with `audit.leaks`' float tolerance.
+        private = adv["worst_top1"] <= margin * adv["chance"] * (1 + MARGIN_RTOL)
         out.append({"design": fam, "rate": rate, "photons": ph, "worst_top1": adv["worst_top1"],
                     "chance": adv["chance"], "within_margin": bool(private),
                     "anomaly_accuracy": a, "utility_only_anomaly_accuracy": b,
@@ -405,7 +404,7 @@ def bench_patterns_cli(args) -> int:
               f"{'' if c['monotone'] else ' (non-monotone)'}")
     for t in summary["target"]:
         print(f"target, {t['design']} at r={100 * t['rate']:g} %: worst fresh attacker {t['worst_top1']:.3f} "
-              f"(2x chance {2 * t['chance']:.3f}), anomaly {t['anomaly_accuracy']:.3f} vs "
+              f"({MARGIN:g}x chance {MARGIN * t['chance']:.3f}), anomaly {t['anomaly_accuracy']:.3f} vs "
               f"utility-only {t['utility_only_anomaly_accuracy']:.3f} -> "
               f"{'MET' if t['met'] else 'not met'}")
     print(f"wrote {os.path.join(args.out, 'results.json')}, results.csv and figures")

@@ -127,9 +127,7 @@ def _training_adversary(run_dir: str) -> dict | None:
 
 
 def _privacy_audit(args) -> int:
-    from spjax.eval.audit import format_summary, privacy_audit, to_json
-
-    from spjax.eval.audit import training_identities
+    from spjax.eval.audit import format_summary, privacy_audit, to_json, training_identities
 
     sensor = sensor_from_args(args)
     offset = args.identity_offset

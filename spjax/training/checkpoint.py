@@ -25,6 +25,12 @@ class CheckpointError(ValueError):
     """A checkpoint is missing, corrupt, or belongs to a different config."""
 
 
+def has_checkpoint(workdir: str | Path) -> bool:
+    """Does the run directory `workdir` hold at least one saved step (in `checkpoints/last/`)?"""
+    last = Path(workdir) / "checkpoints" / "last"
+    return last.is_dir() and any(p.name.isdigit() for p in last.iterdir())
+
+
 def _as_restorable(tree):
     # Orbax restore targets must be arrays: NumPy scalars fail (see DESIGN.md), so use 0-d arrays.
     return jax.tree.map(lambda x: np.asarray(x) if np.isscalar(x) else x, tree)

@@ -33,7 +33,7 @@ from flax import nnx
 
 from spjax.models.adversaries import identity_loss  # per-sample CE, shared with the adversaries
 from spjax.training import optim, sharding
-from spjax.training.checkpoint import Checkpointer
+from spjax.training.checkpoint import Checkpointer, has_checkpoint
 from spjax.training.config import ConfigDict, to_json
 from spjax.training.data import QTYPES, FaceSplit, QASplit, index_loader
 from spjax.training.logging import RunLogger, progress
@@ -182,8 +182,7 @@ class SPVLMTrainer:
 
     # -- construction ----------------------------------------------------------------------
     def _check_workdir(self) -> None:
-        ckpt = self.workdir / "checkpoints" / "last"
-        has_ckpt = ckpt.is_dir() and any(p.name.isdigit() for p in ckpt.iterdir())
+        has_ckpt = has_checkpoint(self.workdir)
         if has_ckpt and not self.resume:
             raise FileExistsError(f"{self.workdir} already holds checkpoints; pass --resume to "
                                   f"continue that run, or choose a new --workdir")
