@@ -1,10 +1,12 @@
 """The embedded default main job.
 
-Learned signed-binary patterns (realised as split ± pairs on a DMD) at r ≈ 5 % of 32×32,
-a temporal encoder producing prefix tokens for the frozen tiny decoder (pretrained first by
-`pretrain_decoder_tiny.py` and cached), and a privacy term that keeps the face measurements at
-the sensor-noise floor (`face_capacity`: their Gaussian-channel capacity, from two noisy shots).
-Trains, evaluates on the test split, and writes `report.json` and `figures/`.
+Learned signed-binary patterns (realised as split ± pairs on a DMD) at r = 5 % of 64×64
+(K = 205), a temporal encoder that lifts the measurements back to images with the sensor's own
+pseudo-inverse and turns them into prefix tokens for the frozen tiny decoder (pretrained first
+by `pretrain_decoder_tiny.py` and cached), and a privacy term that keeps the face measurements
+at the sensor-noise floor (`face_capacity`: their Gaussian-channel capacity, from two noisy
+shots). Trains in two stages (label heads, then answers through the decoder), evaluates on the
+test split, and writes `report.json` and `figures/`.
 
     spjax train recipes/spvlm_synthetic.py --workdir runs/default
 """
@@ -16,24 +18,36 @@ def get_config():
     c = ml_collections.ConfigDict()
     c.task = "spvlm"
     c.seed = 0
-    c.data = dict(source="synthetic", size=32, frames=16, n_train=8000, n_val=200, n_test=400,
+    # The world (spjax.data.scenes.SceneConfig): 64×64 clips of 16 frames, 0–4 people, 40 %
+    # anomalies (fall, fight, loiter). Training clips are rendered on the fly (a fresh batch
+    # every step); val/test are fixed splits of the same world with their own clip seeds.
+    c.data = dict(source="synthetic", size=64, frames=16, n_val=200, n_test=1000,
                   min_people=0, max_people=4, anomaly_fraction=0.4, n_identities=50,
-                  faces_per_identity=40,
+                  faces_per_identity=40, world_seed=0, layout_seeds=1000, layout_offset=0,
+                  identity_offset=0, noise_std=0.02, lighting=True,
                   # data.source="tfds": builders prepared under data_dir by `spjax data prepare`,
                   # with the same `k=v,k=v` builder config given to `prepare --config`
-                  data_dir="", scenes="spjax_scenes", faces="spjax_faces",
+                  # (n_train: how many of its training clips to use)
+                  n_train=8000, data_dir="", scenes="spjax_scenes", faces="spjax_faces",
                   scenes_config="", faces_config="")
+    # r = 5 % of 64×64: K = 205 signed patterns (410 DMD frames, split ±).
     c.sensor = dict(family="learned", parameterization="signed_binary", init="hadamard",
                     order="low_frequency", rate=0.05, split=True, timing="frame",
                     photons=1.0e5, dark=0.0, read_std=0.0, adc_bits=0,
                     temperature_start=1.0, temperature_end=0.05)
-    c.encoder = dict(width=128, depth=2, heads=4, num_queries=8)
+    # Lift (the sensor's pseudo-inverse) → per-pixel temporal MLP → conv trunk on a 16² grid
+    # → 64 spatial tokens (width 128) → 8 learned queries → prefix (decoder width), followed
+    # by concept tokens: the label heads' predictions spoken as the decoder's own word
+    # embeddings (count, anomaly type, activities; see spjax.models.spvlm.SPVLM).
+    c.encoder = dict(channels=48, width=128, depth=1, heads=4, num_queries=8, grid=16,
+                     concept_tokens=True)
     # source: "tiny" (pretrained by `recipe`, cached under cache_dir) or a name/path that
     # spjax.models.registry.load_decoder understands (e.g. "smollm2-135m").
     c.decoder = dict(source="tiny", recipe="recipes/pretrain_decoder_tiny.py",
                      cache_dir=".cache/decoders")
-    # Auxiliary label losses on the prefix (count, anomaly type); training only.
-    c.aux = dict(weight=0.5)
+    # Label heads (count, anomaly type, activities) on the prefix: the whole loss for the
+    # first train.label_steps steps, then weighted by aux.weight beside the answer loss.
+    c.aux = dict(weight=1.0)
     # privacy.term: adversarial "neg_ce" | "neg_entropy" | "kl_uniform" (against the worst
     # training adversary), or attacker-free "face_snr" (log of the mean face-variation/noise
     # ratio of the face measurements, from two independently-noised shots) / "face_capacity"
@@ -44,9 +58,11 @@ def get_config():
                      restart_every=400, face_batch_size=64)
     c.optim = dict(name="adamw", lr=2e-3, sensor_lr=2e-2, adversary_lr=2e-3, warmup_steps=100,
                    weight_decay=1e-4, clip_norm=1.0)
-    c.train = dict(steps=1500, batch_size=32, log_every=25, eval_every=500,
+    # qtype_weights: how often a step asks (count, anomaly, activity, describe) questions.
+    c.train = dict(steps=2000, label_steps=1000, batch_size=32,
+                   qtype_weights=(0.3, 0.3, 0.15, 0.25), log_every=25, eval_every=500,
                    checkpoint_every=250, keep_checkpoints=3)
     c.eval = dict(max_new_tokens=0,  # 0: as many as the longest reference answer needs
-                   batch_size=100, samples_to_log=4)
+                  describe_beams=1, batch_size=100, samples_to_log=2)
     c.run = dict(wandb="disabled")
     return c

@@ -19,4 +19,7 @@ def get_config():
     c.data.data_dir = "data"
     c.data.scenes = "spjax_scenes"
     c.data.faces = "spjax_faces"
+    # The builders' default configs are 32×32: K = 205 as in the default recipe is r = 20 %.
+    c.data.size = 32
+    c.sensor.rate = 0.2
     return c

@@ -117,12 +117,28 @@ def test_fight_and_loiter_and_crowding_labels():
             assert ACTIVITIES[d["activity"][i, 1]] == "being pushed"
         elif name == "loiter":
             assert (s, e) == (0, cfg.frames - 1)
-            assert np.ptp(pos[0], axis=0).max() == 0  # unmoving the whole clip
+            # Pacing: stays within a short stretch of floor, turning back at least once,
+            # walking (never the still "stand" pose) the whole clip.
+            x = pos[0, :, 0]
+            assert np.ptp(pos[0, :, 1]) == 0 and 0.04 < np.ptp(x) < 0.25
+            steps = np.sign(np.diff(x))
+            assert (steps[steps != 0][1:] != steps[steps != 0][:-1]).any()
+            assert (d["pose"][i, 0] != P.POSE["stand"]).all()
         else:
             assert d["count"][i] == cfg.max_people
             centre = pos[:, 0].mean(0)
             assert np.abs(pos[:, 0] - centre).max() < 0.25
     assert set(ANOMALY_TYPES[t] for t in d["anomaly_type"]) == {"fight", "loiter", "crowding"}
+
+
+def test_people_at_the_sink_stand_apart():
+    cfg = SceneConfig(anomaly_fraction=0.0, min_people=4, max_people=4)
+    d = generate_scenes(cfg, 300, seed=2, text=False)
+    wash = d["activity"] == ACTIVITIES.index("washing hands")
+    for i in np.flatnonzero(wash.sum(1) >= 2):
+        feet = d["positions"][i][wash[i], 0]  # (n, 2) at the first frame
+        gaps = np.linalg.norm(feet[:, None] - feet[None], axis=-1)[np.triu_indices(len(feet), 1)]
+        assert gaps.min() > 0.08, i
 
 
 def test_normal_standing_is_shorter_than_loitering():

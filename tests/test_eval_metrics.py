@@ -72,7 +72,7 @@ def test_utility_from_answers_counts_unparseable_as_wrong():
     out = M.utility_from_answers(qtypes, gen, refs, anomaly_scores=[2.0, 0.0, -1.0],
                                  parser=_toy_parser)
     assert out["count"] == {"n": 3, "unparseable": 1, "exact_accuracy": pytest.approx(1 / 3),
-                            "mae": pytest.approx(0.5)}
+                            "mae": pytest.approx(0.5), "answered": pytest.approx(2 / 3)}
     # "garbled" is wrong: 2 of 3 right; recall(anomaly)=1, recall(normal)=1/2.
     assert out["anomaly"]["accuracy"] == pytest.approx(2 / 3)
     assert out["anomaly"]["balanced_accuracy"] == pytest.approx(0.75)
@@ -107,3 +107,22 @@ def test_utility_with_the_project_parser():
 def test_tokenize_lowercases_and_drops_punctuation():
     assert M.tokenize("Two people, one FALLS!") == ["two", "people", "one", "falls"]
     assert np.array_equal(np.array(M.tokenize("")), np.array([]))
+
+
+def test_anomaly_metrics_recall_by_type_and_unparseable():
+    true = ["none", "none", "fall", "fall", "loiter"]
+    pred = ["none", "fight", "fall", None, "fall"]  # None: unparseable, wrong either way
+    out = M.anomaly_metrics(pred, true, scores=[0.1, 0.9, 0.8, 0.2, 0.7])
+    assert out["accuracy"] == pytest.approx(3 / 5)
+    assert out["recall_by_type"] == {"fall": 0.5, "loiter": 1.0, "none": 0.5}
+    assert out["type_accuracy"] == pytest.approx(2 / 5)
+    assert out["auroc"] == pytest.approx(0.5)  # each positive beats 0.1, loses to 0.9
+
+
+def test_utility_from_answers_reads_types_from_real_answers():
+    qtypes = ["anomaly"] * 3
+    gen = ["Yes, someone has fallen.", "No.", "Yes, there is a fight."]
+    refs = ["Yes, a person fell near the sink.", "Yes, someone is loitering.", "Nothing unusual."]
+    out = M.utility_from_answers(qtypes, gen, refs)["anomaly"]
+    assert out["recall_by_type"] == {"fall": 1.0, "loiter": 0.0, "none": 0.0}
+    assert out["type_accuracy"] == pytest.approx(1 / 3)

@@ -1,4 +1,5 @@
-"""TemporalEncoder, SP-VLM loss/generation with the frozen-decoder proof, and adversaries."""
+"""TemporalEncoder, label heads, SP-VLM loss/generation with the frozen-decoder proof, and
+adversaries."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ from flax import nnx
 
 from spjax.models import adversaries as adv
 from spjax.models import spvlm
-from spjax.models.encoder import TemporalEncoder, standardize_clip
+from spjax.models.encoder import TemporalEncoder
+from spjax.models.heads import LabelHeads, activity_targets, label_loss, label_predictions
 from spjax.models.llama import Llama, LlamaConfig
+from spjax.sensing import NoiseModel, Sensor
 
 DCFG = LlamaConfig(vocab_size=40, dim=64, n_layers=2, n_heads=4, n_kv_heads=2, hidden_dim=96,
                    max_seq_len=64)
-K, T, M = 12, 6, 4
+S, T, M = 16, 6, 4
 
 
 class _Tok:
@@ -31,46 +34,96 @@ class _Tok:
         return "".join(chr(ord("a") + int(i) - 3) for i in ids if int(i) >= 3)
 
 
-def _model(seed=0):
-    enc = TemporalEncoder(K, max_frames=8, width=32, depth=1, heads=2, num_queries=M,
-                          out_dim=DCFG.dim, rngs=nnx.Rngs(seed))
-    return spvlm.SPVLM(enc, Llama(DCFG, rngs=nnx.Rngs(seed + 1)))
+def _encoder(size=S, seed=0, **kw):
+    kw = {"channels": 8, "token_width": 16, "heads": 2, "num_queries": M, "grid": 8, **kw}
+    return TemporalEncoder(size, size, max_frames=8, out_dim=DCFG.dim, rngs=nnx.Rngs(seed), **kw)
 
 
-def _batch(B=4, S=10, seed=0):
-    k1, k2 = jax.random.split(jax.random.key(seed))
-    loss_mask = np.zeros((B, S), np.int32)
+def _model(seed=0, sensor=None):
+    sensor = sensor or Sensor.hadamard(S, S, 0.25, order="low_frequency")
+    return spvlm.SPVLM(sensor, _encoder(seed=seed), Llama(DCFG, rngs=nnx.Rngs(seed + 1)),
+                       LabelHeads(M, DCFG.dim, 4, rngs=nnx.Rngs(seed + 2)))
+
+
+def _clips(B=4, seed=0):
+    return jax.random.uniform(jax.random.key(seed), (B, T, S, S))
+
+
+def _batch(B=4, L=10, seed=0, sensor=None):
+    k2 = jax.random.key(seed + 1)
+    sensor = sensor or Sensor.hadamard(S, S, 0.25, order="low_frequency")
+    loss_mask = np.zeros((B, L), np.int32)
     loss_mask[:, 6:] = 1
-    return {"y": 100.0 * jax.random.uniform(k1, (B, T, K)),
-            "tokens": jax.random.randint(k2, (B, S), 3, DCFG.vocab_size),
-            "loss_mask": jnp.asarray(loss_mask), "attention_mask": jnp.ones((B, S), jnp.int32)}
+    return {"y": sensor(_clips(B, seed)), "tokens": jax.random.randint(k2, (B, L), 3, DCFG.vocab_size),
+            "loss_mask": jnp.asarray(loss_mask), "attention_mask": jnp.ones((B, L), jnp.int32)}
 
 
 # ---------------------------------------------------------------------------- encoder ---
 
-@pytest.mark.parametrize("k, t", [(1, 1), (1, 5), (16, 8), (7, 3)])
-def test_encoder_shapes_any_k_and_t(k, t):
-    enc = TemporalEncoder(k, max_frames=8, width=16, depth=1, heads=2, num_queries=3, out_dim=24,
-                          rngs=nnx.Rngs(0))
-    out = enc(jax.random.uniform(jax.random.key(k + t), (2, t, k)))
-    assert out.shape == (2, 3, 24) and bool(jnp.isfinite(out).all())
+@pytest.mark.parametrize("family, rate", [("hadamard:low_frequency", 1 / 256),
+                                          ("hadamard:sequency", 0.1), ("rademacher", 0.1),
+                                          ("bernoulli", 0.3), ("gaussian", 1.0)])
+def test_encoder_reads_any_sensor_family_and_k(family, rate):
+    sensor = Sensor.family(family, S, S, rate)
+    enc = _encoder()
+    for t in (1, 5):
+        out = nnx.jit(lambda e, y: e(y, sensor))(enc, sensor(_clips(2)[:, :t]))
+        assert out.shape == (2, M, DCFG.dim) and bool(jnp.isfinite(out).all())
 
 
-def test_encoder_photon_scale_and_offset_invariance_and_errors():
-    enc = TemporalEncoder(K, max_frames=8, width=16, depth=2, heads=2, num_queries=3, out_dim=24,
-                          rngs=nnx.Rngs(0))
-    y = jax.random.uniform(jax.random.key(0), (2, T, K))
-    np.testing.assert_allclose(enc(y), enc(250.0 * y + 3.0), atol=1e-4)
-    assert float(jnp.abs(enc(y) - enc(y.at[:, 0, 0].add(1.0))).max()) > 1e-4  # but not blind
-    assert bool(jnp.isfinite(standardize_clip(jnp.ones((1, 1, 1)))).all())
+def test_encoder_lift_is_the_pseudo_inverse_and_follows_learned_patterns():
+    x = _clips(2)
+    fast = Sensor.hadamard(S, S, 1.0, order="low_frequency")
+    np.testing.assert_allclose(fast.lift(fast(x)), x, atol=1e-4)  # full rate: exact
+    for family in ("gaussian", "rademacher", "bernoulli"):  # dense: the ridge barely moves it
+        dense = Sensor.family(family, S, S, 0.3)
+        np.testing.assert_allclose(dense.lift(dense(x)), dense.pinv(dense(x)), atol=1e-3)
+    learned = Sensor.learned(S, S, 0.25, init="hadamard:low_frequency", rngs=nnx.Rngs(0))
+    enc = _encoder()
+
+    def loss(sensor):
+        return jnp.mean(enc(sensor(x, sampler="reparam"), sensor) ** 2)
+
+    grads = nnx.grad(loss)(learned)
+    g = jax.tree.leaves(nnx.state(grads, nnx.Param))
+    assert g and all(bool(jnp.isfinite(v).all()) for v in g) and any(float(jnp.abs(v).max()) > 0 for v in g)
+
+
+def test_encoder_photon_scale_invariance_and_errors():
+    enc = _encoder()
+    x = _clips(2)
+    run = nnx.jit(lambda e, x: e.encode_frames(x))
+    np.testing.assert_allclose(run(enc, x), run(enc, 40.0 * x), atol=2e-4)  # scale-free
+    assert float(jnp.abs(run(enc, x) - run(enc, x.at[:, 0, 3, 3].add(0.5))).max()) > 1e-4
+    assert bool(jnp.isfinite(run(enc, jnp.zeros_like(x))).all())  # a black clip is finite
+    sensor = Sensor.hadamard(S, S, 0.25)
     with pytest.raises(ValueError, match=r"T<=8"):
-        enc(jnp.zeros((1, 9, K)))
-    with pytest.raises(ValueError, match="y: expected"):
-        enc(jnp.zeros((1, 4, K + 1)))
-    with pytest.raises(ValueError, match="width"):
-        TemporalEncoder(K, max_frames=8, width=10, heads=4, out_dim=8, rngs=nnx.Rngs(0))
+        enc.encode_frames(jnp.zeros((1, 9, S, S)))
+    with pytest.raises(ValueError, match=r"y: expected shape \(B, T, 64\)"):
+        enc(jnp.zeros((1, 4, 65)), sensor)
+    with pytest.raises(ValueError, match="sensor: built for 16×16"):
+        enc(jnp.zeros((1, 4, 256)), Sensor.hadamard(32, 32, 0.25))
+    with pytest.raises(ValueError, match="token_width"):
+        _encoder(token_width=10, heads=4)
     with pytest.raises(ValueError, match="num_queries"):
-        TemporalEncoder(K, max_frames=8, num_queries=0, out_dim=8, rngs=nnx.Rngs(0))
+        _encoder(num_queries=0)
+    with pytest.raises(ValueError, match="multiples of"):
+        _encoder(size=20)
+
+
+def test_label_heads_loss_predictions_and_activity_targets():
+    heads = LabelHeads(M, 8, 4, rngs=nnx.Rngs(0))
+    logits = heads(jnp.ones((3, M, 8)))
+    assert logits["count"].shape == (3, 5) and logits["anomaly_type"].shape == (3, 5)
+    targets = activity_targets(np.array([[1, 3, 0], [0, 0, 0], [2, 2, 11]]))
+    assert targets.shape == (3, 11)
+    np.testing.assert_array_equal(targets[:, :3], [[1, 0, 1], [0, 0, 0], [0, 1, 0]])
+    assert float(targets[2, 10]) == 1.0
+    total, parts = label_loss(logits, jnp.array([0, 1, 2]), jnp.array([0, 1, 3]),
+                              np.zeros((3, 3), np.int32))
+    np.testing.assert_allclose(float(total), sum(float(v) for v in parts.values()), rtol=1e-6)
+    pred = label_predictions(logits)
+    assert pred["count"].shape == (3,) and bool(((pred["anomaly_score"] >= 0) & (pred["anomaly_score"] <= 1)).all())
 
 
 # ------------------------------------------------------------------------------ SP-VLM ---
@@ -95,13 +148,25 @@ def test_loss_counts_answer_tokens_only():
     # Answer tokens change the loss; question-only loss masks are ignored.
     loss2, _, _ = run(model, {**b, "tokens": b["tokens"].at[:, 7:].set(3)})
     assert abs(float(loss2) - float(loss)) > 1e-4
+    # Per-row averaging weighs a one-token answer like a long one.
+    short = np.asarray(b["loss_mask"]).copy()
+    short[0, 7:] = 0
+    per_row = spvlm.answer_metrics(logits, b["tokens"], jnp.asarray(short), M, per_row=True)
+    rows = [-np.mean([logp[i, M + s - 1, tokens[i, s]] for s in range(6, 10) if short[i, s]])
+            for i in range(4)]
+    np.testing.assert_allclose(float(per_row["loss"]), np.mean(rows), rtol=1e-5)
+    sensor = Sensor.hadamard(S, S, 0.25)
     with pytest.raises(ValueError, match="out_dim"):
-        spvlm.SPVLM(TemporalEncoder(K, max_frames=8, width=16, heads=2, out_dim=32,
-                                    rngs=nnx.Rngs(0)), Llama(DCFG, rngs=nnx.Rngs(0)))
+        spvlm.SPVLM(sensor, _encoder(), Llama(LlamaConfig(vocab_size=40, dim=32, n_layers=1, n_heads=2,
+                                                          n_kv_heads=1, hidden_dim=64), rngs=nnx.Rngs(0)))
+    with pytest.raises(ValueError, match="sensor"):
+        spvlm.SPVLM(Sensor.hadamard(32, 32, 0.25), _encoder(), Llama(DCFG, rngs=nnx.Rngs(0)))
 
 
 def test_frozen_decoder_proof_and_training_reduces_loss():
-    model = _model()
+    sensor = Sensor.learned(S, S, 0.25, init="hadamard:low_frequency", noise=NoiseModel(1e5),
+                            rngs=nnx.Rngs(3))
+    model = _model(sensor=sensor)
     before = jax.tree.map(lambda x: np.asarray(x).tobytes(), nnx.state(model.decoder))
     enc_before = jax.tree.map(np.array, nnx.state(model.encoder, nnx.Param))
     opt = spvlm.make_optimizer(model, optax.adam(3e-3))
@@ -109,7 +174,7 @@ def test_frozen_decoder_proof_and_training_reduces_loss():
     opt_paths = ["/".join(map(str, p)) for p, _ in jax.tree_util.tree_flatten_with_path(
         nnx.state(opt, nnx.OptState))[0]]
     assert opt_paths and not any("decoder" in p for p in opt_paths)
-    b = _batch()
+    b = _batch(sensor=Sensor.hadamard(S, S, 0.25, order="low_frequency"))
     losses = [float(spvlm.train_step(model, opt, b)["loss"]) for _ in range(8)]
     assert losses[-1] < losses[0]
     after = jax.tree.map(lambda x: np.asarray(x).tobytes(), nnx.state(model.decoder))
@@ -117,11 +182,13 @@ def test_frozen_decoder_proof_and_training_reduces_loss():
     enc_after = nnx.state(model.encoder, nnx.Param)
     assert any(not np.array_equal(a, np.asarray(c)) for a, c in
                zip(jax.tree.leaves(enc_before), jax.tree.leaves(enc_after)))
-    # Even a gradient w.r.t. *all* parameters is exactly zero for the decoder (stop_gradient).
+    # Even a gradient w.r.t. *all* parameters is exactly zero for the decoder (stop_gradient),
+    # and the learned patterns receive one through the lift.
     grads = nnx.jit(nnx.grad(lambda m: spvlm.loss_fn(m, b["y"], b["tokens"], b["loss_mask"])[0]))(model)
     dec = jax.tree.leaves(grads["decoder"])
     assert dec and all(float(jnp.abs(g).max()) == 0.0 for g in dec)
     assert any(float(jnp.abs(g).max()) > 0 for g in jax.tree.leaves(grads["encoder"]))
+    assert any(float(jnp.abs(g).max()) > 0 for g in jax.tree.leaves(grads["sensor"]))
 
 
 def test_batches_prompts_and_generation_text():

@@ -42,7 +42,8 @@ def tiny_overrides(decoder_recipe, cache_dir) -> list[str]:
             "data.size=16", "data.frames=8", "data.n_train=24", "data.n_val=8", "data.n_test=8",
             "data.n_identities=8", "data.faces_per_identity=6", "sensor.rate=0.1",
             "encoder.width=16", "encoder.depth=1", "encoder.heads=2", "encoder.num_queries=2",
-            "train.steps=6", "train.batch_size=8", "train.log_every=1", "train.eval_every=3",
+            "encoder.channels=8", "encoder.grid=8",
+            "train.steps=6", "train.label_steps=2", "train.batch_size=8", "train.log_every=1", "train.eval_every=3",
             "train.checkpoint_every=2", "privacy.face_batch_size=8", "privacy.restart_every=4",
             "privacy.warmup_steps=2", "eval.batch_size=16", "eval.samples_to_log=1"]
 
@@ -172,7 +173,9 @@ def test_nan_loss_stops_with_step_and_term_and_keeps_checkpoint(tiny, tmp_path):
     kept = sorted(p.name for p in (tmp_path / "run" / "checkpoints" / "last").iterdir())
     cfg = tiny_config(tiny, "train.steps=8", "train.checkpoint_every=2")
     trainer = SPVLMTrainer(cfg, tmp_path / "run", resume=True)
-    trainer.splits["train"].frames[:] = np.nan  # corrupt data after validation
+    clips = trainer.train_clips.clips
+    trainer.train_clips.clips = lambda step: {**clips(step), "frames": np.full_like(
+        clips(step)["frames"], np.nan)}  # corrupt data after validation
     with pytest.raises(TrainingError, match=r"non-finite .*task_loss.* at step 5"):
         trainer.train()
     after = sorted(p.name for p in (tmp_path / "run" / "checkpoints" / "last").iterdir())
@@ -311,7 +314,7 @@ def test_tfds_recipe_trains_on_prepared_datasets(tiny, tmp_path):
                                                    f"data.faces_config={faces_cfg}",
                                                    "train.steps=2"])
     trainer = SPVLMTrainer(cfg, tmp_path / "run")
-    assert trainer.splits["train"].frames.shape[1:] == (8, 16, 16)
+    assert trainer.train_clips.arrays["frames"].shape[1:] == (8, 16, 16)
     assert trainer.n_identities == 8
     assert np.isfinite(trainer.train()["task_loss"])
     # A config that does not match the prepared data is named, not silently used.
@@ -336,3 +339,41 @@ def test_run_logger_writes_jsonl_and_wandb_offline_needs_no_login(tmp_path, monk
     assert any((tmp_path / "wandb").glob("offline-run-*"))
     with pytest.raises(ValueError, match="wandb mode"):
         RunLogger(tmp_path, wandb_mode="cloud")
+
+
+# -- spjax evaluate -------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_evaluate_a_trained_run_on_other_worlds_and_its_errors(tiny, tmp_path, capsys):
+    from spjax.cli import main
+    from spjax.training.checkpoint import CheckpointError
+    from spjax.training.evaluate import evaluate_run
+    from spjax.training.report import run_spvlm
+
+    run = tmp_path / "run"
+    run_spvlm(tiny_config(tiny, "train.steps=4", "train.label_steps=2"), run)
+    own = evaluate_run(run)
+    report = json.loads((run / "report.json").read_text())
+    # The same world and checkpoint: the run's own test numbers, to the digit.
+    for key in ("anomaly_accuracy", "count_mae", "rouge_l"):
+        assert own["utility"][key] == pytest.approx(report["utility"][key]), key
+    other = evaluate_run(run, ["data.world_seed=1", "data.lighting=False", "data.n_test=6"])
+    assert other["utility"]["details"]["count"]["n"] == 6
+    assert set(other["utility"]) >= {"anomaly_accuracy", "count_mae", "label_heads"}
+    out = tmp_path / "eval.json"
+    assert main(["evaluate", "--run", str(run), "--set", "data.identity_offset=8",
+                 "--set", "sensor.photons=1e4", "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["overrides"] == ["data.identity_offset=8", "sensor.photons=1e4"]
+    # Errors: named, one line, nothing written.
+    with pytest.raises(ValueError, match="unknown config key 'data.wrld_seed'"):
+        evaluate_run(run, ["data.wrld_seed=1"])
+    with pytest.raises(ValueError, match="data.size"):
+        evaluate_run(run, ["data.size=32"])
+    with pytest.raises(ValueError, match="only data"):
+        evaluate_run(run, ["optim.lr=0.1"])
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "config.json").write_text((run / "config.json").read_text())
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        evaluate_run(tmp_path / "empty")
+    assert main(["evaluate", "--run", str(tmp_path / "nowhere"), "--out", str(out)]) == 2
+    assert "no config.json" in capsys.readouterr().err

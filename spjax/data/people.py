@@ -24,6 +24,7 @@ POSE = {name: i for i, name in enumerate(POSES)}
 LYING = (POSE["lyingR"], POSE["lyingL"])
 CHANNELS = ("shadow", "trousers", "shirt", "skin", "hair")
 SHADOW_TONE = 0.06  # the contact shadow keeps people visible whatever their clothing and floor
+RIM = 0.6  # coverage of the dark rim drawn around every silhouette (edge shading)
 BODY_SCALE = 0.34  # body length of a height-1.0 person at the front of the room, in image heights
 
 
@@ -100,6 +101,13 @@ def _render_sprite(name: str, length: float, box: int, ox: float, oy: float) -> 
         if ch == "hair":  # hair covers the top of the head only
             a = np.minimum(a, ellipse(bx, by, p[0], p[1] - 0.04, 0.095, 0.11, pw))
         cov[ch] = np.maximum(cov[ch], a)
+    # A dark one-pixel rim around the silhouette (bodies are shaded at their edges under
+    # ceiling light): keeps every person visible against a floor or wall of their own tone.
+    body = np.maximum.reduce([cov[ch] for ch in CHANNELS[1:]])
+    padded = np.pad(body, 1)
+    grown = np.maximum.reduce([padded[1 + dy:1 + dy + box, 1 + dx:1 + dx + box]
+                               for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
+    cov["shadow"] = np.maximum(cov["shadow"], RIM * np.clip(grown - body, 0.0, 1.0))
     # Painter's order: shadow < trousers < shirt < skin < hair; later layers hide earlier ones.
     out = np.zeros((len(CHANNELS), box, box), np.float32)
     vis = np.ones((box, box), np.float32)

@@ -6,8 +6,8 @@ then applies lighting changes and sensor noise. Labels come from the plan, so th
 per-frame people counts, anomaly type and time span, activity and zone per person, identity
 ids. Anomalies: fall (upright → lying, then still), fight (two people close with fast repeated
 punches; the victim defends, is pushed back and pushed down or cornered), loiter (one person
-standing still the whole clip away from the sink and bench; normal standing lasts at most
-2/3 of a clip), crowding (≥ 3 people packed together the whole clip; off by default)."""
+pacing back and forth in front of the stalls or the door for the whole clip; normal people
+stand still only at the sink or bench, or for at most 2/3 of a clip), crowding (≥ 3 people packed together the whole clip; off by default)."""
 
 from __future__ import annotations
 
@@ -33,8 +33,11 @@ _NORMAL_P = np.array([0.24, 0.14, 0.2, 0.12, 0.15, 0.15])
 @dataclasses.dataclass(frozen=True)
 class SceneConfig:
     """What clips look like. `seed` is the world seed (identities, rooms); clip sampling uses
-    the `seed` argument of `generate_scenes`. `noise_std`/`lighting` switch the sensor noise
-    and light changes (off only for label-checking tests and previews)."""
+    the `seed` argument of `generate_scenes`. Rooms are layouts `layout_offset …
+    layout_offset + layout_seeds − 1` of the world, people identities `identity_offset …
+    identity_offset + n_identities − 1` (other offsets: rooms or people never seen).
+    `noise_std`/`lighting` switch the sensor noise and light changes (off only for
+    label-checking tests and previews)."""
 
     frames: int = 16
     size: int = 32
@@ -45,6 +48,8 @@ class SceneConfig:
     layout_seeds: int = 1000
     n_identities: int = 50
     seed: int = 0
+    layout_offset: int = 0
+    identity_offset: int = 0
     noise_std: float = 0.02
     lighting: bool = True
     captions_per_clip: int = 3
@@ -64,6 +69,8 @@ class SceneConfig:
             need(_MIN_PEOPLE[t] <= self.max_people, "max_people", f">= {_MIN_PEOPLE[t]} for anomaly {t!r}")
         need(self.anomaly_fraction == 0 or self.anomaly_types, "anomaly_types", "at least one type when anomaly_fraction > 0")
         need(isinstance(self.layout_seeds, int) and self.layout_seeds >= 1, "layout_seeds", "an int >= 1")
+        need(isinstance(self.layout_offset, int) and self.layout_offset >= 0, "layout_offset", "an int >= 0")
+        need(isinstance(self.identity_offset, int) and self.identity_offset >= 0, "identity_offset", "an int >= 0")
         need(isinstance(self.n_identities, int) and self.n_identities >= self.max_people, "n_identities", f"an int >= max_people ({self.max_people})")
         need(float(self.noise_std) >= 0, "noise_std", "a float >= 0")
         need(isinstance(self.captions_per_clip, int) and self.captions_per_clip >= 1, "captions_per_clip", "an int >= 1")
@@ -88,7 +95,7 @@ def _plan(cfg: SceneConfig, n: int, rng: np.random.Generator):
     """Labels and per-frame kinematics for n clips (all vectorised)."""
     T, Pm = cfg.frames, max(cfg.max_people, 2)  # slot 1 always exists (the fight victim), maybe absent
     t = np.arange(T, dtype=np.float32)
-    layout = rng.integers(0, cfg.layout_seeds, n)
+    layout = cfg.layout_offset + rng.integers(0, cfg.layout_seeds, n)
     marks = L.landmark_array(cfg.seed, layout)  # (n, Z, 2)
     wall = np.array([L.room_layout(cfg.seed, int(l))["wall_y"] for l in layout], np.float32)[:, None]
     has_bench = ~np.isnan(marks[:, L.ZONES.index("bench"), 0])
@@ -104,7 +111,7 @@ def _plan(cfg: SceneConfig, n: int, rng: np.random.Generator):
     present = np.arange(Pm)[None] < count[:, None]
 
     # Identities: distinct per clip.
-    ids = np.argsort(rng.random((n, cfg.n_identities)), axis=1)[:, :Pm].astype(np.int32)
+    ids = cfg.identity_offset + np.argsort(rng.random((n, cfg.n_identities)), axis=1)[:, :Pm].astype(np.int32)
     ids = np.where(present, ids, -1)
 
     # Normal activities for everyone, then anomaly actors overwrite slots 0 (and 1).
@@ -125,7 +132,10 @@ def _plan(cfg: SceneConfig, n: int, rng: np.random.Generator):
     zone_pt = lambda z: marks[:, L.ZONES.index(z)][:, None, :]
     spread = np.stack([(np.arange(Pm) - (Pm - 1) / 2) * 0.07, np.zeros(Pm)], -1)[None]
     door = zone_pt("door") + np.array([0, 0.02])
-    sink = zone_pt("sink") + np.stack([np.zeros(Pm), (np.arange(Pm) - 1.5) * 0.06], -1)[None]
+    # People at the sink stand side by side along the wall (far enough apart to be seen).
+    inward = np.where(marks[:, L.ZONES.index("sink"), 0] > 0.5, -1.0, 1.0)[:, None]
+    sink = zone_pt("sink") + np.stack([inward * 0.04 * (np.arange(Pm) % 2),
+                                       np.broadcast_to((np.arange(Pm) - 1.5) * 0.11, (n, Pm))], -1)
     bench = np.nan_to_num(zone_pt("bench")) + spread
     u = lambda lo_, hi_: rng.uniform(lo_, hi_, shp)
     t0 = np.zeros(shp)
@@ -144,10 +154,12 @@ def _plan(cfg: SceneConfig, n: int, rng: np.random.Generator):
     for name, pt in (("washing hands", sink), ("sitting", bench)):
         A = np.where(is_(name)[..., None], pt, A)
         B = np.where(is_(name)[..., None], pt, B)
-    # loiter: frozen at the stalls or door area for the whole clip.
-    loiter_pt = np.where(rng.random((n, 1, 1)) < 0.5, zone_pt("stalls"), zone_pt("door") + [[[0, 0.1]]])
-    A = np.where(is_("loitering")[..., None], loiter_pt + [[[0, 0.04]]], A)
-    B = np.where(is_("loitering")[..., None], A, B)
+    # loiter: pacing back and forth on the floor in front of the stalls or the door for the
+    # whole clip (a behaviour a camera can see: it never leaves, never settles, keeps turning).
+    loiter_pt = np.where(rng.random((n, 1, 1)) < 0.5, zone_pt("stalls"), zone_pt("door")) + [[[0, 0.1]]]
+    pace = rng.uniform(0.06, 0.1, (n, 1, 1)) * np.where(rng.random((n, 1, 1)) < 0.5, 1.0, -1.0)
+    A = np.where(is_("loitering")[..., None], loiter_pt - pace * [[[1, 0]]], A)
+    B = np.where(is_("loitering")[..., None], loiter_pt + pace * [[[1, 0]]], B)
     # crowding: everyone packed around one point (with a little jostling).
     centre = _floor_points(rng, wall, (n, 1))
     jostle = rng.uniform(-0.05, 0.05, (n, Pm, 2))
@@ -172,8 +184,9 @@ def _plan(cfg: SceneConfig, n: int, rng: np.random.Generator):
     B[:, 0] = np.where(fight[:, None], agg_stop, B[:, 0])
     t0[:, 0] = np.where(fight, 0, t0[:, 0])
     dur[:, 0] = np.where(fight, np.maximum(tfi, 1), dur[:, 0])
-    stationary = is_("washing hands") | is_("sitting") | is_("loitering")
+    stationary = is_("washing hands") | is_("sitting")
     dur = np.where(stationary, 1.0, dur)
+    pacing = is_("loitering")
 
     A = np.clip(A, [0.06, 0.0], [0.94, 0.97])
     B = np.clip(B, [0.06, 0.0], [0.94, 0.97])
@@ -181,16 +194,21 @@ def _plan(cfg: SceneConfig, n: int, rng: np.random.Generator):
     B[..., 1] = np.maximum(B[..., 1], wall + 0.03)
     tt = np.minimum(t[None, None], t_end[..., None])  # the fall victim freezes at tf
     frac = np.clip((tt - t0[..., None]) / dur[..., None], 0.0, 1.0)
+    # Pacers swing between A and B with a period of 6-10 frames.
+    swing = 0.5 - 0.5 * np.cos(2 * np.pi * tt / rng.uniform(6, 10, shp)[..., None] + rng.uniform(0, 2 * np.pi, shp)[..., None])
+    frac = np.where(pacing[..., None], swing, frac)
     pos = A[..., None, :] + (B - A)[..., None, :] * frac[..., None]  # (n, P, T, 2)
     moving = (tt >= t0[..., None]) & (tt < t0[..., None] + dur[..., None]) & ~stationary[..., None]
+    moving = np.where(pacing[..., None], True, moving)
 
     visible = np.broadcast_to(present[..., None], (n, Pm, T)).copy()
     visible &= ~(is_("entering")[..., None] & (t[None, None] < t0[..., None]))
     gone = t0 + np.ceil(dur)
     visible &= ~(is_("leaving")[..., None] & (t[None, None] >= gone[..., None]))
 
-    # Poses.
-    dist = np.linalg.norm(B - A, axis=-1)[..., None] * frac
+    # Poses: the walk cycle follows the distance walked so far.
+    step_len = np.linalg.norm(np.diff(pos, axis=2, prepend=pos[:, :, :1]), axis=-1)
+    dist = np.cumsum(step_len, axis=2)
     walk = P.POSE["walk0"] + (np.floor(dist / 0.035).astype(int) % 8)
     pose = np.where(moving, walk, P.POSE["stand"])
     pose = np.where(is_("washing hands")[..., None], np.where((t // 2) % 2 == 0, P.POSE["wash0"], P.POSE["wash1"])[None, None], pose)
@@ -256,7 +274,7 @@ def _composite(cfg: SceneConfig, plan: dict, rng: np.random.Generator, out: np.n
     canvas = np.zeros((n, T, Sp, Sp), np.float32)
     for l in np.unique(plan["layout"]):
         canvas[plan["layout"] == l, :, pad:pad + S, pad:pad + S] = L.render_room(cfg.seed, int(l), S)
-    look = _appearance(cfg.n_identities, cfg.seed)[np.maximum(plan["identities"], 0)]
+    look = _appearance(cfg.identity_offset + cfg.n_identities, cfg.seed)[np.maximum(plan["identities"], 0)]
     colours = np.concatenate([np.full(look.shape[:-1] + (1,), P.SHADOW_TONE, np.float32), look[..., :4]], -1)
     height = look[..., 4]
     pos, pose, vis = plan["pos"], plan["pose"], plan["visible"]
@@ -316,7 +334,7 @@ def _composite(cfg: SceneConfig, plan: dict, rng: np.random.Generator, out: np.n
     plan["drawn"] = drawn
 
 
-def generate_scenes(config: SceneConfig, n: int, *, seed: int = 0, text: bool = True, chunk: int = 256) -> dict:
+def generate_scenes(config: SceneConfig, n: int, *, seed: int | tuple = 0, text: bool = True, chunk: int = 256) -> dict:
     """`n` clips → dict of numpy arrays (see module doc and docs/architecture.md).
 
     Keys: frames (n,T,S,S) float32 in [0,1]; count (n,) int32 (distinct people in the clip);
@@ -331,7 +349,8 @@ def generate_scenes(config: SceneConfig, n: int, *, seed: int = 0, text: bool = 
         raise TypeError(f"config: expected a SceneConfig, got {type(config).__name__}")
     if not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"n: expected an int >= 0, got {n!r}")
-    rng = np.random.default_rng([int(config.seed), 271828, int(seed)])
+    seeds = tuple(int(s) for s in seed) if isinstance(seed, (tuple, list)) else (int(seed),)
+    rng = np.random.default_rng([int(config.seed), 271828, *seeds])
     frames = np.empty((n, config.frames, config.size, config.size), np.float32)
     parts = []
     for start in range(0, n, chunk):
@@ -353,7 +372,7 @@ def generate_scenes(config: SceneConfig, n: int, *, seed: int = 0, text: bool = 
     }
     if text:
         from spjax.data import text as tx
-        trng = random.Random(f"spjax-scenes-text-{int(config.seed)}-{int(seed)}")
+        trng = random.Random(f"spjax-scenes-text-{int(config.seed)}-{'-'.join(map(str, seeds))}")
         labels = [clip_labels(out, i) for i in range(n)]
         out["captions"] = [tx.captions(lab, trng, config.captions_per_clip) for lab in labels]
         out["qa"] = [tx.qa_pairs(lab, trng) for lab in labels]

@@ -75,6 +75,17 @@ QUESTIONS = {
 }
 
 
+# One word of the grammar per label value, as captions say it: the words an SP-VLM's label heads
+# "speak" into its prefix (`spjax.models.spvlm`), in the order of the label indices
+# (counts 0 … 9, `scenes.ANOMALY_TYPES`, `scenes.ACTIVITIES[1:]`).
+CONCEPT_WORDS = {
+    "count": ("empty", *NUMBERS[1:]),
+    "anomaly_type": ("normal", "fallen", "fight", "loitering", "crowded"),
+    "activities": ("walking", "waiting", "washing", "sitting", "entering", "leaving", "loitering",
+                   "lying", "fighting", "pushed", "crowd"),
+}
+
+
 def _cap(s: str) -> str:
     return s[:1].upper() + s[1:]
 

@@ -98,6 +98,44 @@ def exact_accuracy(pred, true) -> float:
     return accuracy(np.asarray(pred).astype(np.int64), np.asarray(true).astype(np.int64))
 
 
+def anomaly_metrics(pred_types, true_types, scores=None) -> dict:
+    """Anomaly detection read off anomaly *types* (names; "none" = normal), per clip.
+
+    → accuracy and balanced accuracy of the yes/no decision, AUROC of `scores` (higher = more
+    anomalous; optional), `type_accuracy` (the exact type), and `recall_by_type`: for each
+    true type the fraction answered correctly as anomalous or not (for "none": specificity).
+    A prediction of None (unparseable) is wrong whatever the truth."""
+    true = [str(t) for t in true_types]
+    pred = [None if p is None else str(p) for p in pred_types]
+    _same_length(pred=pred, true=true)
+    t = np.array([v != "none" for v in true], np.int64)
+    p = np.array([1 - tv if v is None else int(v != "none") for v, tv in zip(pred, t)])
+    out = {"n": len(true), "accuracy": accuracy(p, t), "balanced_accuracy": balanced_accuracy(p, t),
+           "type_accuracy": float(np.mean([a == b for a, b in zip(pred, true)])),
+           "recall_by_type": {name: float(np.mean([p[i] == t[i] for i in range(len(true))
+                                                  if true[i] == name]))
+                              for name in sorted(set(true))}}
+    if scores is not None:
+        scores = _as_1d("scores", scores)
+        if len(scores) != len(true):
+            raise ValueError(f"scores: expected {len(true)} scores, got {len(scores)}")
+        out["auroc"] = auroc(scores, t)
+    return out
+
+
+def count_metrics(pred, true) -> dict:
+    """People counting: MAE over answered clips, exact accuracy over all (None = unanswered)."""
+    pred, true = list(pred), [int(v) for v in true]
+    _same_length(pred=pred, true=true)
+    ok = np.array([v is not None for v in pred])
+    p = np.array([int(v) if v is not None else -1 for v in pred])
+    t = np.array(true)
+    return {"n": len(true), "exact_accuracy": float(np.mean(ok & (p == t))),
+            # MAE over answered clips only; their share is reported beside it.
+            "mae": count_mae(p[ok], t[ok]) if ok.any() else float("nan"),
+            "answered": float(ok.mean())}
+
+
 def _lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
     prev = [0] * (len(b) + 1)
     for x in a:
@@ -216,6 +254,29 @@ def _label(qtype: str, reference, parse) -> object:
     return reference
 
 
+def _anomaly_type(reference, parse) -> str:
+    """The anomaly type a reference names ("none" for a normal clip; "anomaly" if unnamed)."""
+    if isinstance(reference, (list, tuple)):
+        return _anomaly_type(reference[0], parse)
+    if isinstance(reference, dict):
+        if reference.get("anomaly_type"):
+            return str(reference["anomaly_type"])
+        return "anomaly" if _as_binary(reference.get("anomaly")) else "none"
+    if isinstance(reference, str):
+        parsed = parse("anomaly", reference)
+        if parsed is not None:
+            return _anomaly_type(parsed, parse)
+    return "anomaly" if _as_binary(reference) else "none"
+
+
+def _checked_scores(scores, n: int) -> np.ndarray:
+    scores = _as_1d("anomaly_scores", scores)
+    if len(scores) != n:
+        raise ValueError(f"anomaly_scores: expected {n} scores (one per anomaly question), "
+                         f"got {len(scores)}")
+    return scores
+
+
 def _as_binary(value) -> int:
     if isinstance(value, str):
         return int(value.strip().lower() in ("yes", "true", "1", "anomaly", "abnormal"))
@@ -261,27 +322,14 @@ def utility_from_answers(
             pred.append(value)
         section = {"n": len(idx), "unparseable": bad}
         if qt == "count":
-            t = np.array([int(v) for v in truth])
-            ok = np.array([p is not None for p in pred])
-            p = np.array([int(v) if v is not None else -1 for v in pred])
-            section["exact_accuracy"] = float(np.mean(ok & (p == t)))
-            # MAE over parseable answers only (an unparseable answer has no count); its
-            # share is reported next to it so the number cannot hide failures.
-            section["mae"] = count_mae(p[ok], t[ok]) if ok.any() else float("nan")
+            section.update({k: v for k, v in count_metrics(pred, truth).items() if k != "n"})
         elif qt == "anomaly":
-            t = np.array([_as_binary(v) for v in truth])
-            # An unparseable answer is wrong: predict the opposite of the truth.
-            p = np.array([_as_binary(v) if v is not None else 1 - tv for v, tv in zip(pred, t)])
-            section["accuracy"] = accuracy(p, t)
-            section["balanced_accuracy"] = balanced_accuracy(p, t)
-            if anomaly_scores is not None:
-                scores = _as_1d("anomaly_scores", anomaly_scores)
-                if len(scores) != len(idx):
-                    raise ValueError(
-                        f"anomaly_scores: expected {len(idx)} scores (one per anomaly "
-                        f"question), got {len(scores)}"
-                    )
-                section["auroc"] = auroc(scores, t)
+            types = [_anomaly_type(references[i], parse) for i in idx]
+            said = [None if v is None else _anomaly_type(parse(qt, generated_texts[i]), parse)
+                    for i, v in zip(idx, pred)]
+            m = anomaly_metrics(said, types, None if anomaly_scores is None else
+                                _checked_scores(anomaly_scores, len(idx)))
+            section.update({k: v for k, v in m.items() if k != "n"})
         else:
             t = np.array([str(v).strip().lower() for v in truth], dtype=object)
             p = np.array(

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import optax
 from flax import nnx
 
-from spjax.models.encoder import _Block
+from spjax.models.blocks import TransformerBlock
 
 
 def _standardize(y, eps=1e-6):
@@ -96,7 +96,7 @@ class AttentionAdversary(nnx.Module):
         else:
             self.embed = nnx.Linear(k, width, rngs=rngs)
             self.pos = nnx.Param(init(rngs.params(), (max_frames, width)))
-        self.blocks = nnx.List([_Block(width, heads, rngs=rngs) for _ in range(depth)])
+        self.blocks = nnx.List([TransformerBlock(width, heads, rngs=rngs) for _ in range(depth)])
         self.norm = nnx.LayerNorm(width, rngs=rngs)
         self.out = nnx.Linear(width, n_classes, rngs=rngs)
 

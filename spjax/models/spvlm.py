@@ -1,14 +1,18 @@
-"""SP-VLM glue: TemporalEncoder prefix tokens + a frozen llama decoder.
+"""The SP-VLM: sensor → measurements → temporal encoder → prefix tokens → frozen decoder.
 
-Sequence = [prefix (M)][question][answer]; the prefix is bidirectional, the rest causal, and
-the loss/accuracy count answer tokens only. The decoder is frozen by construction:
+    frames (B, T, H, W) ──sensor──► y (B, T, K) ──encoder (lifts with the sensor)──► prefix (B, M, D)
+    [prefix][bos question answer eos] ──frozen llama decoder──► answer logits
+                          └─ label heads (count, anomaly type, activities): training + ceiling
 
-- `TRAINABLE` is the nnx filter for every `nnx.Param` *outside* `.decoder`; give it to
-  `nnx.Optimizer(model, tx, wrt=TRAINABLE)` and `nnx.DiffState(0, TRAINABLE)` so the decoder
-  gets neither gradients nor optimiser state;
-- every decoder call goes through `frozen(decoder)`, which splits the decoder's state off and
-  passes it through `jax.lax.stop_gradient`, so even a gradient taken w.r.t. all parameters is
-  exactly zero for the decoder.
+One module for training, evaluation, deployment and the benchmarks. The sequence is
+[prefix (M)][question][answer]; the prefix is bidirectional, the rest causal, and the answer
+loss counts answer tokens only. The decoder is frozen by construction:
+
+- `TRAINABLE` selects every `nnx.Param` outside `.decoder`; give it to `nnx.Optimizer(...,
+  wrt=TRAINABLE)` and `nnx.DiffState(0, TRAINABLE)` so the decoder gets neither gradients nor
+  optimiser state (`DECODER` selects the decoder's variables, e.g. to split them off);
+- every decoder call goes through `frozen(decoder)`, whose weights pass `jax.lax.stop_gradient`,
+  so even a gradient taken w.r.t. all parameters is exactly zero for the decoder.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from spjax.models import generation
 from spjax.models.encoder import TemporalEncoder
 from spjax.models.llama import Llama
 
-TRAINABLE = nnx.All(nnx.Param, nnx.Not(nnx.PathContains("decoder")))
+DECODER = nnx.PathContains("decoder")
+TRAINABLE = nnx.All(nnx.Param, nnx.Not(DECODER))
 
 
 def frozen(decoder: Llama) -> Llama:
@@ -32,47 +37,127 @@ def frozen(decoder: Llama) -> Llama:
     return nnx.merge(graphdef, jax.lax.stop_gradient(state))
 
 
-class SPVLM(nnx.Module):
-    """encoder: y (B, T, K) → (B, M, D); decoder: a `Llama` with width D (frozen)."""
+def concept_ids(tokenizer) -> dict[str, tuple[int, ...]]:
+    """Decoder token ids of the grammar's concept words (`spjax.data.text.CONCEPT_WORDS`):
+    the first token of each word as the decoder's tokenizer writes it inside a sentence."""
+    from spjax.data.text import CONCEPT_WORDS
 
-    def __init__(self, encoder: TemporalEncoder, decoder: Llama):
+    def first(word):
+        ids = tokenizer.encode(" " + word) or tokenizer.encode(word)
+        if not ids:
+            raise ValueError(f"concept word {word!r}: the decoder's tokenizer gives no token")
+        return int(ids[0])
+
+    return {name: tuple(first(w) for w in words) for name, words in CONCEPT_WORDS.items()}
+
+
+class SPVLM(nnx.Module):
+    """`sensor` (a `spjax.sensing.Sensor`), `encoder` (`TemporalEncoder` for the sensor's
+    frames, out_dim = decoder width), `decoder` (a frozen `Llama`), optional `heads`
+    (`LabelHeads` on the prefix) and `concepts` (`concept_ids(tokenizer)`).
+
+    With heads and concepts, the prefix is the encoder's M learned-query tokens followed by
+    *concept tokens*: for each label head, its predicted distribution over the label's values
+    times the decoder's own (frozen) embeddings of the words the captions use for them — a
+    people count reads as a soft "two", an anomaly as a soft "fallen", each activity as its
+    word scaled by its probability. They sit in the decoder's input space, where its
+    pretraining taught it to read facts from a caption, so the label heads' knowledge reaches
+    the answers without the decoder having to learn a new code for it; the learned queries
+    carry everything else (where, who does what)."""
+
+    def __init__(self, sensor, encoder: TemporalEncoder, decoder: Llama, heads=None,
+                 concepts: dict | None = None):
         if not isinstance(decoder, Llama):
             raise TypeError(f"SPVLM decoder: expected Llama, got {type(decoder).__name__}")
         if encoder.out_dim != decoder.config.dim:
             raise ValueError(f"SPVLM encoder.out_dim: expected the decoder width "
                              f"{decoder.config.dim}, got {encoder.out_dim}")
+        if (sensor.h, sensor.w) != (encoder.height, encoder.width):
+            raise ValueError(f"SPVLM sensor: the encoder reads {encoder.height}×{encoder.width} "
+                             f"frames, the sensor measures {sensor.h}×{sensor.w}")
+        if concepts is not None:
+            if heads is None:
+                raise ValueError("SPVLM concepts: concept tokens need label heads")
+            sizes = {"count": heads.count.out_features,
+                     "anomaly_type": heads.anomaly_type.out_features,
+                     "activities": heads.activities.out_features}
+            for name, n in sizes.items():
+                if len(concepts.get(name, ())) < n:
+                    raise ValueError(f"SPVLM concepts[{name!r}]: expected {n} word ids, got "
+                                     f"{len(concepts.get(name, ()))}")
+            concepts = {name: tuple(int(i) for i in concepts[name][:n]) for name, n in sizes.items()}
+        self.sensor = sensor
         self.encoder = encoder
         self.decoder = decoder
+        self.heads = heads
+        self.concepts = concepts
+
+    def measure(self, frames, key=None, *, sampler: str = "exact"):
+        """Clips (B, T, H, W) → measurements (B, T, K) (noise needs a key)."""
+        return self.sensor(frames, key=key, sampler=sampler, check=False)
 
     def prefix(self, y):
-        return self.encoder(y)
+        """Measurements (B, T, K) → prefix tokens (B, M [+ concept tokens], D)."""
+        return self.prefix_and_labels(y)[0]
+
+    def prefix_and_labels(self, y):
+        """→ (prefix tokens, label-head logits or None); the heads read the learned-query
+        tokens, and their predictions become the concept tokens."""
+        tokens = self.encoder(y, self.sensor)
+        if self.heads is None:
+            return tokens, None
+        logits = self.heads(tokens)
+        if self.concepts is None:
+            return tokens, logits
+        table = jax.lax.stop_gradient(self.decoder.embed[...])
+        probs = {"count": jax.nn.softmax(logits["count"], -1),
+                 "anomaly_type": jax.nn.softmax(logits["anomaly_type"], -1)}
+        words = [probs[name] @ table[jnp.asarray(self.concepts[name])] for name in probs]
+        acts = jax.nn.sigmoid(logits["activities"])[..., None] * \
+            table[jnp.asarray(self.concepts["activities"])]
+        concept = jnp.concatenate([jnp.stack(words, axis=1), acts], axis=1).astype(tokens.dtype)
+        return jnp.concatenate([tokens, concept], axis=1), logits
+
+    def logits(self, prefix, tokens, attention_mask=None):
+        """Decoder logits over [prefix][tokens]: (B, M + S, V) float32."""
+        return frozen(self.decoder)(tokens, prefix=prefix, attention_mask=attention_mask)
 
     def __call__(self, y, tokens, attention_mask=None):
-        """Logits over [prefix][tokens]: (B, M + S, V) float32."""
-        return frozen(self.decoder)(tokens, prefix=self.encoder(y), attention_mask=attention_mask)
+        return self.logits(self.prefix(y), tokens, attention_mask)
+
+    @property
+    def prefix_length(self) -> int:
+        extra = 0 if self.concepts is None else 2 + len(self.concepts["activities"])
+        return self.encoder.num_queries + extra
 
 
-def answer_metrics(logits, tokens, loss_mask, prefix_len: int):
-    """Mean next-token cross-entropy and accuracy over answer tokens (loss_mask == 1).
+def answer_metrics(logits, tokens, loss_mask, prefix_len: int, *, per_row: bool = False):
+    """Next-token cross-entropy and accuracy over answer tokens (loss_mask == 1).
 
-    logits (B, P + S, V) over [prefix][tokens]; token s is predicted from slot P + s − 1."""
+    logits (B, P + S, V) over [prefix][tokens]; token s is predicted from slot P + s − 1.
+    `per_row=True` averages within each row first, so a long answer (a caption) weighs as
+    much as a one-word one; the default averages over all answer tokens."""
     if prefix_len > 0:
         pred, target, mask = logits[:, prefix_len - 1:-1], tokens, loss_mask
     else:
         pred, target, mask = logits[:, :-1], tokens[:, 1:], loss_mask[:, 1:]
     mask = mask.astype(jnp.float32)
     ce = optax.softmax_cross_entropy_with_integer_labels(pred.astype(jnp.float32), target)
-    n = jnp.maximum(mask.sum(), 1.0)
     correct = (jnp.argmax(pred, -1) == target).astype(jnp.float32)
-    return {"loss": (ce * mask).sum() / n, "accuracy": (correct * mask).sum() / n,
-            "answer_tokens": mask.sum()}
+    n = jnp.maximum(mask.sum(), 1.0)
+    if per_row:
+        rows = jnp.maximum(mask.sum(1), 1.0)
+        loss = jnp.mean((ce * mask).sum(1) / rows)
+    else:
+        loss = (ce * mask).sum() / n
+    return {"loss": loss, "accuracy": (correct * mask).sum() / n, "answer_tokens": mask.sum()}
 
 
 def loss_fn(model: SPVLM, y, tokens, loss_mask, attention_mask=None):
-    """(loss, metrics) for one batch; differentiate w.r.t. `TRAINABLE` only."""
-    prefix = model.encoder(y)
-    logits = frozen(model.decoder)(tokens, prefix=prefix, attention_mask=attention_mask)
-    metrics = answer_metrics(logits, tokens, loss_mask, prefix.shape[1])
+    """(answer loss, metrics) for one batch; differentiate w.r.t. `TRAINABLE` only."""
+    prefix = model.prefix(y)
+    metrics = answer_metrics(model.logits(prefix, tokens, attention_mask), tokens, loss_mask,
+                             prefix.shape[1])
     return metrics["loss"], metrics
 
 
@@ -127,15 +212,15 @@ def make_prompts(tokenizer, questions, *, max_len: int | None = None) -> tuple[n
 
 
 @nnx.jit
-def _encode(encoder, y):
-    return encoder(y)
+def _prefix(model, y):
+    return model.prefix(y)
 
 
 def generate(model: SPVLM, y, tokens, *, attention_mask=None, max_new_tokens: int = 16,
              temperature: float = 0.0, top_k: int | None = None, num_beams: int = 1, rng=None,
              eos_id: int | None = None, pad_id: int = 0):
     """Answer ids (B, max_new_tokens) for measurements y and left-padded question tokens."""
-    prefix = _encode(model.encoder, jnp.asarray(y))
+    prefix = _prefix(model, jnp.asarray(y))
     if num_beams > 1:
         return generation.beam_search(model.decoder, tokens, prefix=prefix,
                                       attention_mask=attention_mask, max_new_tokens=max_new_tokens,

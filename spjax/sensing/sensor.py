@@ -252,6 +252,12 @@ class Sensor(nnx.Module):
         if self.fast:
             y, total = self.source.measure(flat)
             plus, minus = (total[:, None] + y) / 2, (total[:, None] - y) / 2
+        elif self.source.kind == "signed_binary":
+            # ±1 patterns: P± = (1 ± S)/2, so both halves come from K + 1 inner products (half
+            # the work); the relaxed S ∈ (−1, 1) then stands for a gray-level pair.
+            y = self._signed(flat)
+            total = jnp.sum(flat, axis=-1, keepdims=True)
+            plus, minus = (total + y) / 2, (total - y) / 2
         else:
             s = self.source.train().reshape(self.k, -1)
             pm = jnp.stack([jnp.maximum(s, 0), jnp.maximum(-s, 0)], 1).reshape(2 * self.k, -1)
@@ -315,16 +321,47 @@ class Sensor(nnx.Module):
                            precision=_HIGHEST)
         return x.reshape(*lead, self.h, self.w)
 
-    def _gram(self):
+    def gram(self):
+        """AAᵀ (K, K) of `patterns()` (N·I on the Hadamard fast path)."""
+        if self.fast:
+            return self.n_pixels * jnp.eye(self.k, dtype=jnp.float32)
         a = self.patterns().reshape(self.k, -1)
         return jnp.matmul(a, a.T, precision=_HIGHEST)
+
+    def lift(self, y, rel: float = 1e-4):
+        """Image-domain view of measurements for learning (..., H, W), traceable and
+        differentiable w.r.t. learned patterns (it follows them as they change).
+
+        Exact A⁺y on the Hadamard fast path (orthogonal rows); for fixed dense patterns the
+        ridge-stabilised pseudo-inverse Aᵀ(AAᵀ + ε·I)⁻¹y, ε = rel · mean diag(AAᵀ), finite
+        where AAᵀ is (nearly) singular; for learned dense patterns the row-normalised
+        adjoint (see below)."""
+        V.check_measurements(y, self.k)
+        if self.fast:
+            return self.adjoint(y) / self.n_pixels
+        y = jnp.asarray(y)
+        # The straight-through patterns: equal to patterns() forward, with gradients.
+        a = self.source.train().reshape(self.k, -1)
+        if self.learnable:
+            # Learned patterns: the row-normalised adjoint AᵀD⁻¹y (D = diag AAᵀ), which is the
+            # pseudo-inverse while the rows stay orthogonal (as Hadamard-initialised ones
+            # start) and costs one matmul forward and back, where a K×K solve and its
+            # gradient cost ~5× the whole measurement on a CPU. The encoder absorbs the rest.
+            z = y.reshape(-1, self.k) / (jnp.sum(a * a, axis=1) + 1e-12)
+        else:
+            g = jnp.matmul(a, a.T, precision=_HIGHEST)
+            eps = rel * jnp.trace(g) / self.k + 1e-12
+            z = jnp.linalg.solve(g + eps * jnp.eye(self.k, dtype=g.dtype),
+                                 y.reshape(-1, self.k).T).T
+        x = jnp.einsum("bk,kn->bn", z, a, precision=_HIGHEST)
+        return x.reshape(*y.shape[:-1], self.h, self.w)
 
     def pinv(self, y):
         """Minimum-norm least-squares reconstruction A⁺y (..., H, W)."""
         V.check_measurements(y, self.k)
         if self.fast:  # rows are orthogonal with squared norm N
             return self.adjoint(y) / self.n_pixels
-        g_pinv = jnp.linalg.pinv(self._gram(), hermitian=True)
+        g_pinv = jnp.linalg.pinv(self.gram(), hermitian=True)
         return self.adjoint(jnp.einsum("...k,jk->...j", jnp.asarray(y), g_pinv,
                                        precision=_HIGHEST))
 
@@ -335,7 +372,7 @@ class Sensor(nnx.Module):
             raise ValueError(f"lam must be a float > 0, got {lam!r}")
         if self.fast:
             return self.adjoint(y) / (self.n_pixels + lam)
-        g = self._gram() + lam * jnp.eye(self.k, dtype=jnp.float32)
+        g = self.gram() + lam * jnp.eye(self.k, dtype=jnp.float32)
         y = jnp.asarray(y)
         z = jnp.linalg.solve(g, y.reshape(-1, self.k).T).T
         return self.adjoint(z.reshape(y.shape))

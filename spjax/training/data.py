@@ -1,9 +1,13 @@
-"""Training data for SP-VLM: clips with tokenised question/answer pairs, and identity faces.
+"""Training data for SP-VLM: clips per step, questions per clip, fixed evaluation splits, faces.
 
-Every (clip, question) pair is one example. Examples and faces are served by grain
-pipelines over in-memory arrays: sharded by process first (so processes see disjoint
-examples), reshuffled each epoch from the seed, batched; their iterator state is a small dict
-saved in every checkpoint, so a resumed run sees exactly the batches it would have seen.
+Training clips come one batch per step, deterministic in `(seed, step)` (`TrainClips`):
+rendered on the fly for the procedural world (`data.source="synthetic"`; a fresh batch every
+step, never an epoch), or drawn from a dataset prepared on disk (`"tfds"`). Each clip of a step
+answers one question; the step's question type is drawn by `train.qtype_weights` (answer-type
+balancing: the frequent, short count/anomaly questions are not drowned by long captions, and
+each batch has one type, so its token width is tight). Validation and test splits are fixed
+sets of (clip, question) examples (`QASplit`). A resumed run only needs the step number to
+see exactly the batches it would have seen.
 """
 
 from __future__ import annotations
@@ -12,16 +16,15 @@ import dataclasses
 
 import numpy as np
 
+from spjax.data.text import QTYPES
 from spjax.training.config import ConfigDict
-
-QTYPES = ("count", "anomaly", "activity", "describe")
 
 
 @dataclasses.dataclass
 class QASplit:
-    """Examples of one split. Token layouts are those of `spjax.models.spvlm`: training rows
-    `[bos] question answer [eos]` right-padded with a loss mask on the answer; prompts
-    `[bos] question` left-padded for generation."""
+    """Examples of one evaluation split. Token layouts are those of `spjax.models.spvlm`:
+    training rows `[bos] question answer [eos]` right-padded with a loss mask on the answer;
+    prompts `[bos] question` left-padded for generation."""
 
     frames: np.ndarray          # (N, T, H, W) float32 clips
     clip: np.ndarray            # (E,) clip index of each example
@@ -39,25 +42,11 @@ class QASplit:
     def __len__(self) -> int:
         return len(self.clip)
 
-    def batch(self, index, width: int | None = None) -> dict:
-        """Examples `index`, token rows cut to `width` (rows are right-padded, so any width
-        ≥ the longest row in the batch loses nothing)."""
-        w = slice(None, width)
+    def batch(self, index) -> dict:
         clip = self.clip[index]
-        return {"frames": self.frames[clip], "tokens": self.tokens[index, w],
-                "loss_mask": self.loss_mask[index, w], "attention_mask": self.attention_mask[index, w],
-                "count": self.labels["count"][clip].astype(np.int32),
-                "anomaly_type": self.labels["anomaly_type"][clip].astype(np.int32)}
-
-    def length_pools(self, quantile: float = 75.0, multiple: int = 8) -> dict[str, tuple[np.ndarray, int]]:
-        """Split examples into a `short` pool (length ≤ the quantile, rounded up to `multiple`)
-        and a `long` pool, each with the width its batches are cut to. Long descriptions are a
-        minority; cutting every other batch to the short width halves the decoder's work."""
-        lengths = self.attention_mask.sum(1)
-        cut = int(np.ceil(np.percentile(lengths, quantile) / multiple) * multiple)
-        pools = {"short": (np.flatnonzero(lengths <= cut), cut),
-                 "long": (np.flatnonzero(lengths > cut), self.tokens.shape[1])}
-        return {name: pool for name, pool in pools.items() if len(pool[0])}
+        return {"frames": self.frames[clip], "tokens": self.tokens[index],
+                "loss_mask": self.loss_mask[index], "attention_mask": self.attention_mask[index],
+                **clip_targets(self.labels, clip)}
 
     def references(self, index) -> list:
         """Per example: the reference answer, or the clip's captions for `describe`."""
@@ -74,14 +63,23 @@ class FaceSplit:
         return len(self.identity)
 
 
-def sequence_length(clip_sets: list[dict], tokenizer) -> int:
-    """Longest `[bos] question answer [eos]` over the given clip sets (so nothing is cut)."""
-    longest = 0
+def clip_targets(labels: dict, index=slice(None)) -> dict:
+    """The label-head targets of clips `index`: count, anomaly type, activity ids."""
+    return {"count": np.asarray(labels["count"])[index].astype(np.int32),
+            "anomaly_type": np.asarray(labels["anomaly_type"])[index].astype(np.int32),
+            "activity": np.asarray(labels["activity"])[index].astype(np.int32)}
+
+
+def qtype_widths(clip_sets: list[dict], tokenizer, margin: int = 4) -> dict[str, int]:
+    """Token width of `[bos] question answer [eos]` rows per question type (longest seen in
+    `clip_sets` plus a margin; the grammar is closed, so a sample of clips covers it)."""
+    widths = {q: 0 for q in QTYPES}
     for clips in clip_sets:
         for qa in clips["qa"]:
-            for _, question, answer in qa:
-                longest = max(longest, len(tokenizer.encode(question)) + len(tokenizer.encode(answer)))
-    return longest + 2
+            for kind, question, answer in qa:
+                n = len(tokenizer.encode(question)) + len(tokenizer.encode(answer)) + 2
+                widths[kind] = max(widths[kind], n)
+    return {q: w + margin for q, w in widths.items() if w}
 
 
 def make_qa_split(clips: dict, tokenizer, *, max_len: int) -> QASplit:
@@ -105,31 +103,79 @@ def make_qa_split(clips: dict, tokenizer, *, max_len: int) -> QASplit:
                    captions=[list(c) for c in clips["captions"]])
 
 
-def index_loader(n: int, batch_size: int, seed: int):
-    """Infinite, per-epoch reshuffled batches of example indices for this process's shard."""
-    from spjax.data.pipeline import make_loader
+def step_qtype(cfg: ConfigDict, step: int) -> str:
+    """The question type every clip of training step `step` answers (seeded by the step)."""
+    weights = np.asarray([float(w) for w in cfg.train.qtype_weights], np.float64)
+    u = np.random.default_rng([int(cfg.seed), int(step)]).random()
+    return QTYPES[int(np.searchsorted(np.cumsum(weights / weights.sum()), u, side="right"))]
 
-    return iter(make_loader(range(n), batch_size=batch_size, seed=seed, num_epochs=None,
-                            drop_remainder=True, to_float=False))
+
+def answer_rows(clips: dict, qtype: str, tokenizer, width: int) -> dict:
+    """One `qtype` question per clip, tokenised to `width`. A clip without a question of that
+    type (activity questions need a nameable person) answers its anomaly question instead."""
+    from spjax.models.spvlm import make_batch
+
+    questions, answers = [], []
+    for qa in clips["qa"]:
+        pairs = {kind: (q, a) for kind, q, a in qa}
+        q, a = pairs.get(qtype, pairs["anomaly"])
+        questions.append(q)
+        answers.append(a)
+    return make_batch(tokenizer, questions, answers, max_len=width)
 
 
-def build_clip_sets(cfg: ConfigDict):
-    """Scene clips per split and face splits: generated in memory (`data.source="synthetic"`)
-    or read from TFDS datasets prepared on disk (`"tfds"`, builders `data.scenes`/`data.faces`)."""
+class TrainClips:
+    """The clips of each training step for this process: `clips(step) -> generate_scenes`-
+    layout dict with `local_batch` clips (frames, labels, `qa`)."""
+
+    def __init__(self, cfg: ConfigDict, local_batch: int, *, arrays: dict | None = None):
+        self.cfg, self.local_batch = cfg, local_batch
+        self.arrays = arrays  # a fixed clip set (tfds) instead of the renderer
+        if arrays is None:
+            self.scene_config = scene_config(cfg)
+
+    def clips(self, step: int) -> dict:
+        import jax
+
+        if self.arrays is None:
+            from spjax.data.stream import clip_batch
+
+            return clip_batch(self.scene_config, self.local_batch, seed=self.cfg.seed, step=step,
+                              shard_index=jax.process_index())
+        n = len(self.arrays["count"])
+        rng = np.random.default_rng([int(self.cfg.seed), int(step), jax.process_index()])
+        idx = rng.integers(0, n, self.local_batch)
+        return {k: ([v[i] for i in idx] if isinstance(v, list) else np.asarray(v)[idx])
+                for k, v in self.arrays.items()}
+
+
+def scene_config(cfg: ConfigDict):
+    """The world of a recipe: `spjax.data.scenes.SceneConfig` from `data.*`."""
+    from spjax.data.scenes import SceneConfig
+
+    d = cfg.data
+    return SceneConfig(frames=d.frames, size=d.size, min_people=d.min_people,
+                       max_people=d.max_people, anomaly_fraction=d.anomaly_fraction,
+                       n_identities=d.n_identities, seed=d.world_seed,
+                       layout_seeds=d.layout_seeds, layout_offset=d.layout_offset,
+                       identity_offset=d.identity_offset, noise_std=d.noise_std,
+                       lighting=d.lighting)
+
+
+def build_eval_sets(cfg: ConfigDict):
+    """(train clip arrays or None, {val, test} clip dicts, face splits)."""
     d = cfg.data
     if d.source == "tfds":
         return _from_tfds(cfg)
-    from spjax.data import faces, scenes
+    from spjax.data import faces
+    from spjax.data.stream import eval_clips
 
-    scene_cfg = scenes.SceneConfig(frames=d.frames, size=d.size, min_people=d.min_people,
-                                   max_people=d.max_people, anomaly_fraction=d.anomaly_fraction,
-                                   n_identities=d.n_identities, seed=cfg.seed)
-    clips = {name: scenes.generate_scenes(scene_cfg, n, seed=cfg.seed * 1000 + i)
-             for i, (name, n) in enumerate((("train", d.n_train), ("val", d.n_val),
-                                            ("test", d.n_test)))}
+    world = scene_config(cfg)
+    clips = {split: eval_clips(world, n, seed=cfg.seed, split=split)
+             for split, n in (("val", d.n_val), ("test", d.n_test))}
     face_data = faces.generate_faces(d.n_identities, d.faces_per_identity, size=d.size,
-                                     seed=cfg.seed)
-    return clips, split_faces(face_data, seed=cfg.seed)
+                                     seed=cfg.seed, world=d.world_seed)
+    return None, clips, split_faces(face_data, seed=cfg.seed)
 
 
 def parse_builder_config(text: str) -> dict:
@@ -159,7 +205,8 @@ def _from_tfds(cfg: ConfigDict):
     if faces["train"].image.shape[1:] != (d.size, d.size):
         raise ValueError(f"{d.faces} images have shape {faces['train'].image.shape[1:]}, the config "
                          f"expects (data.size, data.size) = {(d.size, d.size)}")
-    return clips, faces
+    train = clips.pop("train")
+    return train, clips, faces
 
 
 def split_faces(face_data: dict, *, seed: int, fractions=(0.7, 0.15, 0.15)) -> dict[str, FaceSplit]:
@@ -179,3 +226,11 @@ def split_faces(face_data: dict, *, seed: int, fractions=(0.7, 0.15, 0.15)) -> d
         idx = np.concatenate(chunks)
         out[name] = FaceSplit(np.asarray(face_data["image"], np.float32)[idx], ids[idx].astype(np.int32))
     return out
+
+
+def index_loader(n: int, batch_size: int, seed: int):
+    """Infinite, per-epoch reshuffled batches of example indices for this process's shard."""
+    from spjax.data.pipeline import make_loader
+
+    return iter(make_loader(range(n), batch_size=batch_size, seed=seed, num_epochs=None,
+                            drop_remainder=True, to_float=False))

@@ -1,4 +1,5 @@
-"""Figures of an SP-VLM run: learned patterns, training curves, sample answers."""
+"""Figures of an SP-VLM run: learned patterns, training curves, sample answers (with the
+clip frames and what the sensor saw of them)."""
 
 from __future__ import annotations
 
@@ -38,9 +39,16 @@ def curves_figure(workdir: Path, path: Path) -> Path:
     val = read_metrics(workdir, "val")
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
     steps = [r["step"] for r in train]
-    axes[0].plot(steps, [r["task_loss"] for r in train], label="task (answer CE)")
-    axes[0].set_title("task loss"); axes[0].set_xlabel("step"); axes[0].set_yscale("log")
-    axes[1].plot(steps, [r["answer_accuracy"] for r in train], label="train")
+    axes[0].plot(steps, [r["label_loss"] for r in train], label="label heads (CE)")
+    answered = [r for r in train if "answer_loss" in r]
+    if answered:
+        axes[0].plot([r["step"] for r in answered], [r["answer_loss"] for r in answered],
+                     label="answers (CE through the frozen decoder)")
+    axes[0].set_title("losses"); axes[0].set_xlabel("step"); axes[0].set_yscale("log")
+    axes[0].legend(fontsize=7)
+    if answered:
+        axes[1].plot([r["step"] for r in answered], [r["answer_accuracy"] for r in answered],
+                     label="train")
     if val:
         axes[1].plot([r["step"] for r in val], [r["answer_accuracy"] for r in val], "o-", label="val")
     axes[1].set_title("answer-token accuracy"); axes[1].legend(); axes[1].set_xlabel("step")
@@ -53,22 +61,50 @@ def curves_figure(workdir: Path, path: Path) -> Path:
     return path
 
 
-def samples_figure(samples: list[dict], path: Path) -> Path:
-    lines = []
-    for s in samples:
-        lines.append(f"[{s['qtype']}] Q: {s['question']}")
-        lines += textwrap.wrap(f"   reference: {s['reference']}", 110)
-        lines += textwrap.wrap(f"   answer:    {s['answer']}", 110)
-    fig = plt.figure(figsize=(11, 0.22 * len(lines) + 0.6))
-    fig.text(0.01, 0.99, "\n".join(lines), va="top", family="monospace", fontsize=8)
-    fig.savefig(path, dpi=110)
+def samples_figure(trainer, samples: list[dict], path: Path, frames_shown: int = 6) -> Path:
+    """One row per sample: the clip's frames, what the sensor measured lifted back to images
+    (the encoder's view), then the question, the generated answer and the reference."""
+    import jax
+
+    split = trainer.splits["test"]
+    sensor = trainer.model().sensor
+    t = np.linspace(0, split.frames.shape[1] - 1, frames_shown).round().astype(int)
+    fig, axes = plt.subplots(len(samples), 2 * frames_shown + 1,
+                             figsize=(2 * frames_shown * 0.9 + 6, 1.0 * len(samples) + 0.6),
+                             squeeze=False,
+                             gridspec_kw={"width_ratios": [1] * (2 * frames_shown) + [7]})
+    for r, s in enumerate(samples):
+        clip = split.frames[s["clip"]]
+        y = sensor(clip, key=jax.random.key(s["clip"]), check=False)
+        seen = np.asarray(sensor.lift(y))
+        for j, ti in enumerate(t):
+            for col, img, lo, hi in ((j, clip[ti], 0.0, 1.0),
+                                     (frames_shown + j, seen[ti], 0.0, max(float(seen.max()), 1e-6))):
+                ax = axes[r, col]
+                ax.imshow(img, cmap="gray", vmin=lo, vmax=hi, interpolation="nearest")
+                ax.set_xticks([]); ax.set_yticks([])
+                if r == 0:
+                    ax.set_title(f"{'frame' if col < frames_shown else 'sensed'} {ti}", fontsize=6)
+        mark = {True: "RIGHT", False: "WRONG", None: ""}[s.get("correct")]
+        text = "\n".join([f"[{s['qtype']}] {mark}  Q: {s['question']}",
+                          *textwrap.wrap(f"answer: {s['answer']}", 80),
+                          *textwrap.wrap(f"reference: {s['reference']}", 80)])
+        ax = axes[r, -1]
+        ax.axis("off")
+        ax.text(0.0, 0.5, text, va="center", fontsize=6.5, family="monospace",
+                color={"RIGHT": "darkgreen", "WRONG": "darkred"}.get(mark, "black"))
+    fig.suptitle(f"test clips: frames | pseudo-inverse of the measurements (K = {sensor.k}, "
+                 f"r = {sensor.sampling_rate:.3f}) | generated answer", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
 
 
-def write_figures(workdir: Path, sensor, report: dict) -> list[Path]:
+def write_figures(workdir: Path, trainer, report: dict) -> list[Path]:
     out = Path(workdir) / "figures"
     out.mkdir(parents=True, exist_ok=True)
+    sensor = trainer.model().sensor
     return [patterns_figure(sensor, out / "patterns.png"),
             curves_figure(Path(workdir), out / "training_curves.png"),
-            samples_figure(report["samples"], out / "sample_answers.png")]
+            samples_figure(trainer, report["samples"], out / "sample_answers.png")]

@@ -29,15 +29,17 @@ def make_optimizer(lr: float, *, total_steps: int, warmup_steps: int = 0, weight
     return optax.chain(*parts)
 
 
-def _top_key(path) -> str:
-    first = path[0]
-    return str(getattr(first, "key", getattr(first, "name", first)))
+def _path_key(path, level: int) -> str:
+    part = path[level]
+    return str(getattr(part, "key", getattr(part, "name", part)))
 
 
-def per_part(transforms: dict[str, optax.GradientTransformation]) -> optax.GradientTransformation:
-    """Route each parameter to the optimiser named by its top-level attribute
-    (e.g. `sensor`, `encoder`) so that parts of one model get their own learning rates."""
+def per_part(transforms: dict[str, optax.GradientTransformation], *,
+             level: int = 0) -> optax.GradientTransformation:
+    """Route each parameter to the optimiser named by its attribute at depth `level` of its
+    path (e.g. `sensor`, `encoder` of `model.sensor…`, or of `bundle.spvlm.sensor…` with
+    level=1) so that parts of one model get their own learning rates."""
     def labels(params):
-        return jax.tree_util.tree_map_with_path(lambda path, _: _top_key(path), params)
+        return jax.tree_util.tree_map_with_path(lambda path, _: _path_key(path, level), params)
 
     return optax.multi_transform(transforms, labels)

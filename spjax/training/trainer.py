@@ -1,23 +1,13 @@
-"""The SP-VLM trainer: learn patterns + encoder against a frozen decoder and identity adversaries.
+"""The SP-VLM trainer: build from a config, train in two stages, checkpoint, resume exactly.
 
 One trainer serves every variant: learned or fixed patterns (`sensor.family`), utility-only
-(`privacy.weight = 0`) or adversarial training, any decoder `load_decoder` understands.
+(`privacy.weight = 0`) or private training, any decoder `load_decoder` understands. The steps
+themselves live in `spjax.training.steps`; evaluation in `spjax.training.evaluate`.
 
-State and steps. The trainable model (`sensor`, `encoder`, `aux`, `adversaries`) and its two
-optimisers are split once into a graph definition and a pytree of arrays (`state`); the jitted
-step is a pure function `step(state, frozen, batch, faces, key) -> (state, metrics)` whose
-`state` argument is donated. The decoder's weights (`frozen`) are a separate argument: they
-are never differentiated, never given optimiser state and never written to checkpoints.
-
-Min–max. Each step first updates the adversary ensemble on the (stop-gradient) face
-measurements, then updates sensor + encoder on
-`task_loss + aux.weight·aux_loss − λ(step)·privacy_term`, where the privacy term
-(`models.adversaries.privacy_loss`) is computed against the *worst* (lowest cross-entropy)
-ensemble member. Members are re-initialised in turn every `privacy.restart_every` steps.
-With `privacy.term = "face_snr"` or `"face_capacity"` the minimised term is attacker-free
-instead (`models.adversaries.face_snr_leakage` / `face_capacity_leakage` on two
-independently-noised shots of the face batch);
-the ensemble is still trained and its accuracy logged, for monitoring only.
+Schedule: steps 1 … `train.label_steps` train sensor + encoder + label heads on the clip
+labels; the remaining steps add the answer loss through the frozen decoder. Clips are rendered
+on the fly on a background thread (`TrainClips` inside a grain pipeline), one fresh batch per
+step, so the data a step sees depends only on (seed, step).
 """
 
 from __future__ import annotations
@@ -25,159 +15,43 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import grain
 import jax
-import jax.numpy as jnp
 import numpy as np
-import optax
 from flax import nnx
 
-from spjax.models.adversaries import identity_loss  # per-sample CE, shared with the adversaries
 from spjax.training import optim, sharding
 from spjax.training.checkpoint import Checkpointer, has_checkpoint
 from spjax.training.config import ConfigDict, to_json
-from spjax.training.data import QTYPES, FaceSplit, QASplit, index_loader
+from spjax.training.data import FaceSplit, QASplit, index_loader
 from spjax.training.logging import RunLogger, progress
-
-# Adversarial terms: models.adversaries.privacy_loss; attacker-free "face_snr":
-# models.adversaries.face_snr_leakage (two noisy shots of the face batch).
-PRIVACY_TERMS = ("neg_ce", "neg_entropy", "kl_uniform", "face_snr", "face_capacity")
+from spjax.training.steps import DECODER, MAIN, PRIVACY_TERMS, Trainable, make_step
 
 
 class TrainingError(RuntimeError):
     """Training cannot go on (non-finite loss); the message names the step and the term."""
 
 
-class AuxiliaryHeads(nnx.Module):
-    """Linear read-outs of the prefix tokens: people count and anomaly type.
-
-    Trained only as an auxiliary loss (`aux.weight`): the answer loss reaches the encoder
-    through a frozen decoder and mostly rewards grammar; direct labels shape the prefix
-    quickly (as the label-supervised stages of Q-Former-style bridges do). Never used at test
-    time: every reported number comes from the decoder's generated text."""
-
-    def __init__(self, width: int, n_counts: int, n_anomaly_types: int, *, rngs: nnx.Rngs):
-        self.count = nnx.Linear(width, n_counts, rngs=rngs)
-        self.anomaly = nnx.Linear(width, n_anomaly_types, rngs=rngs)
-
-    def __call__(self, prefix, count, anomaly_type):
-        pooled = prefix.reshape(prefix.shape[0], -1)
-        ce_count = identity_loss(self.count(pooled), count).mean()
-        ce_anomaly = identity_loss(self.anomaly(pooled), anomaly_type).mean()
-        return ce_count + ce_anomaly
-
-
-class Trainable(nnx.Module):
-    """Everything that receives gradients: the sensor's patterns, the encoder, the auxiliary
-    heads and the adversaries."""
-
-    def __init__(self, sensor, encoder, aux, adversaries):
-        self.sensor = sensor
-        self.encoder = encoder
-        self.aux = aux
-        self.adversaries = adversaries
-
-
-# Main update: sensor, encoder and auxiliary-head parameters (the adversaries have their own
-# optimiser, built on `model.adversaries`).
-MAIN = nnx.All(nnx.Param, nnx.Not(nnx.PathContains("adversaries")))
-
-
-def temperature_at(step, cfg: ConfigDict):
-    """Geometric annealing of the straight-through temperature over training."""
-    frac = jnp.clip(step / max(cfg.train.steps, 1), 0.0, 1.0)
-    t0, t1 = cfg.sensor.temperature_start, cfg.sensor.temperature_end
-    return t0 * (t1 / t0) ** frac
-
-
-def privacy_weight_at(step, cfg: ConfigDict):
-    warm = max(cfg.privacy.warmup_steps, 1)
-    return cfg.privacy.weight * jnp.clip(step / warm, 0.0, 1.0)
-
-
-def make_step(graphdef, decoder_graphdef, cfg: ConfigDict):
-    """The pure training step (not yet jitted)."""
-    from spjax.models.adversaries import face_capacity_leakage, face_snr_leakage, privacy_loss
-
-    adversarial = cfg.privacy.weight > 0
-    adv_steps = cfg.privacy.adversary_steps
-    face_term = {"face_snr": face_snr_leakage, "face_capacity": face_capacity_leakage}.get(
-        cfg.privacy.term)
-
-    def step(state, frozen, batch, faces, key):
-        model, opt_main, opt_adv = nnx.merge(graphdef, state)
-        decoder = nnx.merge(decoder_graphdef, jax.lax.stop_gradient(frozen))
-        t = opt_main.step[...]
-        model.sensor.set_temperature(temperature_at(t, cfg))
-        k_scene, k_face_adv, k_face = jax.random.split(jax.random.fold_in(key, t), 3)
-        metrics = {}
-
-        # 1) adversaries: learn to identify faces from (fixed) face measurements.
-        y_face_fixed = jax.lax.stop_gradient(
-            model.sensor(faces["image"], key=k_face_adv, sampler="reparam", check=False))
-
-        def adversary_loss(adversaries):
-            ce = adversaries.losses(y_face_fixed, faces["identity"])
-            return ce.sum(), ce
-
-        for _ in range(adv_steps):
-            (_, adv_ce), grads = nnx.value_and_grad(adversary_loss, has_aux=True)(model.adversaries)
-            opt_adv.update(model.adversaries, grads)
-        metrics["adversary_ce_mean"] = adv_ce.mean()
-
-        # 2) sensor + encoder: answer questions, defeat the strongest adversary.
-        def main_loss(model):
-            task, prefix = answer_forward(model, decoder, batch, k_scene, "reparam")
-            aux = model.aux(prefix, batch["count"], batch["anomaly_type"])
-            y_face = model.sensor(faces["image"], key=k_face, sampler="reparam", check=False)
-            # Against the strongest member (lowest identity CE); `privacy_loss` is what the
-            # sensor side minimises, i.e. task_loss − λ·privacy_term with term = −privacy_loss.
-            logits = model.adversaries(y_face)
-            ce = jax.vmap(lambda lg: identity_loss(lg, faces["identity"]).mean())(logits)
-            worst = jnp.argmin(jax.lax.stop_gradient(ce))
-            extra = {}
-            if face_term is not None:
-                # Attacker-free: a second shot of the same faces with independent noise (the
-                # key is derived here only, so the other terms' keys are unchanged).
-                y_face2 = model.sensor(faces["image"], key=jax.random.fold_in(k_face, 1),
-                                       sampler="reparam", check=False)
-                priv = face_term(y_face, y_face2)
-                extra[cfg.privacy.term] = priv
-            else:
-                priv = privacy_loss(logits[worst], faces["identity"], cfg.privacy.term)
-            lam = privacy_weight_at(t, cfg) if adversarial else 0.0
-            loss = task["loss"] + cfg.aux.weight * aux + lam * priv
-            acc = (logits[worst].argmax(-1) == faces["identity"]).mean()
-            return loss, {"loss": loss, "task_loss": task["loss"], "answer_accuracy": task["accuracy"],
-                          "aux_loss": aux,
-                          "privacy_loss": priv, "privacy_weight": lam, "adversary_ce_worst": ce[worst],
-                          "adversary_accuracy_worst": acc, "adversary_worst": worst, **extra}
-
-        grad_fn = nnx.value_and_grad(main_loss, argnums=nnx.DiffState(0, MAIN), has_aux=True)
-        (_, main_metrics), grads = grad_fn(model)
-        opt_main.update(model, grads)
-        metrics.update(main_metrics)
-        metrics["temperature"] = temperature_at(t, cfg)
-        metrics["grad_norm"] = optax.global_norm(grads)
-        return nnx.state((model, opt_main, opt_adv)), metrics
-
-    return step
-
-
 class SPVLMTrainer:
-    """Builds everything from a config, trains, evaluates, and writes the run directory."""
+    """Builds everything from a config, trains, and writes checkpoints and logs."""
 
-    def __init__(self, cfg: ConfigDict, workdir: str | Path, *, resume: bool = False):
+    def __init__(self, cfg: ConfigDict, workdir: str | Path, *, resume: bool = False,
+                 evaluation: bool = False, n_identities: int | None = None):
+        """`evaluation=True` builds a trained run's model to restore and evaluate it (no
+        workdir checks, nothing written); `n_identities` then keeps the adversaries' shape of
+        the trained run when the evaluated world has other people."""
         self.cfg = cfg
         self.workdir = Path(workdir)
         self.resume = resume
         validate_spvlm_config(cfg)
-        self._check_workdir()
-        self.t_start = time.time()
-
+        if not evaluation:
+            self._check_workdir()
         from spjax.training.decoders import obtain_decoder
 
         self.decoder, self.tokenizer, self.decoder_info = obtain_decoder(cfg)
         self._build_data()
+        if n_identities is not None:
+            self.n_identities = n_identities
         self._build_model()
 
     # -- construction ----------------------------------------------------------------------
@@ -190,13 +64,22 @@ class SPVLMTrainer:
             Checkpointer(self.workdir / "checkpoints").check_config(self.cfg.to_dict())
 
     def _build_data(self) -> None:
-        from spjax.training.data import build_clip_sets, make_qa_split, sequence_length
+        from spjax.training.data import (TrainClips, build_eval_sets, make_qa_split,
+                                         qtype_widths)
 
-        clips, faces = build_clip_sets(self.cfg)
-        max_len = sequence_length(list(clips.values()), self.tokenizer)
-        if max_len > self.decoder.config.max_seq_len:
-            raise ValueError(f"question+answer length {max_len} exceeds the decoder's "
-                             f"max_seq_len {self.decoder.config.max_seq_len}")
+        train_arrays, clips, faces = build_eval_sets(self.cfg)
+        self.local_batch = sharding.check_batch_size(self.cfg.train.batch_size)
+        self.train_clips = TrainClips(self.cfg, self.local_batch, arrays=train_arrays)
+        sample = [*clips.values(), train_arrays or self.train_clips.clips(0)]
+        self.widths = qtype_widths(sample, self.tokenizer)
+        max_len = max(self.widths.values())
+        from spjax.data.text import CONCEPT_WORDS
+
+        concepts = 2 + len(CONCEPT_WORDS["activities"])  # count, anomaly type, activities
+        prefix = self.cfg.encoder.num_queries + concepts * bool(self.cfg.encoder.concept_tokens)
+        if max_len + prefix > self.decoder.config.max_seq_len:
+            raise ValueError(f"prefix + question + answer length {prefix + max_len} exceeds the "
+                             f"decoder's max_seq_len {self.decoder.config.max_seq_len}")
         self.splits: dict[str, QASplit] = {
             name: make_qa_split(c, self.tokenizer, max_len=max_len) for name, c in clips.items()}
         self.faces: dict[str, FaceSplit] = faces
@@ -220,61 +103,68 @@ class SPVLMTrainer:
     def _build_model(self) -> None:
         from spjax.models.adversaries import AdversaryEnsemble
         from spjax.models.encoder import TemporalEncoder
+        from spjax.models.heads import LabelHeads
+        from spjax.models.spvlm import SPVLM, concept_ids
 
         cfg = self.cfg
         rngs = nnx.Rngs(cfg.seed)
         sensor = self._build_sensor(rngs)
-        e = cfg.encoder
-        encoder = TemporalEncoder(sensor.k, max_frames=cfg.data.frames, width=e.width,
+        e, dim = cfg.encoder, self.decoder.config.dim
+        encoder = TemporalEncoder(cfg.data.size, cfg.data.size, max_frames=cfg.data.frames,
+                                  out_dim=dim, channels=e.channels, token_width=e.width,
                                   depth=e.depth, heads=e.heads, num_queries=e.num_queries,
-                                  out_dim=self.decoder.config.dim, rngs=rngs)
+                                  grid=e.grid, rngs=rngs)
+        heads = LabelHeads(e.num_queries, dim, cfg.data.max_people, rngs=rngs)
         adversaries = AdversaryEnsemble.build(tuple(cfg.privacy.adversaries), sensor.k,
                                               self.n_identities, rngs=rngs)
-        from spjax.data.scenes import ANOMALY_TYPES
-
-        n_counts = 1 + max(int(sp.labels["count"].max()) for sp in self.splits.values())
-        aux = AuxiliaryHeads(e.num_queries * self.decoder.config.dim, n_counts,
-                             len(ANOMALY_TYPES), rngs=rngs)
-        model = Trainable(sensor, encoder, aux, adversaries)
-        o, steps = cfg.optim, cfg.train.steps
-        common = dict(total_steps=steps, warmup_steps=o.warmup_steps,
-                      weight_decay=o.weight_decay, clip_norm=o.clip_norm, name=o.name)
-        parts = {"encoder": optim.make_optimizer(o.lr, **common),
-                 "aux": optim.make_optimizer(o.lr, **common)}
-        if sensor.learnable:
-            parts["sensor"] = optim.make_optimizer(o.sensor_lr, **common)
-        opt_main = nnx.Optimizer(model, optim.per_part(parts), wrt=MAIN)
-        opt_adv = nnx.Optimizer(model.adversaries,
-                                optim.make_optimizer(o.adversary_lr, total_steps=steps, clip_norm=o.clip_norm,
-                                            name=o.name),
-                                wrt=nnx.Param)
-        self.graphdef, state = nnx.split((model, opt_main, opt_adv))
-        self.decoder_graphdef, frozen = nnx.split(self.decoder)
-
+        concepts = concept_ids(self.tokenizer) if e.concept_tokens else None
+        bundle = Trainable(SPVLM(sensor, encoder, self.decoder, heads, concepts), adversaries)
+        opt_main = nnx.Optimizer(bundle, self._main_tx(sensor.learnable), wrt=MAIN)
+        opt_adv = nnx.Optimizer(adversaries, self._adversary_tx(), wrt=nnx.Param)
+        self.graphdef, frozen, state = nnx.split((bundle, opt_main, opt_adv), DECODER, ...)
         self.mesh = sharding.make_data_mesh()
         self.state = sharding.replicate(state, self.mesh)
         self.frozen = sharding.replicate(frozen, self.mesh)
         self.base_key = jax.random.key(cfg.seed)
-        self.step_fn = jax.jit(make_step(self.graphdef, self.decoder_graphdef, cfg), donate_argnums=0)
-        self.sensor_k = sensor.k
+        self.step_fns = {stage: jax.jit(make_step(self.graphdef, cfg, answers=stage == "answer"),
+                                        donate_argnums=0) for stage in ("label", "answer")}
+
+    def _main_tx(self, learnable_sensor: bool):
+        o, steps = self.cfg.optim, self.cfg.train.steps
+        common = dict(total_steps=steps, warmup_steps=o.warmup_steps, weight_decay=o.weight_decay,
+                      clip_norm=o.clip_norm, name=o.name)
+        parts = {"encoder": optim.make_optimizer(o.lr, **common),
+                 "heads": optim.make_optimizer(o.lr, **common)}
+        if learnable_sensor:
+            parts["sensor"] = optim.make_optimizer(o.sensor_lr, **common)
+        return optim.per_part(parts, level=1)
+
+    def _adversary_tx(self):
+        o = self.cfg.optim
+        return optim.make_optimizer(o.adversary_lr, total_steps=self.cfg.train.steps,
+                                    clip_norm=o.clip_norm, name=o.name)
+
+    def bundle(self) -> Trainable:
+        bundle, _, _ = nnx.merge(self.graphdef, self.frozen, self.state)
+        return bundle
 
     def model(self):
-        model, _, _ = nnx.merge(self.graphdef, self.state)
-        return model
+        """The current SP-VLM (sensor, encoder, heads, decoder)."""
+        return self.bundle().spvlm
+
+    def stage(self, step: int) -> str:
+        return "label" if step <= self.cfg.train.label_steps else "answer"
 
     # -- adversary restarts ---------------------------------------------------------------
     def _restart_adversary(self, step: int) -> None:
         """Re-initialise one member (round robin) and the adversary optimiser's moments."""
-        model, opt_main, opt_adv = nnx.merge(self.graphdef, self.state)
+        bundle, opt_main, opt_adv = nnx.merge(self.graphdef, self.frozen, self.state)
         n = len(self.cfg.privacy.adversaries)
         member = (step // self.cfg.privacy.restart_every - 1) % n
-        model.adversaries.restart(member, nnx.Rngs(self.cfg.seed * 7919 + step))
-        o = self.cfg.optim
-        fresh = nnx.Optimizer(model.adversaries,
-                              optim.make_optimizer(o.adversary_lr, total_steps=self.cfg.train.steps,
-                                          clip_norm=o.clip_norm, name=o.name), wrt=nnx.Param)
+        bundle.adversaries.restart(member, nnx.Rngs(jax.random.fold_in(self.base_key, step)))
+        fresh = nnx.Optimizer(bundle.adversaries, self._adversary_tx(), wrt=nnx.Param)
         fresh.step[...] = opt_adv.step[...]
-        _, state = nnx.split((model, opt_main, fresh))
+        _, _, state = nnx.split((bundle, opt_main, fresh), DECODER, ...)
         self.state = sharding.replicate(state, self.mesh)
 
     # -- checkpointing --------------------------------------------------------------------
@@ -287,20 +177,41 @@ class SPVLMTrainer:
         return {"config": self.cfg.to_dict(), "step": int(step),
                 "data": {name: it.get_state() for name, it in iters.items()}}
 
+    def _batches(self, start: int):
+        """Grain pipeline over steps start+1 …: the step's clips and (answer stage) questions,
+        prepared on a background thread."""
+        from spjax.training.data import answer_rows, clip_targets, step_qtype
+
+        def make(step):
+            clips = self.train_clips.clips(step)
+            batch = {"frames": np.asarray(clips["frames"], np.float32), **clip_targets(clips)}
+            if self.stage(step) == "answer":
+                qtype = step_qtype(self.cfg, step)
+                batch.update(answer_rows(clips, qtype, self.tokenizer, self.widths[qtype]))
+            return step, batch
+
+        ds = grain.MapDataset.range(start + 1, self.cfg.train.steps + 1).map(make)
+        return iter(ds.to_iter_dataset(grain.ReadOptions(num_threads=1, prefetch_buffer_size=3)))
+
+    def restore_latest(self) -> dict:
+        """Load the newest checkpoint of `workdir` into the trainer; returns its meta."""
+        ckpt = Checkpointer(self.workdir / "checkpoints")
+        try:
+            restored, meta = ckpt.restore(self._ckpt_state())
+        finally:
+            ckpt.close()
+        self.state = sharding.replicate(restored["train"], self.mesh)
+        return meta
+
     # -- training -------------------------------------------------------------------------
     def train(self) -> dict:
         cfg = self.cfg
         self.workdir.mkdir(parents=True, exist_ok=True)
         (self.workdir / "config.json").write_text(to_json(cfg))
         ckpt = Checkpointer(self.workdir / "checkpoints", keep=cfg.train.keep_checkpoints)
-        local_bs = sharding.check_batch_size(cfg.train.batch_size)
         local_face_bs = sharding.check_batch_size(cfg.privacy.face_batch_size)
-        train_qa, train_faces = self.splits["train"], self.faces["train"]
-        pools = train_qa.length_pools()
-        iters = {f"qa_{name}": index_loader(len(rows), local_bs, cfg.seed + i)
-                 for i, (name, (rows, _)) in enumerate(pools.items())}
-        iters["faces"] = index_loader(len(train_faces), local_face_bs, cfg.seed + 7)
-        long_fraction = len(pools["long"][0]) / len(train_qa) if "long" in pools else 0.0
+        train_faces = self.faces["train"]
+        iters = {"faces": index_loader(len(train_faces), local_face_bs, cfg.seed)}
         start = 0
         if self.resume and ckpt.latest_step() is not None:
             restored, meta = ckpt.restore(self._ckpt_state())
@@ -313,19 +224,16 @@ class SPVLMTrainer:
         bar = progress(cfg.train.steps, initial=start, desc="train sp-vlm")
         t_loop = time.time()
         metrics = {}
+        from spjax.training.evaluate import sample_answers, validate
+
         try:
-            for step in range(start + 1, cfg.train.steps + 1):
-                # Which pool this step draws from depends only on (seed, step): every process
-                # agrees, and a resumed run makes the same choices.
-                pool = "long" if np.random.default_rng([cfg.seed, step]).random() < long_fraction \
-                    else "short"
-                pool = pool if pool in pools else next(iter(pools))
-                rows, width = pools[pool]
-                qa_idx, face_idx = rows[next(iters[f"qa_{pool}"])], next(iters["faces"])
-                batch = sharding.global_batch(train_qa.batch(qa_idx, width), self.mesh)
+            for step, local in self._batches(start):
+                face_idx = next(iters["faces"])
+                batch = sharding.global_batch(local, self.mesh)
                 faces = sharding.global_batch({"image": train_faces.image[face_idx],
                                                "identity": train_faces.identity[face_idx]}, self.mesh)
-                new_state, metrics = self.step_fn(self.state, self.frozen, batch, faces, self.base_key)
+                new_state, metrics = self.step_fns[self.stage(step)](
+                    self.state, self.frozen, batch, faces, self.base_key)
                 metrics = jax.device_get(metrics)
                 bad = [k for k in ("task_loss", "privacy_loss", "adversary_ce_mean", "grad_norm")
                        if not np.isfinite(metrics[k])]
@@ -335,19 +243,18 @@ class SPVLMTrainer:
                                         f"({ {k: float(metrics[k]) for k in bad} }); the last good "
                                         f"checkpoint is kept in {self.workdir / 'checkpoints'}")
                 self.state = new_state
-                if cfg.privacy.weight > 0 and cfg.privacy.restart_every and step % cfg.privacy.restart_every == 0 \
+                if cfg.privacy.restart_every and step % cfg.privacy.restart_every == 0 \
                         and step < cfg.train.steps:
                     self._restart_adversary(step)
                 if step % cfg.train.log_every == 0 or step == cfg.train.steps:
                     rate = (step - start) / max(time.time() - t_loop, 1e-9)
-                    logger.log("train", step, steps_per_s=rate, **metrics)
-                    bar.set_postfix(task=f"{float(metrics['task_loss']):.3f}",
-                                    acc=f"{float(metrics['answer_accuracy']):.2f}",
+                    logger.log("train", step, steps_per_s=rate, stage=self.stage(step), **metrics)
+                    bar.set_postfix(stage=self.stage(step), task=f"{float(metrics['task_loss']):.3f}",
                                     adv=f"{float(metrics['adversary_accuracy_worst']):.2f}")
                 if step % cfg.train.eval_every == 0 or step == cfg.train.steps:
-                    val = self.validate()
+                    val = validate(self)
                     logger.log("val", step, **val)
-                    for sample in self.sample_answers("val"):
+                    for sample in sample_answers(self, "val"):
                         logger.log("sample", step, **sample)
                     ckpt.save_best(step, self._ckpt_state(), self._meta(step, iters),
                                    val["answer_accuracy"])
@@ -359,142 +266,7 @@ class SPVLMTrainer:
             ckpt.close()
         self.train_seconds = time.time() - t_loop
         self.logger = logger
-        return {k: float(v) for k, v in metrics.items()}
-
-    # -- evaluation -----------------------------------------------------------------------
-    def _measure(self, frames: np.ndarray, key) -> jax.Array:
-        model = self.model()
-        return _measure_jit(model.sensor, jnp.asarray(frames), key)
-
-    def validate(self) -> dict:
-        """Teacher-forced answer loss/accuracy on the validation split (cheap; picks 'best')."""
-
-        split = self.splits["val"]
-        model = self.model()
-        decoder = nnx.merge(self.decoder_graphdef, self.frozen)
-        totals = {"loss": 0.0, "accuracy": 0.0, "answer_tokens": 0.0}
-        bs = self.cfg.eval.batch_size
-        for lo in range(0, len(split), bs):
-            idx = np.arange(lo, min(lo + bs, len(split)))
-            b = split.batch(idx)
-            m = _val_step(model, decoder, b, jax.random.fold_in(self.base_key, 10**9 + lo))
-            n = float(m["answer_tokens"])
-            totals["loss"] += float(m["loss"]) * n
-            totals["accuracy"] += float(m["accuracy"]) * n
-            totals["answer_tokens"] += n
-        n = max(totals["answer_tokens"], 1.0)
-        return {"answer_loss": totals["loss"] / n, "answer_accuracy": totals["accuracy"] / n}
-
-    def answer(self, split_name: str, index: np.ndarray | None = None) -> dict:
-        """Generate answers for (a subset of) a split's examples with the KV-cache decoder.
-
-        Examples are generated per question type, each with as many new tokens as its longest
-        reference answer needs (`eval.max_new_tokens = 0`) or the configured number. For
-        anomaly questions the decoder's first-token preference for "yes" over "no"/"nothing"
-        is returned as a score (for AUROC)."""
-        from spjax.models import generation
-
-        split = self.splits[split_name]
-        index = np.arange(len(split)) if index is None else np.asarray(index)
-        model = self.model()
-        decoder = nnx.merge(self.decoder_graphdef, self.frozen)
-        texts: list[str | None] = [None] * len(index)
-        scores = np.full(len(index), np.nan)
-        yes = sorted({self.tokenizer.encode(w)[0] for w in ("Yes", "yes")})
-        no = sorted({self.tokenizer.encode(w)[0] for w in ("No", "no", "Nothing", "nothing")})
-        bs = self.cfg.eval.batch_size
-        for q in np.unique(split.qtype[index]):
-            where = np.flatnonzero(split.qtype[index] == q)
-            max_new = self.cfg.eval.max_new_tokens or int(split.loss_mask[index[where]].sum(1).max()) + 2
-            for lo in range(0, len(where), bs):
-                pos = where[lo:lo + bs]
-                idx = index[pos]
-                key = jax.random.fold_in(self.base_key, 2 * 10**9 + int(q) * 10**6 + lo)
-                y = _measure_jit(model.sensor, jnp.asarray(split.frames[split.clip[idx]]), key)
-                prefix = _encode_jit(model.encoder, y)
-                ids = generation.generate(decoder, split.prompt[idx], prefix=prefix,
-                                          attention_mask=split.prompt_mask[idx],
-                                          max_new_tokens=max_new, eos_id=self.tokenizer.eos_id,
-                                          pad_id=self.tokenizer.pad_id)
-                for p, row in zip(pos, generation.trim(np.asarray(ids), self.tokenizer.eos_id)):
-                    texts[p] = self.tokenizer.decode(row)
-                if QTYPES[q] == "anomaly":
-                    logits = np.asarray(_first_logits(decoder, split.prompt[idx],
-                                                      split.prompt_mask[idx], prefix))
-                    lse = lambda cols: np.logaddexp.reduce(logits[:, cols], axis=1)
-                    scores[pos] = lse(yes) - lse(no)
-        return {"index": index, "texts": texts, "anomaly_score": scores}
-
-    def sample_answers(self, split_name: str, per_qtype: int = 1) -> list[dict]:
-        """A few generated answers next to their references (logged at every evaluation)."""
-        split = self.splits[split_name]
-        index = np.concatenate([np.flatnonzero(split.qtype == q)[:per_qtype]
-                                for q in np.unique(split.qtype)])
-        out = self.answer(split_name, index)
-        return [{"qtype": QTYPES[split.qtype[i]], "question": split.question_text[i],
-                 "reference": split.answer_text[i], "answer": text}
-                for i, text in zip(index, out["texts"])]
-
-    def evaluate(self, split_name: str = "test") -> dict:
-        from spjax.eval.metrics import utility_from_answers
-
-        split = self.splits[split_name]
-        out = self.answer(split_name)
-        qtypes = [QTYPES[q] for q in split.qtype]
-        refs = split.references(out["index"])
-        anomaly_scores = out["anomaly_score"][[i for i, q in enumerate(qtypes) if q == "anomaly"]]
-        utility = utility_from_answers(qtypes, out["texts"], refs, anomaly_scores=anomaly_scores)
-        samples = []
-        for i in range(min(len(split), 4 * self.cfg.eval.samples_to_log)):
-            j = (i * 37) % len(split)
-            samples.append({"qtype": qtypes[j], "question": split.question_text[j],
-                            "reference": split.answer_text[j], "answer": out["texts"][j]})
-        return {"utility": utility, "samples": samples[: 4 * self.cfg.eval.samples_to_log]}
-
-    def training_adversary_accuracy(self) -> dict:
-        """The *training* adversaries on held-out test faces (not the privacy audit)."""
-        model = self.model()
-        faces = self.faces["test"]
-        y = _measure_jit(model.sensor, jnp.asarray(faces.image), jax.random.fold_in(self.base_key, 3))
-        logits = np.asarray(_adversary_logits(model.adversaries, y))
-        accs = (logits.argmax(-1) == faces.identity[None]).mean(-1)
-        return {"members": [float(a) for a in accs], "worst_case_top1": float(accs.max()),
-                "chance": 1.0 / self.n_identities}
-
-
-@nnx.jit
-def _measure_jit(sensor, frames, key):
-    return sensor(frames, key=key, check=False)
-
-
-@nnx.jit
-def _encode_jit(encoder, y):
-    return encoder(y)
-
-
-@nnx.jit
-def _adversary_logits(adversaries, y):
-    return adversaries(y)
-
-
-@nnx.jit
-def _first_logits(decoder, prompt, mask, prefix):
-    return decoder(prompt, prefix=prefix, attention_mask=mask)[:, -1]
-
-
-@nnx.jit
-def _val_step(model, decoder, batch, key):
-    return answer_forward(model, decoder, batch, key, "exact")[0]
-
-
-def answer_forward(model, decoder, batch, key, sampler: str):
-    """Clips → measurements → prefix → frozen decoder: (answer-token metrics, prefix)."""
-    from spjax.models.spvlm import answer_metrics
-
-    y = model.sensor(batch["frames"], key=key, sampler=sampler, check=False)
-    prefix = model.encoder(y)
-    logits = decoder(batch["tokens"], prefix=prefix, attention_mask=batch["attention_mask"])
-    return answer_metrics(logits, batch["tokens"], batch["loss_mask"], prefix.shape[1]), prefix
+        return {k: float(v) for k, v in metrics.items() if np.ndim(v) == 0}
 
 
 def validate_spvlm_config(cfg: ConfigDict) -> None:
@@ -514,6 +286,13 @@ def validate_spvlm_config(cfg: ConfigDict) -> None:
         raise ValueError("sensor.temperature_start/end must be > 0")
     if cfg.train.steps < 1:
         raise ValueError(f"train.steps must be ≥ 1, got {cfg.train.steps}")
+    if not 0 <= cfg.train.label_steps <= cfg.train.steps:
+        raise ValueError(f"train.label_steps must be in [0, train.steps={cfg.train.steps}], got "
+                         f"{cfg.train.label_steps}")
+    weights = [float(w) for w in cfg.train.qtype_weights]
+    if len(weights) != 4 or min(weights) < 0 or sum(weights) <= 0:
+        raise ValueError(f"train.qtype_weights must be 4 non-negative weights (count, anomaly, "
+                         f"activity, describe) with a positive sum, got {tuple(weights)}")
     if d.source not in ("synthetic", "tfds"):
         raise ValueError(f"data.source must be 'synthetic' or 'tfds', got {d.source!r}")
     if d.source == "tfds" and not Path(d.data_dir).is_dir():

@@ -1,0 +1,67 @@
+"""Label heads: linear read-outs of the clip labels from prefix tokens.
+
+They serve twice. In training they give the encoder direct supervision (people count, anomaly
+type, which activities happen), which shapes the prefix long before the answer loss through a
+frozen decoder can (the label-supervised first stage of Q-Former-style bridges). In evaluation
+they are the encoder's *supervised ceiling*: the same prefix read by a linear probe, the rung of
+the utility ladder just below the decoder's text answers. Reported text numbers never come
+from them.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import optax
+from einops import rearrange
+from flax import nnx
+
+from spjax.data.scenes import ACTIVITIES, ANOMALY_TYPES
+
+
+class LabelHeads(nnx.Module):
+    """prefix (B, M, D) → logits {count (B, max_count+1), anomaly_type (B, len(ANOMALY_TYPES)),
+    activities (B, len(ACTIVITIES) − 1) multi-label}."""
+
+    def __init__(self, num_tokens: int, width: int, max_count: int, *, rngs: nnx.Rngs):
+        d = num_tokens * width
+        self.norm = nnx.LayerNorm(d, rngs=rngs)
+        self.count = nnx.Linear(d, max_count + 1, rngs=rngs)
+        self.anomaly_type = nnx.Linear(d, len(ANOMALY_TYPES), rngs=rngs)
+        self.activities = nnx.Linear(d, len(ACTIVITIES) - 1, rngs=rngs)
+
+    def __call__(self, prefix) -> dict:
+        h = self.norm(rearrange(prefix, "b m d -> b (m d)"))
+        return {"count": self.count(h), "anomaly_type": self.anomaly_type(h),
+                "activities": self.activities(h)}
+
+
+def activity_targets(activity) -> jax.Array:
+    """(B, P) activity ids (0 = absent) → (B, len(ACTIVITIES) − 1) multi-hot of those present."""
+    ids = jnp.arange(1, len(ACTIVITIES))
+    return (jnp.asarray(activity)[..., None] == ids).any(axis=-2).astype(jnp.float32)
+
+
+def label_loss(logits: dict, count, anomaly_type, activity, *, anomaly_weights=None):
+    """Cross-entropies of count and anomaly type plus the activities' binary cross-entropy.
+
+    `anomaly_weights` (len(ANOMALY_TYPES),) reweights anomaly classes (class balancing)."""
+    ce = optax.softmax_cross_entropy_with_integer_labels
+    l_count = ce(logits["count"], count).mean()
+    l_type = ce(logits["anomaly_type"], anomaly_type)
+    if anomaly_weights is not None:
+        w = jnp.asarray(anomaly_weights)[anomaly_type]
+        l_type = (l_type * w).sum() / w.sum()
+    else:
+        l_type = l_type.mean()
+    l_act = optax.sigmoid_binary_cross_entropy(logits["activities"],
+                                               activity_targets(activity)).mean()
+    return l_count + l_type + l_act, {"count": l_count, "anomaly_type": l_type, "activities": l_act}
+
+
+def label_predictions(logits: dict) -> dict:
+    """Hard predictions and the anomaly score (1 − p(none), for AUROC)."""
+    p_type = jax.nn.softmax(logits["anomaly_type"], axis=-1)
+    return {"count": jnp.argmax(logits["count"], -1),
+            "anomaly_type": jnp.argmax(logits["anomaly_type"], -1),
+            "anomaly_score": 1.0 - p_type[..., 0]}

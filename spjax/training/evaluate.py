@@ -1,0 +1,223 @@
+"""Evaluate an SP-VLM: generated answers (the reported utility), label heads (the encoder's
+supervised ceiling, the rung just below the text), validation loss, samples, and
+`evaluate_run` — a trained run on another world without retraining (`spjax evaluate`).
+
+Every utility number in a report is parsed from text the decoder generated with its KV cache;
+the label heads' numbers are reported beside them, labelled, so the gap between the two names
+what the frozen-decoder bridge loses.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from spjax.data.scenes import ANOMALY_TYPES
+from spjax.data.text import QTYPES
+
+# Named key streams of evaluation (folded into the run's base key).
+KEY_VALIDATE, KEY_ANSWER, KEY_HEADS = 101, 102, 103
+
+
+@nnx.jit
+def _prefix(model, frames, key):
+    return model.prefix(model.measure(frames, key))
+
+
+@nnx.jit
+def _heads(model, frames, key):
+    from spjax.models.heads import label_predictions
+
+    return label_predictions(model.prefix_and_labels(model.measure(frames, key))[1])
+
+
+@nnx.jit
+def _first_logits(decoder, prompt, mask, prefix):
+    return decoder(prompt, prefix=prefix, attention_mask=mask)[:, -1]
+
+
+@nnx.jit
+def _val_step(model, batch, key):
+    from spjax.models.spvlm import answer_metrics
+
+    prefix = model.prefix(model.measure(batch["frames"], key))
+    logits = model.logits(prefix, batch["tokens"], batch["attention_mask"])
+    return answer_metrics(logits, batch["tokens"], batch["loss_mask"], prefix.shape[1])
+
+
+def validate(trainer) -> dict:
+    """Teacher-forced answer loss/accuracy on the validation split (cheap; picks 'best')."""
+    split, model = trainer.splits["val"], trainer.model()
+    totals = {"loss": 0.0, "accuracy": 0.0, "answer_tokens": 0.0}
+    bs = trainer.cfg.eval.batch_size
+    key = jax.random.fold_in(trainer.base_key, KEY_VALIDATE)
+    for lo in range(0, len(split), bs):
+        m = _val_step(model, split.batch(np.arange(lo, min(lo + bs, len(split)))),
+                      jax.random.fold_in(key, lo))
+        n = float(m["answer_tokens"])
+        totals["loss"] += float(m["loss"]) * n
+        totals["accuracy"] += float(m["accuracy"]) * n
+        totals["answer_tokens"] += n
+    n = max(totals["answer_tokens"], 1.0)
+    return {"answer_loss": totals["loss"] / n, "answer_accuracy": totals["accuracy"] / n}
+
+
+def answer(trainer, split_name: str, index: np.ndarray | None = None) -> dict:
+    """Generate answers for (a subset of) a split's examples with the KV-cache decoder.
+
+    Each clip is measured once (one noise draw per clip, shared by its questions); examples are
+    generated per question type with as many new tokens as its longest reference answer needs
+    (`eval.max_new_tokens = 0`) or the configured number; `describe` uses beam search with
+    `eval.describe_beams` beams. For anomaly questions the decoder's first-token preference for
+    "yes" over "no"/"nothing" is returned as a score (for AUROC)."""
+    from spjax.models import generation
+
+    split, cfg, tok = trainer.splits[split_name], trainer.cfg, trainer.tokenizer
+    index = np.arange(len(split)) if index is None else np.asarray(index)
+    model = trainer.model()
+    prefixes = clip_prefixes(trainer, split, np.unique(split.clip[index]))
+    texts: list[str | None] = [None] * len(index)
+    scores = np.full(len(index), np.nan)
+    yes = sorted({tok.encode(w)[0] for w in ("Yes", "yes")})
+    no = sorted({tok.encode(w)[0] for w in ("No", "no", "Nothing", "nothing")})
+    bs = cfg.eval.batch_size
+    for q in np.unique(split.qtype[index]):
+        where = np.flatnonzero(split.qtype[index] == q)
+        max_new = cfg.eval.max_new_tokens or int(split.loss_mask[index[where]].sum(1).max()) + 2
+        for lo in range(0, len(where), bs):
+            pos = where[lo:lo + bs]
+            idx = index[pos]
+            prefix = jnp.asarray(np.stack([prefixes[c] for c in split.clip[idx]]))
+            kw = dict(prefix=prefix, attention_mask=split.prompt_mask[idx], max_new_tokens=max_new,
+                      eos_id=tok.eos_id, pad_id=tok.pad_id)
+            if QTYPES[q] == "describe" and cfg.eval.describe_beams > 1:
+                ids = generation.beam_search(model.decoder, split.prompt[idx],
+                                             num_beams=cfg.eval.describe_beams, **kw)
+            else:
+                ids = generation.generate(model.decoder, split.prompt[idx], **kw)
+            for p, row in zip(pos, generation.trim(np.asarray(ids), tok.eos_id)):
+                texts[p] = tok.decode(row)
+            if QTYPES[q] == "anomaly":
+                logits = np.asarray(_first_logits(model.decoder, split.prompt[idx],
+                                                  split.prompt_mask[idx], prefix))
+                lse = lambda cols: np.logaddexp.reduce(logits[:, cols], axis=1)  # noqa: E731
+                scores[pos] = lse(yes) - lse(no)
+    return {"index": index, "texts": texts, "anomaly_score": scores}
+
+
+def clip_prefixes(trainer, split, clips) -> dict[int, np.ndarray]:
+    """Prefix tokens of each clip in `clips`, measured once with the sensor's noise."""
+    model, bs = trainer.model(), trainer.cfg.eval.batch_size
+    key = jax.random.fold_in(trainer.base_key, KEY_ANSWER)
+    out = {}
+    for lo in range(0, len(clips), bs):
+        c = clips[lo:lo + bs]
+        p = np.asarray(_prefix(model, jnp.asarray(split.frames[c]), jax.random.fold_in(key, lo)))
+        out.update(zip(c.tolist(), p))
+    return out
+
+
+def head_utility(trainer, split_name: str) -> dict:
+    """The label heads on every clip of a split (the encoder's supervised read-out)."""
+    from spjax.eval.metrics import anomaly_metrics, count_metrics
+
+    split, model, bs = trainer.splits[split_name], trainer.model(), trainer.cfg.eval.batch_size
+    key = jax.random.fold_in(trainer.base_key, KEY_HEADS)
+    preds = {"count": [], "anomaly_type": [], "anomaly_score": []}
+    for lo in range(0, len(split.frames), bs):
+        out = _heads(model, jnp.asarray(split.frames[lo:lo + bs]), jax.random.fold_in(key, lo))
+        for k in preds:
+            preds[k].append(np.asarray(out[k]))
+    preds = {k: np.concatenate(v) for k, v in preds.items()}
+    names = np.array(ANOMALY_TYPES)
+    return {"anomaly": anomaly_metrics(names[preds["anomaly_type"]],
+                                       names[split.labels["anomaly_type"]], preds["anomaly_score"]),
+            "count": count_metrics(preds["count"].tolist(), split.labels["count"])}
+
+
+def sample_answers(trainer, split_name: str, per_qtype: int = 1) -> list[dict]:
+    """A few generated answers next to their references (logged at every evaluation)."""
+    split = trainer.splits[split_name]
+    index = np.concatenate([np.flatnonzero(split.qtype == q)[:per_qtype]
+                            for q in np.unique(split.qtype)])
+    out = answer(trainer, split_name, index)
+    return [{"qtype": QTYPES[split.qtype[i]], "question": split.question_text[i],
+             "reference": split.answer_text[i], "answer": text}
+            for i, text in zip(index, out["texts"])]
+
+
+def evaluate(trainer, split_name: str = "test") -> dict:
+    """Text utility, label-head utility and per-example samples of a split."""
+    from spjax.data.text import parse_answer
+    from spjax.eval.metrics import utility_from_answers
+
+    split = trainer.splits[split_name]
+    out = answer(trainer, split_name)
+    qtypes = [QTYPES[q] for q in split.qtype]
+    refs = split.references(out["index"])
+    anomaly_scores = out["anomaly_score"][[i for i, q in enumerate(qtypes) if q == "anomaly"]]
+    utility = utility_from_answers(qtypes, out["texts"], refs, anomaly_scores=anomaly_scores)
+    samples = []
+    for i, (q, text) in enumerate(zip(qtypes, out["texts"])):
+        ref = split.answer_text[i]
+        ok = None
+        if q in ("count", "anomaly", "activity"):
+            got, want = parse_answer(q, text), parse_answer(q, ref)
+            key = {"count": "count", "anomaly": "anomaly", "activity": "activity"}[q]
+            ok = got is not None and want is not None and got.get(key) == want.get(key)
+        samples.append({"clip": int(split.clip[i]), "qtype": q, "question": split.question_text[i],
+                        "reference": ref, "answer": text, "correct": ok})
+    return {"utility": utility, "heads": head_utility(trainer, split_name), "samples": samples}
+
+
+# ------------------------------------------------------------------ spjax evaluate --------
+
+# `--set` keys an evaluation may change: the world (data.*) and the detector's noise; the
+# sensor's patterns, the frame size and the clip length are the trained run's.
+EVAL_KEYS_FIXED = ("data.size", "data.frames", "data.source", "data.max_people")
+
+
+def evaluate_run(run_dir: str | Path, overrides=(), *, split: str = "test") -> dict:
+    """Evaluate a trained run on the world its config describes after `overrides`
+    (`data.KEY=VALUE`, `sensor.photons|dark|read_std|adc_bits=VALUE`, decoding settings
+    `eval.KEY=VALUE`) → the report's utility schema."""
+    from spjax.training.checkpoint import CheckpointError, has_checkpoint
+    from spjax.training.config import apply_overrides, flatten
+    from spjax.training.report import utility_section
+    from spjax.training.trainer import SPVLMTrainer
+
+    run_dir = Path(run_dir)
+    cfg_path = run_dir / "config.json"
+    if not cfg_path.is_file():
+        raise FileNotFoundError(f"{run_dir} is not an SP-VLM run: no config.json")
+    if not has_checkpoint(run_dir):
+        raise CheckpointError(f"{run_dir} holds no checkpoint (checkpoints/last/<step>); train "
+                              f"it first")
+    from ml_collections import ConfigDict
+
+    cfg = ConfigDict(json.loads(cfg_path.read_text()))
+    cfg.lock()
+    allowed_sensor = ("sensor.photons", "sensor.dark", "sensor.read_std", "sensor.adc_bits")
+    for item in overrides:
+        key = item.split("=", 1)[0].strip()
+        if key in EVAL_KEYS_FIXED:
+            raise ValueError(f"--set {key}: the trained sensor and encoder fix it "
+                             f"({key}={flatten(cfg)[key]}); evaluate on a world of that shape")
+        if not (key.startswith(("data.", "eval.")) or key in allowed_sensor):
+            raise ValueError(f"--set {key}: only data.* and eval.* keys and "
+                             f"{', '.join(allowed_sensor)} can change at evaluation")
+    trained_identities = int(flatten(cfg)["data.n_identities"])
+    cfg = apply_overrides(cfg, overrides)
+    trainer = SPVLMTrainer(cfg, run_dir, evaluation=True, n_identities=trained_identities)
+    meta = trainer.restore_latest()
+    result = evaluate(trainer, split)
+    sensor = trainer.model().sensor
+    return {"run": str(run_dir), "step": int(meta["step"]), "overrides": list(overrides),
+            "split": split, "sampling_rate": sensor.sampling_rate, "K": sensor.k, "H": sensor.h,
+            "W": sensor.w, "split_pairs": sensor.split,
+            "utility": utility_section(result, split), "samples": result["samples"][:16]}
