@@ -30,17 +30,20 @@ def get_config():
                   # (n_train: how many of its training clips to use)
                   n_train=8000, data_dir="", scenes="spjax_scenes", faces="spjax_faces",
                   scenes_config="", faces_config="")
-    # r = 5 % of 64×64: K = 205 signed patterns (410 DMD frames, split ±).
+    # r = 5 % of 64×64: K = 205 signed patterns (410 DMD frames, split ±). photons: counts of a
+    # fully-on pattern on a full-scale scene: ~1e6 for a 200-lux room seen through an f/2 lens
+    # onto 64×64 mirrors of 10.8 µm at a 10 kHz pattern rate (1e5 is a dim room).
     c.sensor = dict(family="learned", parameterization="signed_binary", init="hadamard",
                     order="low_frequency", rate=0.05, split=True, timing="frame",
-                    photons=1.0e5, dark=0.0, read_std=0.0, adc_bits=0,
+                    photons=1.0e6, dark=0.0, read_std=0.0, adc_bits=0,
                     temperature_start=1.0, temperature_end=0.05)
     # Lift (the sensor's pseudo-inverse) → per-pixel temporal MLP → conv trunk on a 16² grid
     # → 64 spatial tokens (width 128) → 8 learned queries → prefix (decoder width), followed
-    # by concept tokens: the label heads' predictions spoken as the decoder's own word
-    # embeddings (count, anomaly type, activities; see spjax.models.spvlm.SPVLM).
+    # by concept tokens: the label heads' decisions spoken as the decoder's own word
+    # embeddings (count, anomaly type, activities; see spjax.models.spvlm.SPVLM);
+    # concept_tokens: "hard" (the decisions) | "soft" (probability-weighted) | "off".
     c.encoder = dict(channels=48, width=128, depth=1, heads=4, num_queries=8, grid=16,
-                     concept_tokens=True)
+                     concept_tokens="hard")
     # source: "tiny" (pretrained by `recipe`, cached under cache_dir) or a name/path that
     # spjax.models.registry.load_decoder understands (e.g. "smollm2-135m").
     c.decoder = dict(source="tiny", recipe="recipes/pretrain_decoder_tiny.py",

@@ -84,6 +84,21 @@ CONCEPT_WORDS = {
     "activities": ("walking", "waiting", "washing", "sitting", "entering", "leaving", "loitering",
                    "lying", "fighting", "pushed", "crowd"),
 }
+ABSENT_WORD = "none"  # an activity slot of a concept context where nobody does that activity
+
+
+def concept_context(labels: dict) -> str:
+    """The labels as a fixed-layout word list, the text twin of an SP-VLM's concept tokens:
+    count word, anomaly-type word, then one slot per activity (its word if someone does it,
+    else `ABSENT_WORD`). The tiny decoder is pretrained to answer from such contexts too."""
+    from spjax.data.scenes import ACTIVITIES, ANOMALY_TYPES
+
+    present = {a for a, _ in labels["people"]}
+    acts = [w if a in present else ABSENT_WORD
+            for a, w in zip(ACTIVITIES[1:], CONCEPT_WORDS["activities"])]
+    return " ".join([CONCEPT_WORDS["count"][labels["count"]],
+                     CONCEPT_WORDS["anomaly_type"][ANOMALY_TYPES.index(labels["anomaly_type"])],
+                     *acts])
 
 
 def _cap(s: str) -> str:
@@ -347,7 +362,8 @@ def corpus(n: int, seed: int = 0) -> list[str]:
 def grammar_texts() -> list[str]:
     """Every fixed string and phrase the grammar can produce (vocabulary source)."""
     texts = [*COUNT_ZERO, *COUNT_ONE, *COUNT_MANY, *ANOMALY_NONE, *NORMAL_SENTENCES, *ALERT_PREFIX, *SUBJECTS,
-             *ACTIVITY_PREFIX, "yes in the room there are is people person", *NUMBERS, *[str(i) for i in range(10)]]
+             *ACTIVITY_PREFIX, "yes in the room there are is people person", *NUMBERS, *[str(i) for i in range(10)],
+             *[w for words in CONCEPT_WORDS.values() for w in words], ABSENT_WORD]
     for table in (LOCATIONS, ANOMALY_YES, ACTIVITY_PHRASES, QUESTIONS):
         for v in table.values():
             texts.extend(v)

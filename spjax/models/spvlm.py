@@ -28,7 +28,14 @@ from spjax.models.encoder import TemporalEncoder
 from spjax.models.llama import Llama
 
 DECODER = nnx.PathContains("decoder")
+# How label-head predictions become concept tokens: their decisions as exact word embeddings
+# (straight-through gradients) or probability-weighted mixtures of the words' embeddings.
+CONCEPT_MODES = ("hard", "soft")
 TRAINABLE = nnx.All(nnx.Param, nnx.Not(DECODER))
+
+
+def _straight_through(hard, soft):
+    return soft + jax.lax.stop_gradient(hard - soft)
 
 
 def frozen(decoder: Llama) -> Llama:
@@ -38,9 +45,10 @@ def frozen(decoder: Llama) -> Llama:
 
 
 def concept_ids(tokenizer) -> dict[str, tuple[int, ...]]:
-    """Decoder token ids of the grammar's concept words (`spjax.data.text.CONCEPT_WORDS`):
-    the first token of each word as the decoder's tokenizer writes it inside a sentence."""
-    from spjax.data.text import CONCEPT_WORDS
+    """Decoder token ids of the grammar's concept words (`spjax.data.text.CONCEPT_WORDS`,
+    and `"absent"`: `ABSENT_WORD`): the first token of each word as the decoder's tokenizer
+    writes it inside a sentence."""
+    from spjax.data.text import ABSENT_WORD, CONCEPT_WORDS
 
     def first(word):
         ids = tokenizer.encode(" " + word) or tokenizer.encode(word)
@@ -48,7 +56,8 @@ def concept_ids(tokenizer) -> dict[str, tuple[int, ...]]:
             raise ValueError(f"concept word {word!r}: the decoder's tokenizer gives no token")
         return int(ids[0])
 
-    return {name: tuple(first(w) for w in words) for name, words in CONCEPT_WORDS.items()}
+    ids = {name: tuple(first(w) for w in words) for name, words in CONCEPT_WORDS.items()}
+    return {**ids, "absent": first(ABSENT_WORD)}
 
 
 class SPVLM(nnx.Module):
@@ -57,16 +66,17 @@ class SPVLM(nnx.Module):
     (`LabelHeads` on the prefix) and `concepts` (`concept_ids(tokenizer)`).
 
     With heads and concepts, the prefix is the encoder's M learned-query tokens followed by
-    *concept tokens*: for each label head, its predicted distribution over the label's values
-    times the decoder's own (frozen) embeddings of the words the captions use for them — a
-    people count reads as a soft "two", an anomaly as a soft "fallen", each activity as its
-    word scaled by its probability. They sit in the decoder's input space, where its
+    *concept tokens*: each label head's prediction as the decoder's own (frozen) embedding of
+    the word the captions use for it — a people count reads as "two", an anomaly as "fallen",
+    each activity present as its word. `concept_mode="hard"` writes the heads' decisions
+    (gradients pass straight through to their probabilities), `"soft"` the probability-
+    weighted mixture of the words' embeddings. They sit in the decoder's input space, where its
     pretraining taught it to read facts from a caption, so the label heads' knowledge reaches
     the answers without the decoder having to learn a new code for it; the learned queries
     carry everything else (where, who does what)."""
 
     def __init__(self, sensor, encoder: TemporalEncoder, decoder: Llama, heads=None,
-                 concepts: dict | None = None):
+                 concepts: dict | None = None, concept_mode: str = "hard"):
         if not isinstance(decoder, Llama):
             raise TypeError(f"SPVLM decoder: expected Llama, got {type(decoder).__name__}")
         if encoder.out_dim != decoder.config.dim:
@@ -75,6 +85,9 @@ class SPVLM(nnx.Module):
         if (sensor.h, sensor.w) != (encoder.height, encoder.width):
             raise ValueError(f"SPVLM sensor: the encoder reads {encoder.height}×{encoder.width} "
                              f"frames, the sensor measures {sensor.h}×{sensor.w}")
+        if concept_mode not in CONCEPT_MODES:
+            raise ValueError(f"SPVLM concept_mode: expected one of {CONCEPT_MODES}, got "
+                             f"{concept_mode!r}")
         if concepts is not None:
             if heads is None:
                 raise ValueError("SPVLM concepts: concept tokens need label heads")
@@ -85,12 +98,16 @@ class SPVLM(nnx.Module):
                 if len(concepts.get(name, ())) < n:
                     raise ValueError(f"SPVLM concepts[{name!r}]: expected {n} word ids, got "
                                      f"{len(concepts.get(name, ()))}")
-            concepts = {name: tuple(int(i) for i in concepts[name][:n]) for name, n in sizes.items()}
+            if "absent" not in concepts:
+                raise ValueError("SPVLM concepts: expected an 'absent' word id")
+            concepts = {**{name: tuple(int(i) for i in concepts[name][:n])
+                           for name, n in sizes.items()}, "absent": int(concepts["absent"])}
         self.sensor = sensor
         self.encoder = encoder
         self.decoder = decoder
         self.heads = heads
         self.concepts = concepts
+        self.concept_mode = concept_mode
 
     def measure(self, frames, key=None, *, sampler: str = "exact"):
         """Clips (B, T, H, W) → measurements (B, T, K) (noise needs a key)."""
@@ -112,9 +129,18 @@ class SPVLM(nnx.Module):
         table = jax.lax.stop_gradient(self.decoder.embed[...])
         probs = {"count": jax.nn.softmax(logits["count"], -1),
                  "anomaly_type": jax.nn.softmax(logits["anomaly_type"], -1)}
+        present = jax.nn.sigmoid(logits["activities"])
+        if self.concept_mode == "hard":
+            # The heads' decisions as exact words, with straight-through gradients.
+            probs = {k: _straight_through(jax.nn.one_hot(jnp.argmax(p, -1), p.shape[-1]), p)
+                     for k, p in probs.items()}
+            present = _straight_through((present > 0.5).astype(present.dtype), present)
         words = [probs[name] @ table[jnp.asarray(self.concepts[name])] for name in probs]
-        acts = jax.nn.sigmoid(logits["activities"])[..., None] * \
-            table[jnp.asarray(self.concepts["activities"])]
+        # Activity slots: the activity's word where someone does it, else the absent word
+        # (the layout of `spjax.data.text.concept_context`, which the decoder was taught).
+        absent = table[self.concepts["absent"]]
+        acts = present[..., None] * table[jnp.asarray(self.concepts["activities"])] + \
+            (1.0 - present[..., None]) * absent
         concept = jnp.concatenate([jnp.stack(words, axis=1), acts], axis=1).astype(tokens.dtype)
         return jnp.concatenate([tokens, concept], axis=1), logits
 

@@ -25,16 +25,25 @@ EXCLUDE_FROM_HASH = ("run.", "train.log_every", "train.eval_every")
 
 
 def corpus_documents(cfg: ConfigDict) -> list[tuple[str, str, str]]:
-    """(caption, question, answer) triples rendered from the procedural scene world."""
+    """(context, question, answer) triples rendered from the procedural scene world.
+
+    The context is one of the clip's captions, or (a `corpus.concept_fraction` of documents)
+    its concept context (`spjax.data.text.concept_context`: count, anomaly and activity words
+    in fixed slots) — the text twin of an SP-VLM's concept tokens, so the frozen decoder
+    already knows how to answer from them."""
     from spjax.data import scenes
+    from spjax.data.text import concept_context
 
     scene_cfg = scenes.SceneConfig(frames=cfg.corpus.frames, size=cfg.corpus.size)
     clips = scenes.generate_scenes(scene_cfg, cfg.corpus.n_documents, seed=cfg.corpus.seed)
     rng = np.random.default_rng(cfg.corpus.seed)
+    fraction = cfg.corpus.get("concept_fraction", 0.0)
     docs = []
-    for captions, qa in zip(clips["captions"], clips["qa"]):
+    for i, (captions, qa) in enumerate(zip(clips["captions"], clips["qa"])):
+        concepts = concept_context(scenes.clip_labels(clips, i))
         for _, question, answer in qa:
-            docs.append((captions[rng.integers(len(captions))], question, answer))
+            context = concepts if rng.random() < fraction else captions[rng.integers(len(captions))]
+            docs.append((context, question, answer))
     return docs
 
 

@@ -76,7 +76,7 @@ class SPVLMTrainer:
         from spjax.data.text import CONCEPT_WORDS
 
         concepts = 2 + len(CONCEPT_WORDS["activities"])  # count, anomaly type, activities
-        prefix = self.cfg.encoder.num_queries + concepts * bool(self.cfg.encoder.concept_tokens)
+        prefix = self.cfg.encoder.num_queries + concepts * (self.cfg.encoder.concept_tokens != "off")
         if max_len + prefix > self.decoder.config.max_seq_len:
             raise ValueError(f"prefix + question + answer length {prefix + max_len} exceeds the "
                              f"decoder's max_seq_len {self.decoder.config.max_seq_len}")
@@ -117,8 +117,10 @@ class SPVLMTrainer:
         heads = LabelHeads(e.num_queries, dim, cfg.data.max_people, rngs=rngs)
         adversaries = AdversaryEnsemble.build(tuple(cfg.privacy.adversaries), sensor.k,
                                               self.n_identities, rngs=rngs)
-        concepts = concept_ids(self.tokenizer) if e.concept_tokens else None
-        bundle = Trainable(SPVLM(sensor, encoder, self.decoder, heads, concepts), adversaries)
+        concepts = concept_ids(self.tokenizer) if e.concept_tokens != "off" else None
+        spvlm = SPVLM(sensor, encoder, self.decoder, heads, concepts,
+                      concept_mode="hard" if concepts is None else e.concept_tokens)
+        bundle = Trainable(spvlm, adversaries)
         opt_main = nnx.Optimizer(bundle, self._main_tx(sensor.learnable), wrt=MAIN)
         opt_adv = nnx.Optimizer(adversaries, self._adversary_tx(), wrt=nnx.Param)
         self.graphdef, frozen, state = nnx.split((bundle, opt_main, opt_adv), DECODER, ...)
@@ -293,6 +295,9 @@ def validate_spvlm_config(cfg: ConfigDict) -> None:
     if len(weights) != 4 or min(weights) < 0 or sum(weights) <= 0:
         raise ValueError(f"train.qtype_weights must be 4 non-negative weights (count, anomaly, "
                          f"activity, describe) with a positive sum, got {tuple(weights)}")
+    if cfg.encoder.concept_tokens not in ("hard", "soft", "off"):
+        raise ValueError(f"encoder.concept_tokens must be 'hard', 'soft' or 'off', got "
+                         f"{cfg.encoder.concept_tokens!r}")
     if d.source not in ("synthetic", "tfds"):
         raise ValueError(f"data.source must be 'synthetic' or 'tfds', got {d.source!r}")
     if d.source == "tfds" and not Path(d.data_dir).is_dir():
