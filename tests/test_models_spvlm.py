@@ -285,3 +285,41 @@ def test_privacy_losses():
     assert float(adv.privacy_loss(confident, labels, "kl_uniform")) > 1.0
     with pytest.raises(ValueError, match="kind"):
         adv.privacy_loss(uniform, labels, "bogus")
+
+
+def test_concept_tokens_are_the_decoders_word_embeddings_of_the_heads_decisions():
+    from spjax.data.text import ABSENT_WORD, CONCEPT_WORDS, WordTokenizer, concept_context
+
+    tok = WordTokenizer.build()
+    cfg = LlamaConfig(vocab_size=tok.vocab_size, dim=DCFG.dim, n_layers=1, n_heads=4, n_kv_heads=2,
+                      hidden_dim=96, max_seq_len=64)
+    sensor = Sensor.hadamard(S, S, 0.25, order="low_frequency")
+    decoder = Llama(cfg, rngs=nnx.Rngs(1))
+    ids = spvlm.concept_ids(tok)
+    assert ids["absent"] == tok.encode(ABSENT_WORD)[0]
+    model = spvlm.SPVLM(sensor, _encoder(), decoder, LabelHeads(M, DCFG.dim, 4, rngs=nnx.Rngs(2)), ids)
+    y = sensor(_clips(3))
+    prefix, logits = nnx.jit(lambda m, y: m.prefix_and_labels(y))(model, y)
+    n_act = len(CONCEPT_WORDS["activities"])
+    assert prefix.shape == (3, M + 2 + n_act, DCFG.dim) and model.prefix_length == prefix.shape[1]
+    table = np.asarray(decoder.embed[...])
+    count = np.asarray(logits["count"]).argmax(-1)
+    atype = np.asarray(logits["anomaly_type"]).argmax(-1)
+    acts = np.asarray(logits["activities"]) > 0
+    for b in range(3):
+        np.testing.assert_allclose(prefix[b, M], table[ids["count"][count[b]]], atol=1e-6)
+        np.testing.assert_allclose(prefix[b, M + 1], table[ids["anomaly_type"][atype[b]]], atol=1e-6)
+        for j in range(n_act):
+            word = ids["activities"][j] if acts[b, j] else ids["absent"]
+            np.testing.assert_allclose(prefix[b, M + 2 + j], table[word], atol=1e-6)
+    # The same layout in text is what the decoder is pretrained on.
+    text = concept_context({"count": 2, "anomaly_type": "fall", "location": "sink",
+                            "people": [("fallen", "sink"), ("walking", None)]})
+    words = text.split()
+    assert words[:2] == ["two", "fallen"] and len(words) == 2 + n_act
+    assert words[2] == "walking" and words[2 + 7] == "lying" and words.count(ABSENT_WORD) == n_act - 2
+    with pytest.raises(ValueError, match="concept tokens need label heads"):
+        spvlm.SPVLM(sensor, _encoder(), decoder, None, ids)
+    with pytest.raises(ValueError, match="concept_mode"):
+        spvlm.SPVLM(sensor, _encoder(), decoder, LabelHeads(M, DCFG.dim, 4, rngs=nnx.Rngs(2)), ids,
+                    concept_mode="loud")

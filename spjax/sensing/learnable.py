@@ -56,6 +56,12 @@ class DensePatterns(nnx.Module):
         self.kind = kind  # "fixed", "continuous", "binary", "signed_binary"
         self.signed = bool(signed)
         values = jnp.asarray(values, jnp.float32)
+        # ±1 patterns split as P± = (1 ± S)/2 take K + 1 inner products instead of 2K. Fixed
+        # patterns qualify when every entry is ±1, so an imported export of a learned
+        # signed_binary sensor simulates bit-identically to the sensor it came from.
+        self.plus_minus_one = kind == "signed_binary" or (
+            kind == "fixed" and not isinstance(values, jax.core.Tracer)
+            and bool(np.all(np.abs(np.asarray(values)) == 1.0)))
         self.values = Buffer(values) if kind == "fixed" else nnx.Param(values)
         self.temperature = Temperature(_temperature(temperature))
 

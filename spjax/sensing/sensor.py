@@ -252,7 +252,7 @@ class Sensor(nnx.Module):
         if self.fast:
             y, total = self.source.measure(flat)
             plus, minus = (total[:, None] + y) / 2, (total[:, None] - y) / 2
-        elif self.source.kind == "signed_binary":
+        elif self.source.plus_minus_one:
             # ±1 patterns: P± = (1 ± S)/2, so both halves come from K + 1 inner products (half
             # the work); the relaxed S ∈ (−1, 1) then stands for a gray-level pair.
             y = self._signed(flat)
