@@ -7,7 +7,8 @@ For the tiny decoder (the trainer's default shape: 4 layers, width 192, 512-word
 and SmolLM2-135M (if the `lm` extra is installed): tokens/s of greedy generation of
 `--new-tokens` tokens after a 16-token prompt, with and without the KV cache (ratio target
 ≥ 10× at 64 new tokens), and the time of one jit-compiled SP-VLM train step (encoder trained,
-decoder frozen; B=8, T=16, K=64, M=8 prefix tokens, 24 text tokens). Compile time is excluded
+decoder frozen; B=8, T=16, 32×32 frames, K=64 low-frequency Hadamard
+measurements lifted by the encoder, M=8 prefix tokens, 24 text tokens). Compile time is excluded
 (best of `--repeats` after a warm-up) and reported separately. FLOPs come from XLA's cost
 analysis of the compiled step. On CPU, batch-1 cached decoding is bound by reading every
 weight once per token (memory bandwidth), so the speedup grows with the batch. On a GPU the model FLOPs utilisation is reported against the
@@ -31,6 +32,7 @@ from flax import nnx
 from spjax.models import generation, registry, spvlm
 from spjax.models.encoder import TemporalEncoder
 from spjax.models.llama import Llama, LlamaConfig
+from spjax.sensing import Sensor
 
 # The shape of recipes/pretrain_decoder_tiny.py (its vocabulary is a few hundred words).
 TINY = LlamaConfig(vocab_size=512, dim=192, n_layers=4, n_heads=6, n_kv_heads=2, hidden_dim=512,
@@ -75,10 +77,13 @@ def _peak(device) -> tuple[str | None, float | None]:
     return None, None
 
 
-def bench_train_step(decoder, *, batch, repeats, k=64, frames=16, queries=8, seq=24):
-    enc = TemporalEncoder(k, max_frames=frames, width=128, depth=2, heads=4, num_queries=queries,
-                          out_dim=decoder.config.dim, rngs=nnx.Rngs(0))
-    model = spvlm.SPVLM(enc, decoder)
+def bench_train_step(decoder, *, batch, repeats, size=32, rate=1 / 16, frames=16, queries=8,
+                     seq=24):
+    sensor = Sensor.hadamard(size, size, rate, order="low_frequency")
+    k = int(sensor.k)
+    enc = TemporalEncoder(size, size, max_frames=frames, out_dim=decoder.config.dim,
+                          num_queries=queries, grid=16, rngs=nnx.Rngs(0))
+    model = spvlm.SPVLM(sensor, enc, decoder)
     opt = spvlm.make_optimizer(model, optax.adamw(1e-4))
     loss_mask = np.zeros((batch, seq), np.int32)
     loss_mask[:, seq // 2:] = 1

@@ -354,9 +354,10 @@ def test_evaluate_a_trained_run_on_other_worlds_and_its_errors(tiny, tmp_path, c
     run_spvlm(tiny_config(tiny, "train.steps=4", "train.label_steps=2"), run)
     own = evaluate_run(run)
     report = json.loads((run / "report.json").read_text())
-    # The same world and checkpoint: the run's own test numbers, to the digit.
+    # The same world and checkpoint: the run's own test numbers, to the digit (a tiny run may
+    # answer no count parseably: its MAE is then NaN in both).
     for key in ("anomaly_accuracy", "count_mae", "rouge_l"):
-        assert own["utility"][key] == pytest.approx(report["utility"][key]), key
+        assert own["utility"][key] == pytest.approx(report["utility"][key], nan_ok=True), key
     other = evaluate_run(run, ["data.world_seed=1", "data.lighting=False", "data.n_test=6"])
     assert other["utility"]["details"]["count"]["n"] == 6
     assert set(other["utility"]) >= {"anomaly_accuracy", "count_mae", "label_heads"}
