@@ -1,5 +1,5 @@
-"""Fresh attackers find planted leakage and report chance when there is none; scoring and
-critical-rate logic by hand."""
+"""Fresh attackers find planted leakage and report chance when there is none; scoring, the
+pooled-binomial leak rule and critical-rate logic by hand."""
 
 import math
 
@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from spjax.eval import attackers as A
-from spjax.eval.audit import critical_sampling_rate, leaks, significance, worst_case
+from spjax.eval import leakage as L
+from spjax.eval.audit import critical_sampling_rate, leaks, worst_case
 
 C, D = 10, 32
 
@@ -59,12 +60,38 @@ def test_attacker_reports_chance_without_leakage(null_results, name):
     assert r["tar@far=0.01"] <= 0.1, r
 
 
-def test_worst_case_is_the_strongest_and_significant(planted_results):
-    agg = {n: {"top1": A.summarise([r["top1"]]), "top5": A.summarise([r["top5"]])}
-           for n, r in planted_results.items()}
-    w = worst_case(agg, 0.1, C * 4)
+def test_worst_case_is_the_strongest_and_leaks(planted_results):
+    agg = {n: A.aggregate([r]) for n, r in planted_results.items()}
+    w = worst_case(agg, 0.1)
     assert w["top1"] == max(r["top1"] for r in planted_results.values())
-    assert w["p_value"] < 1e-6 and leaks(w)
+    assert w["pooled"] == {"correct": round(w["top1"] * C * 4), "n": C * 4}
+    lk = L.leak_test({n: a["pooled"] for n, a in agg.items()}, 0.1)
+    assert lk["comparisons"] == len(A.ATTACKERS) and lk["leaks"] and leaks({"leak": lk})
+    assert lk["lower_bound"] >= 0.2 and lk["p_value"] < 1e-6
+
+
+def test_aggregate_pools_predictions_over_seeds():
+    runs = [{"top1": 0.5, "n_correct": 10, "n_test": 20, "hparams": {}},
+            {"top1": 0.25, "n_correct": 5, "n_test": 20, "hparams": {}}]
+    out = A.aggregate(runs)
+    assert out["pooled"] == {"correct": 15, "n": 40}
+    assert out["top1"]["mean"] == pytest.approx(0.375) and out["top1"]["values"] == [0.5, 0.25]
+
+
+def test_closed_form_attackers_are_exact_under_an_orthogonal_sensor():
+    """In the unstandardised ("global") basis, LDA and ridge decide exactly alike on the inputs
+    and on any orthogonal map of them: a full-rate Hadamard sensor gives them the pixel result."""
+    tr, va, te, _ = _splits(True, seed=3)
+    q, _ = np.linalg.qr(np.random.default_rng(0).normal(size=(D, D)))
+    pred = {}
+    for tag, m in (("plain", np.eye(D)), ("rotated", q.T)):
+        xtr, xte = A._global_scale(tr.x @ m, te.x @ m)
+        lda = A._ShrinkageLDA(xtr, tr.y, C)
+        ridge = A._Ridge(xtr, tr.y, C)
+        pred[tag] = (lda.scores(xte, 0.1).argmax(1), (xte @ ridge.weights(1.0)).argmax(1))
+    for a, b in zip(pred["plain"], pred["rotated"]):
+        np.testing.assert_array_equal(a, b)
+    assert (pred["plain"][0] == te.y).mean() >= 0.5  # and they do identify
 
 
 def test_topk_and_constant_scores_give_chance():
@@ -96,38 +123,59 @@ def test_split_validates_shapes():
         A.run_attacker("svm", tr, va, te)
 
 
-def _wc(top1_values, chance=0.1, n=40):
-    v = np.asarray(top1_values, float)
-    return {"name": "x", "top1": float(v.mean()), "chance": chance,
-            "p_value": significance(v, chance, n)}
+def _leak(correct, n=80, chance=0.1, attacks=1):
+    pooled = {f"a{i}": {"correct": correct if i == 0 else 0, "n": n} for i in range(attacks)}
+    return {"leak": {"by_attack": pooled, "chance": chance}}
 
 
-def test_critical_sampling_rate_picks_smallest_significant_margin():
+def test_critical_sampling_rate_picks_smallest_leaking_rate():
     results = {
-        0.005: {"worst_case": _wc([0.10, 0.12, 0.09])},  # at chance
-        0.01: {"worst_case": _wc([0.25, 0.05, 0.30])},  # 2x chance on average, not significant
-        0.02: {"worst_case": _wc([0.22, 0.24, 0.23])},  # 2.3x, consistent across seeds
-        0.05: {"worst_case": _wc([0.60, 0.62, 0.61])},
+        0.005: _leak(9),  # at chance
+        0.01: _leak(18),  # 2.25x chance: the bound is below 2x chance
+        0.02: _leak(32),  # 4x chance: a leak
+        0.05: _leak(60),
     }
     out = critical_sampling_rate(results)
-    assert out["rate"] == 0.02
-    assert out["monotone"]
+    assert out["rate"] == 0.02 and out["monotone"] and out["rule"] == L.RULE
     assert [r["leaks"] for r in out["per_rate"]] == [False, False, True, True]
     assert critical_sampling_rate(results, margin=5.0)["rate"] == 0.05
     assert critical_sampling_rate({0.01: results[0.005]})["rate"] is None
     with pytest.raises(ValueError, match="results_by_rate"):
         critical_sampling_rate({})
+    with pytest.raises(ValueError, match="leak"):
+        critical_sampling_rate({0.01: {"worst_case": {"top1": 0.5, "chance": 0.1}}})
 
 
-def test_significance_single_seed_uses_binomial():
-    assert significance([0.1], 0.1, 100) > 0.4
-    assert significance([0.3], 0.1, 100) < 1e-6
-    assert significance([0.3, 0.3], 0.1, 100) == 0.0
+def test_binomial_bound_by_hand():
+    # All n correct: P(X >= n | p) = p^n = 1 - conf  ->  p = (1 - conf)^(1/n).
+    assert L.binomial_lower_bound(10, 10, 0.95) == pytest.approx(0.05 ** 0.1, rel=1e-9)
+    assert L.binomial_lower_bound(0, 10, 0.95) == 0.0
+    # One trial, one success: p = 1 - conf.
+    assert L.binomial_lower_bound(1, 1, 0.9) == pytest.approx(0.1, rel=1e-9)
+    assert L.binomial_sf(0, 5, 0.3) == 1.0
+    assert L.binomial_sf(5, 5, 0.5) == pytest.approx(1 / 32)
+    # P(X >= 1) = 1 - (1 - p)^n
+    assert L.binomial_sf(1, 20, 0.1) == pytest.approx(1 - 0.9 ** 20)
+    # Large n stays finite (log space).
+    assert 0.45 < L.binomial_lower_bound(600, 1200, 0.99) < 0.5
+    with pytest.raises(ValueError, match="correct/n"):
+        L.binomial_lower_bound(11, 10, 0.95)
+    with pytest.raises(ValueError, match="confidence"):
+        L.binomial_lower_bound(1, 10, 1.0)
 
 
-def test_leaks_at_exactly_the_margin_despite_rounding():
-    # A mean equal to 2 x chance up to float rounding counts as reaching the margin.
-    at = {"name": "x", "top1": 0.1 * (1 - 1e-12), "chance": 0.05, "p_value": 0.01}
-    assert leaks(at)
-    assert not leaks({**at, "top1": 0.099})
-    assert not leaks({**at, "p_value": 0.2})
+def test_leak_rule_calls_every_4x_chance_a_leak_and_adjusts_for_many_attacks():
+    # 80 pooled predictions, chance 0.1 (the quick benchmark's size): every accuracy from
+    # 4x chance up is a leak, even when 8 attacks are compared.
+    for k in range(32, 81):
+        assert L.leak_test({"a": {"correct": k, "n": 80}, **{f"b{i}": {"correct": 0, "n": 80}
+                                                              for i in range(7)}}, 0.1)["leaks"]
+    one = L.leak_test({"a": {"correct": 25, "n": 80}}, 0.1)
+    many = L.leak_test({"a": {"correct": 25, "n": 80}, **{f"b{i}": {"correct": 0, "n": 80}
+                                                          for i in range(7)}}, 0.1)
+    assert many["confidence"] > one["confidence"] and many["lower_bound"] < one["lower_bound"]
+    assert not L.leak_test({"a": {"correct": 16, "n": 80}}, 0.1)["leaks"]  # exactly 2x: not sure
+    with pytest.raises(ValueError, match="pooled"):
+        L.leak_test({}, 0.1)
+    with pytest.raises(ValueError, match="chance"):
+        L.leak_test({"a": {"correct": 1, "n": 2}}, 0.0)

@@ -10,9 +10,11 @@ from spjax.cli import main
 def _audit(sensor, **kw):
     from spjax.eval.audit import privacy_audit
 
-    return privacy_audit(sensor, size=16, identities=6, per_identity=10, seeds=(0, 1),
-                         quick=True, attackers=("linear", "knn"), reconstruction=False,
-                         recognizer=False, **kw)
+    opts = dict(size=16, identities=6, per_identity=10, seeds=(0, 1), quick=True,
+                attackers=("linear", "knn"), conv=False, reconstruction=False, recognizer=False,
+                calibrate=False, scenes=False)
+    opts.update(kw)
+    return privacy_audit(sensor, **opts)
 
 
 def test_audit_full_rate_leaks_and_reports_everything(tmp_path):
@@ -30,6 +32,10 @@ def test_audit_full_rate_leaks_and_reports_everything(tmp_path):
     # Every pixel is measured: the attackers identify faces far above chance.
     assert w["top1"] >= 2 * rep["chance"]["top1"] and rep["leaks"]
     assert rep["setup"]["n_test"] == 6 * 2
+    # The leak decision pools both seeds' test predictions and states its rule.
+    assert rep["leak"]["by_attack"][w["name"]]["n"] == 2 * 6 * 2
+    assert "pooled over all seeds" in rep["leak"]["rule"] and rep["leak"]["comparisons"] == 2
+    assert rep["sensor_label"] == "hadamard, 1-D sequency order"
     assert rep["recognizer"] == {"skipped": "disabled by the caller", "seconds": pytest.approx(0, abs=1)}
     assert (tmp_path / "audit.png").stat().st_size > 10_000
 
@@ -49,6 +55,10 @@ def test_audit_validates_arguments():
         privacy_audit(sensor, size=16, identities=4, seeds=())
     with pytest.raises(ValueError, match="identity_offset"):
         privacy_audit(sensor, size=16, identities=4, identity_offset=-1)
+    with pytest.raises(ValueError, match="shots"):
+        privacy_audit(sensor, size=16, identities=4, shots=0)
+    with pytest.raises(ValueError, match="attackers"):
+        privacy_audit(sensor, size=16, identities=4, attackers=(), conv=False)
 
 
 def test_audit_of_unseen_identities_still_finds_leakage():
@@ -88,14 +98,16 @@ def test_cli_quick_run_from_saved_sensor(tmp_path):
     save_sensor(Sensor.family("dct", 16, 16, 0.25), tmp_path / "sensor")
     out = tmp_path / "audit.json"
     rc = main(["privacy-audit", "--patterns", str(tmp_path / "sensor"), "--size", "16",
-               "--identities", "5", "--seeds", "1", "--quick", "--no-recognizer",
+               "--identities", "5", "--seeds", "1", "--quick", "--no-recognizer", "--no-scenes",
                "--out", str(out)])
     assert rc == 0
     rep = json.loads(out.read_text())
     assert {"chance", "attackers", "worst_case", "reconstruction", "sensor"} <= set(rep)
     assert rep["worst_case"]["name"] and 0 <= rep["worst_case"]["top1"] <= 1
-    assert set(rep["attackers"]) == {"linear", "mlp", "attention", "knn"}
+    assert set(rep["attackers"]) == {"lda", "ridge", "linear", "mlp", "attention", "knn", "conv:pinv"}
     assert rep["sensor"]["k"] == 64
+    assert rep["ceiling"] > 0 and rep["attacker_strength"] > 0
+    assert rep["calibration"]["smoke_test"] and "smoke test" in rep["calibration"]["note"]
     assert (tmp_path / "audit.png").exists()
 
 
@@ -125,7 +137,8 @@ def test_cli_audits_a_run_on_identities_it_was_not_trained_on(tmp_path):
     (run / "config.json").write_text(json.dumps({"data": {"n_identities": 7}}))
     out = tmp_path / "audit.json"
     args = ["privacy-audit", "--run", str(run), "--size", "16", "--identities", "4", "--seeds", "1",
-            "--quick", "--no-recognizer", "--no-reconstruction", "--out", str(out)]
+            "--quick", "--no-recognizer", "--no-reconstruction", "--no-calibration", "--no-scenes",
+            "--out", str(out)]
     assert main(args) == 0
     assert json.loads(out.read_text())["setup"]["identity_offset"] == 7
     assert main(args + ["--identity-offset", "0"]) == 0  # explicit choice wins

@@ -7,28 +7,41 @@ from pathlib import Path
 import pytest
 
 from spjax.cli import main
-from spjax.eval.bench import bench_patterns, cell_key, critical_rates
+from spjax.eval.bench import bench_patterns, cell_key, critical_rates, format_table
 
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "spvlm_synthetic.py"
 
 
-@pytest.mark.slow  # 4 audited cells (~30 s on a shared 2-core machine)
+@pytest.mark.slow  # 4 audited cells + calibration + scene clips (~60 s on a shared 2-core machine)
 def test_bench_sweep_resumes_and_writes_tables(tmp_path):
     kw = dict(quick=True, families=("hadamard", "dct"), rates=(1 / 256, 1.0), photons=(None,),
-              identities=5, seeds=2, size=16, progress=False)
+              identities=5, seeds=2, size=16, progress=False,
+              scene_options=dict(n_train=200, n_val=100, n_test=100))
     out = bench_patterns(str(tmp_path), **kw)
-    assert len(out["rows"]) == 4
+    assert len(out["rows"]) == 4 and out["smoke_test"]
     lines = (tmp_path / "results.jsonl").read_text().splitlines()
     assert len(lines) == 4
+    # "hadamard" is the 2-D low-frequency order, and rows say so.
+    assert {r["family"] for r in out["rows"]} == {"hadamard:low_frequency", "dct"}
+    assert {r["label"] for r in out["rows"]} == {"hadamard, 2-D low-frequency order", "dct, zig-zag order"}
     full = {r["family"]: r for r in out["rows"] if r["rate"] == 1.0}
     # Every pixel measured: identity leaks for both families.
     assert all(r["leaks"] and r["worst_top1"] >= 2 * r["chance"] for r in full.values())
+    assert all(r["leak"]["by_attack"][r["worst"]]["n"] == 5 * 4 * 2 for r in full.values())
     crit = out["critical_rates"]
-    assert set(crit) == {"hadamard|photons=none", "dct|photons=none"}
+    assert set(crit) == {"hadamard:low_frequency|photons=none", "dct|photons=none"}
     assert all(c["critical_rate"] in (1 / 256, 1.0) for c in crit.values())
+    # Scene re-identification per cell, and its critical rates.
+    assert all(0 <= r["scene_top1"] <= 1 and r["scene_chance"] == 0.05 for r in out["rows"])
+    assert set(out["scene_critical_rates"]) == set(crit)
+    cal = out["calibration"]
+    assert cal["ceiling"] > 0 and cal["attacker_strength"] > 0 and cal["smoke_test"]
+    assert (tmp_path / "calibration.json").exists()
     with open(tmp_path / "results.csv") as f:
-        assert len(list(csv.reader(f))) == 5
+        table = list(csv.reader(f))
+    assert len(table) == 5 and "scene_top1" in table[0] and "lower_bound" in table[0]
     assert (tmp_path / "leakage_vs_rate.png").stat().st_size > 5_000
+    assert "critical rate (scene re-ID)" in format_table(out)
     # A rerun finds every cell done and trains nothing.
     again = bench_patterns(str(tmp_path), **kw)
     assert (tmp_path / "results.jsonl").read_text().splitlines() == lines
@@ -38,17 +51,44 @@ def test_bench_sweep_resumes_and_writes_tables(tmp_path):
         bench_patterns(str(tmp_path), **{**kw, "identities": 6})
 
 
-def test_critical_rates_per_family_from_rows():
-    def row(fam, rate, top1, p):
-        return {"family": fam, "rate": rate, "photons": None, "worst": "knn",
-                "worst_top1": top1, "chance": 0.1, "p_value": p}
+def _leak_row(fam, rate, correct, n=80, chance=0.1, scene=None):
+    row = {"family": fam, "rate": rate, "photons": None, "worst": "lda", "worst_top1": correct / n,
+           "chance": chance, "leak": {"by_attack": {"lda": {"correct": correct, "n": n}},
+                                      "chance": chance}}
+    if scene is not None:
+        row.update({"scene_worst": "lda:stats", "scene_top1": scene / 200, "scene_chance": 0.05,
+                    "scene_leak": {"by_attack": {"lda:stats": {"correct": scene, "n": 200}},
+                                   "chance": 0.05}})
+    return row
 
-    rows = [row("a", 0.01, 0.1, 0.5), row("a", 0.05, 0.5, 0.001), row("b", 0.01, 0.12, 0.3),
-            row("b", 0.05, 0.15, 0.01)]
+
+def test_critical_rates_per_family_from_rows():
+    rows = [_leak_row("a", 0.01, 8, scene=10), _leak_row("a", 0.05, 40, scene=60),
+            _leak_row("b", 0.01, 10), _leak_row("b", 0.05, 12)]
     crit = critical_rates(rows)
     assert crit["a|photons=none"]["critical_rate"] == 0.05
     assert crit["b|photons=none"]["critical_rate"] is None  # 1.5x chance is within the margin
+    scenes = critical_rates(rows, task="scenes")
+    assert set(scenes) == {"a|photons=none"} and scenes["a|photons=none"]["critical_rate"] == 0.05
     assert cell_key("dct", 0.05, 1e4) == "dct|r=0.05|photons=10000"
+    with pytest.raises(ValueError, match="task"):
+        critical_rates(rows, task="voices")
+
+
+def test_quick_grid_cells_at_4x_chance_leak_and_set_the_critical_rate():
+    """The issue's cells: Rademacher at 0.5 % and 2 % with worst attackers at 6.5x and 7x
+    chance were called private by a t-test over two seed means; pooled, they leak."""
+    from spjax.eval.bench import GRIDS
+
+    g = GRIDS["quick"]
+    n = g["identities"] * round(0.2 * g["per_identity"]) * g["seeds"]
+    rows = [_leak_row("rademacher", r, round(x * n), n=n) for r, x in
+            ((0.005, 0.65), (0.02, 0.70), (0.1, 0.9), (0.5, 1.0))]
+    for r in rows:  # the other attackers, compared too
+        r["leak"]["by_attack"].update({a: {"correct": 5, "n": n} for a in g["attackers"][1:]})
+    crit = critical_rates(rows)["rademacher|photons=none"]
+    assert crit["critical_rate"] == 0.005 and crit["monotone"]
+    assert all(p["leaks"] for p in crit["per_rate"])
 
 
 def test_bench_cli_rejects_bad_rates(tmp_path, capsys):
@@ -74,6 +114,11 @@ def test_target_check_compares_adversarial_with_utility_only_at_the_same_rate():
     assert target_check(rows)[0]["within_margin"]
     rows[1]["worst_top1"] = 0.11  # above 2x chance
     assert not target_check(rows)[0]["met"]
+    # With scene re-identification measured, the design must be private there too.
+    rows[1]["worst_top1"] = 0.09
+    rows[1].update({"scene_top1": 0.3, "scene_chance": 0.05})
+    t = target_check(rows)[0]
+    assert t["within_margin"] and not t["scene_within_margin"] and not t["met"]
 
 
 def test_learned_designs_need_a_recipe(tmp_path):
@@ -94,13 +139,15 @@ def test_bench_with_utility_trains_fixed_and_learned_designs(tmp_path):
     kw = dict(quick=True, families=("hadamard", "learned:utility", "learned:private"),
               rates=(1 / 256,), photons=(None,),
               identities=4, seeds=2, size=16, progress=False,
+              scene_options=dict(n_train=100, n_val=50, n_test=50),
               utility_recipe=str(RECIPE), utility_rates=(0.1,), utility_set=tuple(tiny))
     out = bench_patterns(str(tmp_path / "sweep"), **kw)
     rows = {(r["family"], r["rate"]): r for r in out["rows"]}
-    assert set(rows) == {("hadamard", 1 / 256), ("hadamard", 0.1), ("learned:utility", 0.1),
+    lf = "hadamard:low_frequency"  # what "hadamard" means
+    assert set(rows) == {(lf, 1 / 256), (lf, 0.1), ("learned:utility", 0.1),
                          ("learned:private", 0.1)}
-    assert rows[("hadamard", 1 / 256)]["utility"] is None  # not a utility rate
-    for design in ("hadamard", "learned:utility", "learned:private"):
+    assert rows[(lf, 1 / 256)]["utility"] is None  # not a utility rate
+    for design in (lf, "learned:utility", "learned:private"):
         u = rows[(design, 0.1)]["utility"]
         # A 6-step model may leave some answers unparseable (then counted wrong, and a metric
         # with no parseable answer is None); anomaly accuracy and ROUGE-L always exist.
@@ -108,12 +155,13 @@ def test_bench_with_utility_trains_fixed_and_learned_designs(tmp_path):
         assert isinstance(u["unparseable"], int)
     # Learned sensors are audited on identities they never saw (8 trained, ids 0..7).
     assert rows[("learned:private", 0.1)]["identity_offset"] == 8
-    assert rows[("hadamard", 0.1)]["identity_offset"] == 0
+    assert rows[(lf, 0.1)]["identity_offset"] == 0
     run = tmp_path / "sweep" / "runs" / "learned-private_r=0.1_photons=none"
     cfg = json.loads((run / "config.json").read_text())
     assert cfg["sensor"]["family"] == "learned" and cfg["privacy"]["weight"] > 0
-    fixed = json.loads((tmp_path / "sweep" / "runs" / "hadamard_r=0.1_photons=none" / "config.json").read_text())
-    assert fixed["sensor"]["family"] == "hadamard" and fixed["privacy"]["weight"] == 0
+    fixed = json.loads((tmp_path / "sweep" / "runs" / "hadamard-low_frequency_r=0.1_photons=none"
+                        / "config.json").read_text())
+    assert fixed["sensor"]["family"] == lf and fixed["privacy"]["weight"] == 0
     assert [(t["design"], t["rate"]) for t in out["target"]] == [("learned:private", 0.1)]
     assert (tmp_path / "sweep" / "pareto.png").stat().st_size > 5_000
     # Resumable: a rerun trains and audits nothing (the runs' checkpoints are no longer needed).

@@ -1,9 +1,10 @@
 """spjax.eval: utility metrics, the honest privacy audit and the pattern-design benchmark.
 
 Metrics (`metrics`): accuracy, balanced accuracy, AUROC, count MAE/exact accuracy, ROUGE-L,
-BLEU-4 and `utility_from_answers`. Audit: fresh attackers (`attackers`), the reconstruction
-attack (`reconstruction`), dlib's face recognizer on real photos (`recognizer`), and
-`privacy_audit` / `critical_sampling_rate` (`audit`). Heavy modules import lazily."""
+BLEU-4 and `utility_from_answers`. Audit: fresh attackers (`attackers`, `identifier`), the
+leak rule (`leakage`), the reconstruction attack (`reconstruction`), scene re-identification
+(`scene_reid`), dlib's face recognizer on real photos (`recognizer`), and `privacy_audit` /
+`calibration` / `critical_sampling_rate` (`audit`). Heavy modules import lazily."""
 
 from spjax.eval.metrics import (
     accuracy,
@@ -19,7 +20,12 @@ from spjax.eval.metrics import (
 _LAZY = {
     "privacy_audit": "spjax.eval.audit",
     "critical_sampling_rate": "spjax.eval.audit",
+    "calibration": "spjax.eval.audit",
+    "canonical_family": "spjax.eval.audit",
     "worst_case": "spjax.eval.audit",
+    "leak_test": "spjax.eval.leakage",
+    "scene_reid": "spjax.eval.scene_reid",
+    "identifier_attack": "spjax.eval.identifier",
     "ATTACKERS": "spjax.eval.attackers",
     "Split": "spjax.eval.attackers",
     "run_attacker": "spjax.eval.attackers",

@@ -32,26 +32,46 @@ def _positive_int(text: str) -> int:
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "privacy-audit",
-        help="how much identity a frozen sensor leaks: fresh attackers, reconstruction, dlib",
+        help="how much identity a frozen sensor leaks: calibrated fresh attackers, scene "
+             "re-identification, reconstruction, dlib",
         description="Train fresh identity attackers from scratch on a frozen sensor's face "
-        "measurements (several seeds), run the reconstruction attack and dlib's face "
-        "recognizer on real photos, and write a JSON report plus a one-page figure.",
+        "measurements (several seeds), calibrate them against the clean faces (ceiling, "
+        "attacker strength), re-identify people in scene clips from the measurement stream, "
+        "run the reconstruction attack and dlib's face recognizer on real photos, and write a "
+        "JSON report plus a one-page figure. 'hadamard' without an order means the 2-D "
+        "low-frequency order (hadamard:low_frequency).",
     )
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--run", metavar="DIR", help="a training run directory (sensor.json + sensor_patterns.npy)")
     src.add_argument("--patterns", metavar="DIR", help="a saved sensor directory or a DMD export directory")
-    src.add_argument("--family", metavar="NAME", help="a fixed pattern family, e.g. hadamard, hadamard:cake_cutting, dct, rademacher")
+    src.add_argument("--family", metavar="NAME",
+                     help="a fixed pattern family, e.g. hadamard (= hadamard:low_frequency, the 2-D "
+                          "low-frequency order), hadamard:sequency, hadamard:cake_cutting, dct, "
+                          "rademacher")
     p.add_argument("--rate", type=_rate, help="sampling rate K/(H*W) for --family (0.01 or 1%%)")
     p.add_argument("--photons", type=float, default=None, help="photon budget for --family (default: noiseless)")
-    p.add_argument("--size", type=_positive_int, default=32, help="face size H=W (default 32)")
+    p.add_argument("--size", type=_positive_int, default=None,
+                   help="face size H=W (default: a saved sensor's own size; 32 for --family)")
     p.add_argument("--identities", type=_positive_int, default=50, help="closed-set identities (default 50)")
-    p.add_argument("--per-identity", type=_positive_int, default=None, help="faces per identity (default 20, quick 10)")
+    p.add_argument("--per-identity", type=_positive_int, default=None, help="faces per identity (default 40, quick 20)")
     p.add_argument("--seeds", type=_positive_int, default=3, help="number of seeds (default 3)")
     p.add_argument("--identity-offset", type=int, default=None, metavar="N",
                    help="audit identities N, N+1, ... (default: after the identities a --run "
                         "sensor was trained against, else 0)")
-    p.add_argument("--quick", action="store_true", help="small grids and short training (smoke test)")
-    p.add_argument("--photos", metavar="DIR", default=None, help="LFW-layout folder for the dlib recognizer (default: photos shipped with scikit-image)")
+    p.add_argument("--quick", action="store_true", help="small grids, short training, fewer faces and clips (a smoke test, not a calibrated audit)")
+    p.add_argument("--augment", type=_positive_int, default=None,
+                   help="noisy sensors: measure each train face this many times with fresh noise "
+                        "(default 4, quick 2)")
+    p.add_argument("--shots", type=_positive_int, default=8,
+                   help="noisy sensors: the averaged-shots LDA averages this many repeated "
+                        "measurements of a still face (default 8; 1 = off)")
+    p.add_argument("--no-calibration", action="store_true",
+                   help="skip the ceiling and the attacker strength")
+    p.add_argument("--no-scenes", action="store_true", help="skip scene re-identification")
+    p.add_argument("--photos", metavar="DIR", default=None,
+                   help="a local LFW copy (LFW layout) for the dlib recognizer: cross-photo "
+                        "identification (default: scikit-image's lfw_subset thumbnails, same-photo "
+                        "re-identification)")
     p.add_argument("--no-recognizer", action="store_true", help="skip the dlib recognizer")
     p.add_argument("--no-reconstruction", action="store_true", help="skip the reconstruction attack")
     p.add_argument("--figure", metavar="FILE", default=None, help="figure path (default: OUT with .png)")
@@ -62,13 +82,19 @@ def register(subparsers) -> None:
     bsub = b.add_subparsers(dest="bench", metavar="BENCH", required=True)
     bp = bsub.add_parser("patterns", help="privacy audit over pattern families x sampling rates x photon budgets")
     bp.add_argument("--out", required=True, metavar="DIR", help="results folder (resumable: finished cells are skipped)")
-    bp.add_argument("--quick", action="store_true", help="the small grid (minutes on 2 CPU cores)")
-    bp.add_argument("--families", default=None, help="comma-separated family names (default: the fixed families)")
+    bp.add_argument("--quick", action="store_true",
+                    help="the small grid (minutes on 2 CPU cores; a smoke test)")
+    bp.add_argument("--families", default=None,
+                    help="comma-separated family names (default: the fixed families; hadamard = "
+                         "hadamard:low_frequency)")
     bp.add_argument("--rates", default=None, help="comma-separated rates, fractions or percentages")
     bp.add_argument("--photons", default=None, help="comma-separated photon budgets; 'none' = noiseless")
     bp.add_argument("--identities", type=_positive_int, default=None, help="closed-set identities")
     bp.add_argument("--seeds", type=_positive_int, default=None, help="seeds per cell")
-    bp.add_argument("--size", type=_positive_int, default=32, help="face size H=W (default 32)")
+    bp.add_argument("--size", type=_positive_int, default=32, help="face and clip size H=W (default 32)")
+    bp.add_argument("--no-scenes", action="store_true", help="skip scene re-identification")
+    bp.add_argument("--no-calibration", action="store_true",
+                    help="skip the sweep's ceiling and attacker strength")
     bp.add_argument("--utility", metavar="RECIPE", default=None,
                     help="train every design with this recipe at the utility rates (fixed families "
                          "frozen, plus learned utility-only and adversarial) for the Pareto figure")
@@ -84,10 +110,13 @@ def sensor_from_args(args):
     from spjax.sensing import NoiseModel, Sensor, load_sensor
 
     if args.family is not None:
+        from spjax.eval.audit import canonical_family
+
         if args.rate is None:
             raise ValueError("--rate: required with --family (e.g. --rate 0.01), got none")
         noise = None if args.photons is None else NoiseModel(args.photons)
-        return Sensor.family(args.family, args.size, args.size, args.rate, noise=noise)
+        size = 32 if args.size is None else args.size
+        return Sensor.family(canonical_family(args.family), size, size, args.rate, noise=noise)
     if args.rate is not None or args.photons is not None:
         raise ValueError("--rate/--photons: only apply to --family; a saved sensor keeps its own")
     directory = args.run if args.run is not None else args.patterns
@@ -126,6 +155,28 @@ def _training_adversary(run_dir: str) -> dict | None:
             **found}
 
 
+def _scene_options(run_dir) -> dict:
+    """Scene re-identification of a trained run: clips of its world and length (config.json
+    `data.world_seed`, `data.frames`); the people are those after its training identities,
+    like the faces."""
+    if run_dir is None:
+        return {}
+    path = os.path.join(run_dir, "config.json")
+    if not os.path.isfile(path):
+        return {}
+    try:
+        with open(path) as f:
+            data = json.load(f).get("data", {})
+    except (json.JSONDecodeError, AttributeError):
+        return {}
+    out = {}
+    if isinstance(data.get("world_seed"), int):
+        out["world_seed"] = data["world_seed"]
+    if isinstance(data.get("frames"), int) and data["frames"] >= 6:
+        out["frames"] = data["frames"]
+    return out
+
+
 def _privacy_audit(args) -> int:
     from spjax.eval.audit import format_summary, privacy_audit, to_json, training_identities
 
@@ -138,9 +189,11 @@ def _privacy_audit(args) -> int:
     out = args.out
     figure = args.figure or (os.path.splitext(out)[0] + ".png")
     report = privacy_audit(
-        sensor, size=args.size, identities=args.identities, seeds=tuple(range(args.seeds)),
-        quick=args.quick, per_identity=args.per_identity,
-        reconstruction=not args.no_reconstruction,
+        sensor, size=args.size or int(sensor.h), identities=args.identities, seeds=tuple(range(args.seeds)),
+        quick=args.quick, per_identity=args.per_identity, augment=args.augment,
+        shots=args.shots, reconstruction=not args.no_reconstruction,
+        calibrate=not args.no_calibration, scenes=not args.no_scenes,
+        scene_options=_scene_options(args.run),
         recognizer=False if args.no_recognizer else "auto", photos=args.photos,
         identity_offset=offset, figure=figure, progress=True,
     )

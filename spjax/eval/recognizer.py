@@ -1,17 +1,29 @@
 """A real, pretrained face recognizer against sensed-and-reconstructed photos.
 
 dlib's ResNet face descriptor (`dlib.face_recognition_model_v1`, model files from
-`face_recognition_models`, dlib from `dlib-bin`; the `faces` extra). For identity-labelled
-photos (an LFW-layout folder: `root/<person>/<image>`), each identity's first photo is the clean
-colour gallery; every probe photo is cropped around its face, turned grey, resized to the
-sensor's H×W, sensed (with the sensor's noise), reconstructed, upscaled and described. We
-report rank-1 identification against the gallery and verification at dlib's 0.6 distance
-threshold, next to two references: the clean photo at full resolution and the clean photo at
-the sensor's resolution (what perfect reconstruction could give at most).
+`face_recognition_models`, dlib from `dlib-bin`; the `faces` extra). Each identity's first
+photo is the clean colour gallery; every probe photo is cropped around its face, turned grey,
+resized to the sensor's H×W, sensed (with the sensor's noise), reconstructed, upscaled and
+described. We report rank-1 identification against the gallery and verification at dlib's 0.6
+distance threshold, next to two references: the clean photo at full resolution and the clean
+photo at the sensor's resolution (what perfect reconstruction could give at most).
 
-The face box of a probe comes from the clean photo (the attacker is granted alignment), so
-the number is an upper bound for a detector-based pipeline; the share of reconstructions on
-which dlib's own detector still finds a face is reported too.
+What is measured depends on the photos (`mode` in the result):
+
+- **cross-photo identification** — identity-labelled photos (a local LFW copy, read with the
+  data area's `spjax.data.local.read_lfw`): probes are *other* photos of gallery identities;
+  identities with one photo stay in the gallery as distractors.
+- **same-photo re-identification** — unlabelled photos (the default: the face thumbnails of
+  scikit-image's `lfw_subset`, each its own identity): the probe is a sensed copy of the gallery
+  photo itself, the easiest possible task for the attacker.
+
+Small photos are upscaled (bilinear) to at least 150 px before dlib sees them. The face box of
+a probe comes from the clean photo when dlib finds one there (the attacker is granted
+alignment), else the whole photo; the detection rates on the clean gallery, the clean probes
+and the reconstructions are all reported.
+
+The default photos share no file with the test suite (the tests use `astronaut.png`,
+`camera.png` and generated folders; the audit uses `BUILTIN_PHOTO_FILE`).
 """
 
 from __future__ import annotations
@@ -24,7 +36,10 @@ import numpy as np
 
 THRESHOLD = 0.6  # dlib's documented same-person distance
 _CHIP = 150  # dlib's descriptor chip size
-_IMAGE_EXT = (".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm", ".tif", ".tiff")
+_MIN_SIDE = 150  # smaller photos are upscaled to this before detection and description
+BUILTIN_PHOTO_FILE = "lfw_subset.npy"  # scikit-image's data file of the default photos
+SAME_PHOTO = "same-photo re-identification"
+CROSS_PHOTO = "cross-photo identification"
 
 
 class RecognizerUnavailable(RuntimeError):
@@ -52,38 +67,80 @@ def _to_rgb8(img) -> np.ndarray:
 
 
 def load_lfw_folder(root, *, max_identities: int | None = None,
-                    max_per_identity: int | None = None) -> list[Photo]:
-    """Photos of an LFW-layout folder `root/<person>/<image>`, identities in sorted order."""
-    from PIL import Image
+                    max_per_identity: int | None = None, min_per_identity: int = 1,
+                    size: int = 250) -> list[Photo]:
+    """Photos of an LFW-layout folder `root/NAME/NAME_0001.jpg`, read with the data area's
+    `spjax.data.local.read_lfw` (grey, resized to `size`; LFW photos are 250×250).
+
+    Identities (sorted) with at least `min_per_identity` photos, at most `max_identities`
+    of them and their first `max_per_identity` photos; the subset is read through a temporary
+    folder of links, so a full LFW copy is never loaded whole."""
+    import shutil
+    import tempfile
+
+    from spjax.data.local import read_lfw
 
     root = os.fspath(root)
     if not os.path.isdir(root):
         raise FileNotFoundError(f"photos: expected an LFW-layout folder, got {root!r}")
-    photos = []
-    people = sorted(p for p in os.listdir(root) if os.path.isdir(os.path.join(root, p)))
-    for person in people[:max_identities]:
-        files = sorted(f for f in os.listdir(os.path.join(root, person))
-                       if f.lower().endswith(_IMAGE_EXT))
-        for f in files[:max_per_identity]:
-            path = os.path.join(root, person, f)
-            with Image.open(path) as im:
-                photos.append(Photo(person, _to_rgb8(np.asarray(im.convert("RGB"))), path))
-    if not photos:
-        raise ValueError(f"photos: no images found under {root!r} (expected root/<person>/<image>)")
-    return photos
+    for name, v in (("min_per_identity", min_per_identity), ("size", size)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"{name}: expected an int >= 1, got {v!r}")
+    people = sorted(p for p in os.listdir(root)
+                    if os.path.isdir(os.path.join(root, p)) and not p.startswith("."))
+    chosen = []
+    for person in people:
+        files = sorted(f for f in os.listdir(os.path.join(root, person)) if not f.startswith("."))
+        if len(files) >= min_per_identity:
+            chosen.append((person, files[:max_per_identity]))
+        if max_identities is not None and len(chosen) >= max_identities:
+            break
+    if not chosen:
+        raise ValueError(f"photos: no identity folder under {root!r} has {min_per_identity} or "
+                         f"more photos (expected root/NAME/NAME_0001.jpg)")
+    tmp = tempfile.mkdtemp(prefix="spjax_lfw_")
+    try:
+        for person, files in chosen:
+            os.makedirs(os.path.join(tmp, person))
+            for f in files:
+                os.symlink(os.path.abspath(os.path.join(root, person, f)), os.path.join(tmp, person, f))
+        try:
+            data = read_lfw(tmp, size)
+        except (ValueError, FileNotFoundError) as err:  # name the user's folder, not ours
+            raise type(err)(str(err).replace(tmp, root)) from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    paths = [os.path.join(root, person, f) for person, files in chosen for f in files]
+    return [Photo(data["names"][int(i)], _to_rgb8(img), path)
+            for img, i, path in zip(data["image"], data["identity"], paths)]
 
 
-def builtin_photos(n_lfw: int = 24) -> list[Photo]:
-    """Real face photos shipped with scikit-image (no download): the astronaut portrait and
-    the first `n_lfw` LFW face crops of `lfw_subset()` (25×25, identities unlabelled, so each
-    crop is its own identity and the probes are sensed copies of the gallery photos)."""
+def builtin_photos(n: int = 100) -> list[Photo]:
+    """The first `n` (≤ 100) face thumbnails of scikit-image's `lfw_subset()` (25×25 real LFW
+    crops, no identity labels: each is its own identity, so the audit on them is same-photo
+    re-identification). Shipped with scikit-image, no download."""
     from skimage import data
 
-    photos = [Photo("astronaut", _to_rgb8(data.astronaut()), "skimage.data.astronaut")]
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 100:
+        raise ValueError(f"n: expected an int in [1, 100], got {n!r}")
     faces = data.lfw_subset()[:100]  # the first 100 images are faces, the rest are not
-    for i in range(min(n_lfw, 100)):
-        photos.append(Photo(f"lfw_subset_{i:03d}", _to_rgb8(faces[i]), f"skimage.data.lfw_subset[{i}]"))
-    return photos
+    return [Photo(f"lfw_subset_{i:03d}", _to_rgb8(faces[i]), f"skimage:{BUILTIN_PHOTO_FILE}[{i}]")
+            for i in range(n)]
+
+
+def photo_set(photos=None, *, max_identities: int = 50, max_per_identity: int = 4):
+    """The photos of an audit and a description of their source: None → `builtin_photos()`;
+    a folder → `load_lfw_folder` (identities with ≥ 2 photos, for cross-photo identification);
+    a list of `Photo` as given."""
+    if photos is None:
+        return builtin_photos(), f"scikit-image {BUILTIN_PHOTO_FILE} (100 face thumbnails)"
+    if isinstance(photos, (list, tuple)):
+        if not all(isinstance(p, Photo) for p in photos):
+            raise TypeError("photos: expected a folder, None or a list of Photo")
+        return list(photos), "given photos"
+    return (load_lfw_folder(photos, max_identities=max_identities,
+                            max_per_identity=max_per_identity, min_per_identity=2),
+            f"{os.fspath(photos)} (LFW layout, read with spjax.data.local.read_lfw)")
 
 
 class DlibRecognizer:
@@ -115,6 +172,20 @@ class DlibRecognizer:
         img = _to_rgb8(image)
         rect = self._dlib.rectangle(*[int(v) for v in box])
         return np.asarray(self.encoder.compute_face_descriptor(img, self.shape(img, rect)), np.float64)
+
+
+def _upscale(image: np.ndarray, min_side: int = _MIN_SIDE) -> np.ndarray:
+    """Bilinear upscale so that the shorter side is at least `min_side` (dlib's detector
+    finds nothing in a 25-px thumbnail)."""
+    from skimage.transform import resize
+
+    h, w = image.shape[:2]
+    if min(h, w) >= min_side:
+        return image
+    f = min_side / min(h, w)
+    big = resize(image, (int(round(h * f)), int(round(w * f))), order=1, anti_aliasing=False,
+                 preserve_range=True)
+    return _to_rgb8(np.clip(np.round(big), 0, 255).astype(np.uint8))
 
 
 def _square_crop(image: np.ndarray, box, margin: float = 0.3):
@@ -158,8 +229,12 @@ def recognizer_attack(
     recognizer: DlibRecognizer | None = None,
 ) -> dict:
     """Rank-1 identification and verification at `threshold` of sensed-and-reconstructed probe
-    photos against the clean gallery (first photo per identity). Identities with a single
-    photo use a sensed copy of it as probe (counted in `same_photo_probes`).
+    photos against the clean gallery (first photo per identity).
+
+    When some identity has two or more photos this is **cross-photo identification**: the
+    probes are the other photos, identities with one photo are gallery distractors. Otherwise
+    (every photo its own identity) it is **same-photo re-identification**: each probe is a
+    sensed copy of its gallery photo. `mode` and `same_photo_probes` say which.
 
     `method`: `pinv` or `tikhonov` (λ relative to the mean squared pattern energy)."""
     from skimage.transform import resize
@@ -170,23 +245,25 @@ def recognizer_attack(
         raise ValueError("photos: expected at least one photo, got none")
     rec = recognizer or DlibRecognizer()
     h, w = int(sensor.h), int(sensor.w)
-    gallery_ids, gallery, probes = [], [], []
+    gallery, probes = [], []
     seen: dict[str, int] = {}
     for p in photos:
+        p = Photo(p.identity, _upscale(p.image), p.source)
         if p.identity not in seen:
             seen[p.identity] = len(gallery)
-            gallery_ids.append(p.identity)
             gallery.append(p)
         else:
             probes.append((p, False))
-    with_probe = {p.identity for p, _ in probes}
-    probes += [(g, True) for g in gallery if g.identity not in with_probe]
+    mode = CROSS_PHOTO if probes else SAME_PHOTO
+    if not probes:
+        probes = [(g, True) for g in gallery]
 
     def locate(img):
         box = rec.detect(img)
         return (box, True) if box is not None else ((0, 0, img.shape[1] - 1, img.shape[0] - 1), False)
 
-    g_desc = np.stack([rec.describe(g.image, locate(g.image)[0]) for g in gallery])
+    located = [locate(g.image) for g in gallery]
+    g_desc = np.stack([rec.describe(g.image, box) for g, (box, _) in zip(gallery, located)])
     energy = float(np.mean(np.sum(np.asarray(sensor.patterns(), np.float64) ** 2, axis=(1, 2))))
     key = jax.random.key(seed)
     rows = {"sensed": [], "clean_sensor_res": [], "clean_full_res": []}
@@ -211,6 +288,11 @@ def recognizer_attack(
         labels.append(seen[p.identity])
     labels = np.asarray(labels)
     out = {
+        "mode": mode,
+        "measures": ("whether a sensed photo is matched to another photo of the same person"
+                     if mode == CROSS_PHOTO else
+                     "whether a sensed photo is matched to its own clean copy (an upper bound "
+                     "on re-identification; no second photo of anyone)"),
         "method": method,
         "threshold": threshold,
         "sensor_hw": [h, w],
@@ -218,6 +300,7 @@ def recognizer_attack(
         "n_probes": len(probes),
         "same_photo_probes": int(sum(s for _, s in probes)),
         "chance_rank1": 1.0 / len(gallery),
+        "gallery_detection_rate": float(np.mean([found for _, found in located])),
         "clean_detection_rate": detected_clean / len(probes),
         "recon_detection_rate": detected_recon / len(probes),
     }

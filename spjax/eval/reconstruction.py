@@ -3,8 +3,10 @@
 Reconstructors: the sensor's pseudo-inverse, Tikhonov (λ chosen on val by PSNR) and a learned
 small U-Net (flax.nnx) trained on train-split faces to refine the pseudo-inverse (the
 pseudo-inverse loses nothing of what the measurements hold, so refining it is not a weaker
-attacker than learning from y). A face classifier trained on *clean* train faces, selected
-on clean val faces, then identifies the reconstructions of the test faces. SSIM comes from
+attacker than learning from y). A face classifier trained on *clean* train faces
+(`identifier.ImageIdentifier`), selected on clean val faces, then identifies the
+reconstructions of the test faces. (The audit's `conv:pinv` attacker instead trains the same
+identifier on the reconstructions themselves.) SSIM comes from
 scikit-image (in the `faces` extra, like the recognizer).
 """
 
@@ -12,7 +14,6 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 import numpy as np
-import optax
 from flax import nnx
 
 from spjax.eval._fit import fit
@@ -96,32 +97,8 @@ class UNet(nnx.Module):
         return (x + self.out(d1))[:, :h, :w, 0]
 
 
-class FaceClassifier(nnx.Module):
-    """Small CNN identity classifier for `(B, H, W)` faces."""
-
-    def __init__(self, n_classes: int, size: tuple[int, int], width: int = 32, *, rngs: nnx.Rngs):
-        self.c1 = nnx.Conv(1, width, (3, 3), rngs=rngs)
-        self.c2 = nnx.Conv(width, 2 * width, (3, 3), rngs=rngs)
-        self.c3 = nnx.Conv(2 * width, 2 * width, (3, 3), rngs=rngs)
-        self.norm = nnx.LayerNorm(2 * width, rngs=rngs)
-        self.head = nnx.Linear(2 * width, n_classes, rngs=rngs)
-
-    def __call__(self, img):
-        x = img[..., None] - 0.5
-        x = nnx.gelu(self.c1(x))
-        if x.shape[1] % 2 == 0 and x.shape[2] % 2 == 0:
-            x = _pool(x)
-        x = nnx.gelu(self.c2(x))
-        x = nnx.gelu(self.c3(x)).mean(axis=(1, 2))
-        return self.head(self.norm(x))
-
-
 def _mse(model, x, y):
     return jnp.mean((model(x) - y) ** 2)
-
-
-def _xent(model, x, y):
-    return optax.softmax_cross_entropy_with_integer_labels(model(x), y).mean()
 
 
 @nnx.jit
@@ -143,24 +120,16 @@ def _relabel(*label_arrays):
     return len(classes), [np.array([lut[c] for c in a]) for a in label_arrays]
 
 
-def _acc_and_loss(logits, labels):
-    from spjax.eval.attackers import _mean_xent
-
-    return topk_accuracy(logits, labels, 1), -_mean_xent(logits, labels)
-
-
 def train_face_classifier(train_img, train_id, val_img, val_id, *, seed=0, quick=False):
-    """Clean-face identity classifier (train split), selected on clean val faces."""
+    """Clean-face identity classifier (`identifier.ImageIdentifier`, train split), selected on
+    clean val faces. Returns (classify, record): `classify(images) -> logits` over the train
+    identities in sorted order."""
+    from spjax.eval.identifier import _logits, batched, train_identifier
+
     n_classes, (ytr, yva) = _relabel(train_id, val_id)
-    model = FaceClassifier(n_classes, train_img.shape[1:], rngs=nnx.Rngs(seed))
-    vx = jnp.asarray(val_img)
-    model, record = fit(
-        model, train_img.astype(np.float32), ytr, loss=_xent,
-        validate=lambda m: _acc_and_loss(np.asarray(_apply(m, vx)), yva),
-        lr=2e-3, weight_decay=1e-3, epochs=30 if quick else 150, patience=6 if quick else 20,
-        batch=64, seed=seed,
-    )
-    return model, record
+    model, norm, record = train_identifier(train_img, ytr, val_img, yva, n_classes=n_classes,
+                                           seed=seed, quick=quick)
+    return (lambda images: batched(_logits, model, norm(images))), record
 
 
 def reconstruction_attack(
@@ -178,7 +147,8 @@ def reconstruction_attack(
     `images[split] = (faces (N,H,W), identities (N,))` and `measurements[split] = y (N,K)` for
     splits `train`, `val`, `test` (same closed identity set). Returns per reconstructor
     `psnr`, `ssim`, `top1` (clean-face classifier on the reconstructions), plus `clean_top1`
-    (the classifier's ceiling on clean test faces) and `chance`."""
+    (the classifier's ceiling on clean test faces) and `chance`. `classifier`, when given, is
+    a callable images → logits over the train identities in sorted order."""
     for split in ("train", "val", "test"):
         if split not in images or split not in measurements:
             raise ValueError(f"images/measurements: expected a '{split}' split")
@@ -212,13 +182,13 @@ def reconstruction_attack(
     recons["unet"] = np.clip(_batched(unet, clip(pinv["test"])), 0.0, 1.0)
     out = {
         "chance": 1.0 / n_classes,
-        "clean_top1": topk_accuracy(_batched(classifier, te_img.astype(np.float32)), yte, 1),
+        "clean_top1": topk_accuracy(classifier(te_img.astype(np.float32)), yte, 1),
         "tikhonov_lambda": lam,
         "unet_best_epoch": urec["best_epoch"],
         "methods": {},
     }
     for name, rec in recons.items():
-        logits = _batched(classifier, np.clip(rec, 0.0, 1.0).astype(np.float32))
+        logits = classifier(np.clip(rec, 0.0, 1.0).astype(np.float32))
         out["methods"][name] = {
             "psnr": psnr(te_img, rec), "ssim": _ssim_or_nan(te_img, rec),
             "top1": topk_accuracy(logits, yte, 1), "top5": topk_accuracy(logits, yte, 5),
