@@ -93,3 +93,21 @@ def fit(
     nnx.update(model, best_params)
     return model, {"val_score": best_score[0], "best_epoch": best_epoch, "epochs_run": ep,
                    "final_train_loss": last_loss}
+
+
+@nnx.jit
+def apply_model(model, x):
+    """`model(x)`, jitted (compiled once per model structure and input shape)."""
+    return model(x)
+
+
+@nnx.jit
+def model_features(model, x):
+    """`model.features(x)` (an attacker's or identifier's embedding), jitted."""
+    return model.features(x)
+
+
+def batched(fn, model, x, batch: int = 256) -> np.ndarray:
+    """`fn(model, x)` over mini-batches of `x`, concatenated as NumPy (bounded memory)."""
+    return np.concatenate([np.asarray(fn(model, jnp.asarray(x[i : i + batch])))
+                           for i in range(0, len(x), batch)])

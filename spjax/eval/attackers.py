@@ -25,7 +25,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from spjax.eval._fit import fit
+from spjax.eval._fit import apply_model, fit, model_features
 
 ATTACKERS = ("lda", "ridge", "linear", "mlp", "attention", "knn")
 CLOSED_FORM = ("lda", "ridge")
@@ -144,16 +144,6 @@ def _mean_xent(logits: np.ndarray, labels: np.ndarray) -> float:
     z = logits - logits.max(axis=1, keepdims=True)
     logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
     return float(-logp[np.arange(len(labels)), labels].mean())
-
-
-@nnx.jit
-def _logits(model, x):
-    return model(x)
-
-
-@nnx.jit
-def _features(model, x):
-    return model.features(x)
 
 
 # --------------------------------------------------------------------------- scoring
@@ -330,7 +320,7 @@ def _run_neural(name, train, val, test, heldout_x, n_classes, seed, quick):
         val_x = jnp.asarray(val.x)
 
         def validate(m, val_x=val_x):
-            logits = np.asarray(_logits(m, val_x))
+            logits = np.asarray(apply_model(m, val_x))
             return topk_accuracy(logits, val.y, 1), -_mean_xent(logits, val.y)
 
         model, record = fit(
@@ -345,10 +335,10 @@ def _run_neural(name, train, val, test, heldout_x, n_classes, seed, quick):
         "val_top1": val_acc,
         "hparams": hp,
         "best_epoch": record["best_epoch"],
-        "test_scores": np.asarray(_logits(model, jnp.asarray(test.x))),
+        "test_scores": np.asarray(apply_model(model, jnp.asarray(test.x))),
     }
     if heldout_x is not None:
-        out["heldout_embed"] = np.asarray(_features(model, jnp.asarray(heldout_x)))
+        out["heldout_embed"] = np.asarray(model_features(model, jnp.asarray(heldout_x)))
     return out
 
 

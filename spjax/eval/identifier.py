@@ -19,7 +19,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from spjax.eval._fit import fit
+from spjax.eval._fit import apply_model, batched, fit, model_features
 
 
 def _pool(x):
@@ -57,21 +57,6 @@ def _xent(model, x, y):
     return optax.softmax_cross_entropy_with_integer_labels(model(x), y).mean()
 
 
-@nnx.jit
-def _logits(model, x):
-    return model(x)
-
-
-@nnx.jit
-def _embed(model, x):
-    return model.features(x)
-
-
-def batched(fn, model, x, batch: int = 256) -> np.ndarray:
-    return np.concatenate([np.asarray(fn(model, jnp.asarray(x[i : i + batch])))
-                           for i in range(0, len(x), batch)])
-
-
 class Normaliser:
     """Global mean/std of the train images, applied to every split."""
 
@@ -99,7 +84,7 @@ def train_identifier(train_img, train_y, val_img, val_y, *, n_classes: int, seed
     vx = norm(val_img)
 
     def validate(m):
-        logits = batched(_logits, m, vx)
+        logits = batched(apply_model, m, vx)
         return topk_accuracy(logits, val_y, 1), -_mean_xent(logits, np.asarray(val_y))
 
     model, record = fit(model, norm(train_img), np.asarray(train_y), loss=_xent,
@@ -125,12 +110,12 @@ def identifier_attack(train, val, test, heldout=None, *, seed: int = 0, quick: b
     model, norm, record = train_identifier(train[0], relabel(train[1]), val[0], relabel(val[1]),
                                            n_classes=len(classes), seed=seed, quick=quick)
     yte = relabel(test[1])
-    scores = batched(_logits, model, norm(test[0]))
+    scores = batched(apply_model, model, norm(test[0]))
     out = {"val_top1": record["val_score"], "hparams": {"best_epoch": record["best_epoch"]},
            "top1": topk_accuracy(scores, yte, 1), "top5": topk_accuracy(scores, yte, 5)}
     out["n_correct"] = int(round(out["top1"] * len(yte)))
     out["n_test"] = int(len(yte))
     if heldout is not None:
-        out.update(tar_at_far(batched(_embed, model, norm(heldout[0])), np.asarray(heldout[1])))
+        out.update(tar_at_far(batched(model_features, model, norm(heldout[0])), np.asarray(heldout[1])))
     out["seconds"] = round(time.perf_counter() - t0, 2)
     return out

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from spjax.eval._fit import fit
+from spjax.eval._fit import apply_model, batched, fit
 from spjax.eval.attackers import topk_accuracy
 
 
@@ -101,16 +101,6 @@ def _mse(model, x, y):
     return jnp.mean((model(x) - y) ** 2)
 
 
-@nnx.jit
-def _apply(model, x):
-    return model(x)
-
-
-def _batched(model, x, batch=256):
-    return np.concatenate([np.asarray(_apply(model, jnp.asarray(x[i : i + batch])))
-                           for i in range(0, len(x), batch)])
-
-
 # --------------------------------------------------------------------------- attack
 
 
@@ -124,12 +114,12 @@ def train_face_classifier(train_img, train_id, val_img, val_id, *, seed=0, quick
     """Clean-face identity classifier (`identifier.ImageIdentifier`, train split), selected on
     clean val faces. Returns (classify, record): `classify(images) -> logits` over the train
     identities in sorted order."""
-    from spjax.eval.identifier import _logits, batched, train_identifier
+    from spjax.eval.identifier import train_identifier
 
     n_classes, (ytr, yva) = _relabel(train_id, val_id)
     model, norm, record = train_identifier(train_img, ytr, val_img, yva, n_classes=n_classes,
                                            seed=seed, quick=quick)
-    return (lambda images: batched(_logits, model, norm(images))), record
+    return (lambda images: batched(apply_model, model, norm(images))), record
 
 
 def reconstruction_attack(
@@ -175,11 +165,11 @@ def reconstruction_attack(
     vx = jnp.asarray(clip(pinv["val"]))
     unet, urec = fit(
         unet, clip(pinv["train"]), tr_img.astype(np.float32), loss=_mse,
-        validate=lambda m: -float(jnp.mean((_apply(m, vx) - va_img) ** 2)),
+        validate=lambda m: -float(jnp.mean((apply_model(m, vx) - va_img) ** 2)),
         lr=2e-3, weight_decay=1e-4, epochs=15 if quick else 120, patience=5 if quick else 15,
         batch=32, seed=seed,
     )
-    recons["unet"] = np.clip(_batched(unet, clip(pinv["test"])), 0.0, 1.0)
+    recons["unet"] = np.clip(batched(apply_model, unet, clip(pinv["test"])), 0.0, 1.0)
     out = {
         "chance": 1.0 / n_classes,
         "clean_top1": topk_accuracy(classifier(te_img.astype(np.float32)), yte, 1),

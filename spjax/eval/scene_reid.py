@@ -31,7 +31,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from spjax.eval._fit import fit
+from spjax.eval._fit import apply_model, batched, fit
 
 SCENE_ATTACKS = ("ridge:stats", "lda:stats", "temporal")
 QUICK_SCENE_ATTACKS = ("ridge:stats", "lda:stats")
@@ -165,16 +165,6 @@ def _xent(model, x, y):
     return optax.softmax_cross_entropy_with_integer_labels(model(x), y).mean()
 
 
-@nnx.jit
-def _logits(model, x):
-    return model(x)
-
-
-def _batched_logits(model, x, batch=512):
-    return np.concatenate([np.asarray(_logits(model, jnp.asarray(x[i : i + batch])))
-                           for i in range(0, len(x), batch)])
-
-
 def _run_temporal(train, val, test, n_classes, *, seed, quick):
     from spjax.eval.attackers import _mean_xent, topk_accuracy
 
@@ -183,13 +173,13 @@ def _run_temporal(train, val, test, n_classes, *, seed, quick):
     model = TemporalAttacker(xtr.shape[-1], n_classes, rngs=nnx.Rngs(seed))
 
     def validate(m):
-        logits = _batched_logits(m, xva)
+        logits = batched(apply_model, m, xva, 512)
         return topk_accuracy(logits, val[1], 1), -_mean_xent(logits, val[1])
 
     model, record = fit(model, xtr, train[1], loss=_xent, validate=validate, lr=1e-3,
                         weight_decay=5e-2, epochs=10 if quick else 40, patience=3 if quick else 6,
                         batch=256, seed=seed)
-    scores = _batched_logits(model, xte)
+    scores = batched(apply_model, model, xte, 512)
     return {"val_top1": record["val_score"], "test_scores": scores,
             "hparams": {"components": int(xtr.shape[-1]), "best_epoch": record["best_epoch"]}}
 
