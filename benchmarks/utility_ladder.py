@@ -62,7 +62,7 @@ def build(rung: str, args, max_count: int) -> Probe:
         sensor = Sensor.hadamard(args.size, args.size, args.rate, order="low_frequency",
                                  noise=noise)
     encoder = TemporalEncoder(args.size, args.size, max_frames=args.frames, out_dim=128,
-                              channels=args.channels, rngs=rngs)
+                              channels=args.channels, summary=not args.no_summary, rngs=rngs)
     heads = LabelHeads(encoder.num_queries, 128, max_count, rngs=rngs)
     return Probe(sensor, encoder, heads)
 
@@ -134,6 +134,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--channels", type=int, default=48)
     ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--no-summary", action="store_true",
+                    help="encoder without the pooled clip summary added to its queries")
     ap.add_argument("--sensor-lr", type=float, default=2e-2)
     ap.add_argument("--test", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=0)

@@ -3,7 +3,7 @@
     measurements y (B, T, K) ──sensor.lift──► image-domain clip x (B, T, H, W)
       ──clip normalisation──► per pixel: T scene values + T motion values
       ──pixel-wise temporal MLP──► ──3×3 conv trunk (one stride-2 stage)──► (G/2)² spatial tokens
-      ──self-attention──► M learned queries cross-attend ──► (B, M, out_dim)
+      ──self-attention──► M learned queries (+ the clip summary) cross-attend ──► (B, M, out_dim)
 
 Why lift first: a linear embedding of each frame's K numbers has to rediscover the geometry
 of the patterns, and loses most of what the measurements carry (measured on the utility
@@ -14,6 +14,11 @@ frames to the same trunk (`encode_frames`).
 
 Invariances: each clip is divided by its mean radiance (photon scale, detector gain, global
 lighting); the motion stream removes each pixel's temporal mean (static background).
+Clip summary: the mean and max of the spatial tokens, projected and added to every query.
+Without it the label loss sits on a plateau at the prior for 500–1,500 steps while the
+randomly-initialised queries learn where to look (plain global pooling is the path a conv net
+learns through first); with it the ladder's learned rung (64×64, r = 5 %, 1,000 steps) reaches
+0.911 anomaly accuracy and count MAE 0.326 instead of 0.792 / 0.480.
 Resolution: frames larger than `grid` pixels are folded space-to-depth onto a `grid`² lattice
 (lossless, 4× cheaper convolutions per halving); time is folded into channels and mixed by a
 per-pixel MLP before any spatial convolution (a cheap temporal model: 16 frames cost one
@@ -65,7 +70,8 @@ class TemporalEncoder(nnx.Module):
 
     def __init__(self, height: int, width: int, *, max_frames: int, out_dim: int,
                  channels: int = 48, token_width: int = 128, depth: int = 1, heads: int = 4,
-                 num_queries: int = 8, cross_depth: int = 1, grid: int = 16, rngs: nnx.Rngs):
+                 num_queries: int = 8, cross_depth: int = 1, grid: int = 16,
+                 summary: bool = True, rngs: nnx.Rngs):
         _positive_int("TemporalEncoder", height=height, width=width, max_frames=max_frames,
                       out_dim=out_dim, channels=channels, token_width=token_width, heads=heads,
                       num_queries=num_queries, cross_depth=cross_depth, grid=grid,
@@ -98,6 +104,8 @@ class TemporalEncoder(nnx.Module):
         self.blocks = nnx.List([TransformerBlock(token_width, heads, rngs=rngs)
                                 for _ in range(depth)])
         self.queries = nnx.Param(init(rngs.params(), (num_queries, token_width)))
+        # The clip summary (mean + max over the spatial tokens) is added to every query.
+        self.summary = nnx.Linear(2 * token_width, token_width, rngs=rngs) if summary else None
         self.cross = nnx.List([TransformerBlock(token_width, heads, rngs=rngs)
                                for _ in range(cross_depth)])
         self.norm = nnx.LayerNorm(token_width, rngs=rngs)
@@ -128,6 +136,9 @@ class TemporalEncoder(nnx.Module):
             h = block(h)
         q = jnp.broadcast_to(self.queries[...][None],
                              (h.shape[0], self.num_queries, self.token_width))
+        if self.summary is not None:
+            pooled = jnp.concatenate([h.mean(axis=1), h.max(axis=1)], axis=-1)
+            q = q + self.summary(pooled)[:, None]
         for block in self.cross:
             q = block(q, h)
         return self.proj(self.norm(q))
