@@ -71,6 +71,16 @@ def test_encoder_reads_any_sensor_family_and_k(family, rate):
         assert out.shape == (2, M, DCFG.dim) and bool(jnp.isfinite(out).all())
 
 
+def test_encoder_clip_summary_is_an_ablatable_path_to_every_query():
+    x = _clips(2)
+    with_summary, plain = _encoder(), _encoder(summary=False)
+    for enc in (with_summary, plain):
+        assert nnx.jit(lambda e, x: e.encode_frames(x))(enc, x).shape == (2, M, DCFG.dim)
+    # The summary adds parameters (one projection of mean+max) and nothing else.
+    n = lambda e: sum(v.size for v in jax.tree.leaves(nnx.state(e, nnx.Param)))  # noqa: E731
+    assert n(with_summary) - n(plain) == (2 * 16 + 1) * 16
+
+
 def test_encoder_lift_is_the_pseudo_inverse_and_follows_learned_patterns():
     x = _clips(2)
     fast = Sensor.hadamard(S, S, 1.0, order="low_frequency")
