@@ -42,8 +42,10 @@ def get_config():
     # by concept tokens: the label heads' decisions spoken as the decoder's own word
     # embeddings (count, anomaly type, activities; see spjax.models.spvlm.SPVLM);
     # concept_tokens: "hard" (the decisions) | "soft" (probability-weighted) | "off".
+    # clip_summary: add the mean+max of the spatial tokens to every query (without it the
+    # label loss sits on the prior plateau for ~1000 steps; see RESULTS.md).
     c.encoder = dict(channels=48, width=128, depth=1, heads=4, num_queries=8, grid=16,
-                     concept_tokens="hard")
+                     concept_tokens="hard", clip_summary=True)
     # source: "tiny" (pretrained by `recipe`, cached under cache_dir) or a name/path that
     # spjax.models.registry.load_decoder understands (e.g. "smollm2-135m").
     c.decoder = dict(source="tiny", recipe="recipes/pretrain_decoder_tiny.py",

@@ -261,18 +261,24 @@ def test_sigkill_then_resume_equals_uninterrupted_run(pretrained, tmp_path):
 @pytest.mark.slow
 def test_sharded_step_on_8_devices_equals_single_device(pretrained, tmp_path):
     # SGD: updates are linear in the gradients, so float tolerance is meaningful (see optim).
+    # Without the clip summary: its max-pool over tokens has float-level near-ties that another
+    # device count's matmul tiling flips, routing a gradient to a different token; the
+    # trajectories then differ by a few percent of an update for a reason that is not sharding.
     steps = ["train.steps=3", "train.eval_every=100", "train.checkpoint_every=100",
-             "optim.name=sgd", "optim.warmup_steps=0"]
-    one, eight = tmp_path / "one.npz", tmp_path / "eight.npz"
-    subprocess.run(_worker(tmp_path / "r1", pretrained, one, *steps), env=_env(), check=True,
-                   timeout=600)
+             "optim.name=sgd", "optim.warmup_steps=0", "encoder.clip_summary=False"]
+    one, eight, init = tmp_path / "one.npz", tmp_path / "eight.npz", tmp_path / "init.npz"
+    subprocess.run(_worker(tmp_path / "r1", pretrained, one, "--init", str(init), *steps),
+                   env=_env(), check=True, timeout=600)
     subprocess.run(_worker(tmp_path / "r8", pretrained, eight, *steps),
                    env=_env(XLA_FLAGS="--xla_force_host_platform_device_count=8"), check=True,
                    timeout=600)
-    a, b = _load(one), _load(eight)
-    assert a.keys() == b.keys() and a
+    a, b, a0 = _load(one), _load(eight), _load(init)
+    assert a.keys() == b.keys() == a0.keys() and a
+    assert not any("summary" in k for k in a), "the switch should remove the summary layer"
     for k in a:
         np.testing.assert_allclose(a[k], b[k], rtol=1e-4, atol=1e-6, err_msg=k)
+    moved = sum(not np.array_equal(a[k], a0[k]) for k in a)
+    assert moved > len(a) // 2, "three steps should move most parameter arrays"
 
 
 def _free_port():

@@ -1,8 +1,10 @@
 """Subprocess entry for training tests (multi-device, multi-process, kill-and-resume).
 
-Usage: python training_worker.py WORKDIR DECODER_RECIPE CACHE_DIR OUT_NPZ [--resume] [--set k=v ...]
+Usage: python training_worker.py WORKDIR DECODER_RECIPE CACHE_DIR OUT_NPZ [--resume]
+       [--init INIT_NPZ] [--set k=v ...]
 Runs the tiny SP-VLM config through the real CLI code path and writes the trainable
-parameters of the final state to OUT_NPZ (process 0 only unless OUT_NPZ contains {pid}).
+parameters of the final state to OUT_NPZ (process 0 only unless OUT_NPZ contains {pid}),
+and, with --init, those of the state before training to INIT_NPZ.
 """
 
 import os
@@ -15,6 +17,9 @@ def main(argv):
     workdir, decoder_recipe, cache_dir, out = argv[:4]
     rest = argv[4:]
     resume = "--resume" in rest
+    init_out = rest[rest.index("--init") + 1] if "--init" in rest else None
+    if init_out is not None:
+        rest = [a for a in rest if a not in ("--init", init_out)]
     overrides = [a for a in rest if a != "--resume" and a != "--set"]
     import jax
     from flax import nnx
@@ -31,14 +36,19 @@ def main(argv):
     cfg = apply_overrides(load_recipe(os.path.join(here, "..", "recipes", "spvlm_synthetic.py")),
                           tiny_overrides(decoder_recipe, cache_dir) + overrides)
     trainer = SPVLMTrainer(cfg, workdir, resume=resume)
+
+    def save(path):
+        params = nnx.state(trainer.model(), nnx.Param)
+        flat = {"/".join(str(getattr(k, "key", k)) for k in keys):
+                np.asarray(v.addressable_data(0) if hasattr(v, "addressable_data") else v)
+                for keys, v in jax.tree_util.tree_flatten_with_path(params)[0]}
+        if "{pid}" in path or jax.process_index() == 0:
+            np.savez(path.format(pid=jax.process_index()), **flat)
+
+    if init_out is not None:
+        save(init_out)
     trainer.train()
-    model = trainer.model()
-    params = nnx.state(model, nnx.Param)
-    flat = {"/".join(str(getattr(k, "key", k)) for k in path): np.asarray(v.addressable_data(0) if hasattr(v, "addressable_data") else v)
-            for path, v in jax.tree_util.tree_flatten_with_path(params)[0]}
-    target = out.format(pid=jax.process_index())
-    if "{pid}" in out or jax.process_index() == 0:
-        np.savez(target, **flat)
+    save(out)
 
 
 if __name__ == "__main__":

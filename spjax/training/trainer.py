@@ -113,7 +113,9 @@ class SPVLMTrainer:
         encoder = TemporalEncoder(cfg.data.size, cfg.data.size, max_frames=cfg.data.frames,
                                   out_dim=dim, channels=e.channels, token_width=e.width,
                                   depth=e.depth, heads=e.heads, num_queries=e.num_queries,
-                                  grid=e.grid, rngs=rngs)
+                                  grid=e.grid,
+                                  # Runs saved before the switch existed had the summary on.
+                                  summary=e.get("clip_summary", True), rngs=rngs)
         heads = LabelHeads(e.num_queries, dim, cfg.data.max_people, rngs=rngs)
         adversaries = AdversaryEnsemble.build(tuple(cfg.privacy.adversaries), sensor.k,
                                               self.n_identities, rngs=rngs)
