@@ -56,8 +56,9 @@ def bench_generation(model, *, batch, prompt_len, new_tokens, repeats):
     tokens = jax.random.randint(jax.random.key(0), (batch, prompt_len), 3, model.config.vocab_size)
     out, ids = {}, {}
     for name, cache in (("kv_cache", True), ("recompute", False)):
-        fn = lambda: generation.generate(model, tokens, max_new_tokens=new_tokens,  # noqa: E731
-                                         use_cache=cache)
+        def fn(cache=cache):
+            return generation.generate(model, tokens, max_new_tokens=new_tokens, use_cache=cache)
+
         t0 = time.perf_counter()
         jax.block_until_ready(fn())
         first = time.perf_counter() - t0

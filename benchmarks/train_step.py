@@ -55,7 +55,7 @@ def main() -> None:
             local.update(answer_rows(clips, qtype, trainer.tokenizer, trainer.widths[qtype]))
         batch = sharding.global_batch(local, trainer.mesh)
 
-        def one_step():
+        def one_step(stage=stage, batch=batch):
             fidx = rng.integers(0, len(faces), fbs)
             face = sharding.global_batch({"image": faces.image[fidx],
                                           "identity": faces.identity[fidx]}, trainer.mesh)

@@ -30,6 +30,7 @@ import jax
 import numpy as np
 from flax import nnx
 
+from spjax.cliargs import key_values
 from spjax.data.scenes import ANOMALY_TYPES, SceneConfig
 from spjax.data.stream import clip_stream, eval_clips
 from spjax.eval.metrics import anomaly_metrics, count_metrics
@@ -144,7 +145,7 @@ def main() -> None:
     ap.add_argument("--out", default="benchmarks/out/ladder.json")
     args = ap.parse_args()
 
-    overrides = dict(kv.split("=", 1) for kv in args.world.split(",") if kv)
+    overrides = dict(key_values([kv for kv in args.world.split(",") if kv], "--world"))
     world = SceneConfig.from_dict({"size": args.size, "frames": args.frames,
                                    "anomaly_fraction": 0.4, **_typed(overrides)})
     test = eval_clips(world, args.test, seed=args.seed, split="test", text=False)

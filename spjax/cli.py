@@ -18,6 +18,7 @@ _COMMAND_MODULES = (
     "spjax.data.cli",
     "spjax.training.cli",
     "spjax.eval.cli",
+    "spjax.bench.cli",
 )
 
 

@@ -5,8 +5,8 @@ import pytest
 from PIL import Image
 
 from spjax.data import tfds_builders as tb
-from spjax.data.local import read_clip, read_label_csv, read_lfw, read_videos
 from spjax.data.faces import generate_faces
+from spjax.data.local import read_clip, read_label_csv, read_lfw, read_videos
 from spjax.data.scenes import ANOMALY_TYPES
 
 

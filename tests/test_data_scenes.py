@@ -92,7 +92,7 @@ def test_fall_clip_ends_with_a_lying_still_person():
         assert np.array_equal(d["frames"][i, -1], d["frames"][i, -2])
         bg = _background(cfg, d, i)
 
-        def extent(frame):
+        def extent(frame, bg=bg):
             ys, xs = np.nonzero(np.abs(frame - bg) > 0.02)
             return ys.max() - ys.min() + 1, xs.max() - xs.min() + 1
 

@@ -60,7 +60,7 @@ def test_generated_qa_parses_back_to_clip_labels():
     seen = set()
     for i, qa in enumerate(d["qa"]):
         lab = clip_labels(d, i)
-        for qtype, question, answer in qa:
+        for qtype, _question, answer in qa:
             seen.add(qtype)
             p = parse_answer(qtype, answer)
             assert p is not None, answer

@@ -40,7 +40,7 @@ def test_scenes_build_and_read_round_trip(tmp_path):
         assert int(r["count"]) == ref["count"][i] and int(r["anomaly_type"]) == ref["anomaly_type"][i]
         np.testing.assert_array_equal(r["count_per_frame"], ref["count_per_frame"][i])
         assert [c.decode() for c in r["caption"]] == ref["captions"][i]
-        for qt, q, a in zip(r["qtypes"], r["questions"], r["answers"]):
+        for qt, _q, a in zip(r["qtypes"], r["questions"], r["answers"]):
             if qt:
                 assert parse_answer(qt.decode(), a.decode()) is not None
     arrays = tb.as_arrays(src)

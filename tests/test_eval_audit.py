@@ -20,7 +20,7 @@ def _audit(sensor, **kw):
 def test_audit_full_rate_leaks_and_reports_everything(tmp_path):
     from spjax.sensing import Sensor
 
-    rep = _audit(Sensor.hadamard(16, 16, 1.0), figure=str(tmp_path / "audit.png"))
+    rep = _audit(Sensor.hadamard(16, 16, 1.0, order="sequency"), figure=str(tmp_path / "audit.png"))
     assert rep["chance"]["top1"] == pytest.approx(1 / 6)
     assert set(rep["attackers"]) == {"linear", "knn"}
     for m in rep["attackers"].values():

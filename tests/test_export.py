@@ -10,8 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from spjax.export import (FORMATS, export_patterns, from_frames, make_placement, read_export,
-                          to_frames)
+from spjax.export import (
+    FORMATS,
+    export_patterns,
+    from_frames,
+    make_placement,
+    read_export,
+    to_frames,
+)
 
 ALL_FORMATS = sorted(FORMATS)
 

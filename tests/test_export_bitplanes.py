@@ -10,8 +10,14 @@ import pytest
 from flax import nnx
 from PIL import Image
 
-from spjax.export import (FORMATS, export_patterns, from_frames, import_patterns, read_export,
-                          to_frames)
+from spjax.export import (
+    FORMATS,
+    export_patterns,
+    from_frames,
+    import_patterns,
+    read_export,
+    to_frames,
+)
 from spjax.sensing import Sensor
 
 

@@ -27,7 +27,7 @@ def test_family_export_then_import(tmp_path, capsys):
     assert cli.main(["import-patterns", str(out)]) == 0
     assert "verified 2 files" in capsys.readouterr().out
     m = json.loads((out / "manifest.json").read_text())
-    assert m["sensor"]["family"] == "hadamard:sequency"
+    assert m["sensor"]["family"] == "hadamard:low_frequency"  # bare "hadamard": the 2-D order
 
 
 def test_run_directory_with_geometry_and_save_sensor(tmp_path, capsys):

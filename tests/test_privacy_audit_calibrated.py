@@ -111,14 +111,14 @@ def test_hadamard_means_the_2d_low_frequency_order():
     assert desc["family"] == "hadamard:low_frequency" and desc["order"] == "low_frequency"
     assert sensor.k == round(0.05 * 32 * 32)
     assert sensor_label(desc) == "hadamard, 2-D low-frequency order"
-    assert "sequency" in sensor_label(Sensor.hadamard(16, 16, 0.1).describe())
+    assert "sequency" in sensor_label(Sensor.hadamard(16, 16, 0.1, order="sequency").describe())
     assert sensor_label(Sensor.family("dct", 16, 16, 0.1).describe()) == "dct, zig-zag order"
 
 
 def test_quick_bench_calls_every_4x_chance_cell_a_leak():
     """With the quick grid's pooled test size and number of attacks compared, any worst
     attacker at 4x chance or more is a leak, whatever the other attackers score."""
-    from spjax.eval.bench import GRIDS
+    from spjax.bench.patterns import GRIDS
 
     g = GRIDS["quick"]
     n_test_per_identity = max(1, round(0.2 * g["per_identity"]))
@@ -183,8 +183,15 @@ def test_lfw_folder_goes_through_the_data_areas_reader(tmp_path):
 
 
 def test_cross_photo_identification_on_a_generated_folder(tmp_path):
-    from spjax.eval.recognizer import (CROSS_PHOTO, SAME_PHOTO, DlibRecognizer, Photo,
-                                       RecognizerUnavailable, load_lfw_folder, recognizer_attack)
+    from spjax.eval.recognizer import (
+        CROSS_PHOTO,
+        SAME_PHOTO,
+        DlibRecognizer,
+        Photo,
+        RecognizerUnavailable,
+        load_lfw_folder,
+        recognizer_attack,
+    )
     from spjax.sensing import Sensor
 
     try:

@@ -124,10 +124,10 @@ def test_face_snr_bad_eps_and_privacy_loss_points_to_it():
 
 
 def test_config_accepts_face_snr():
+    from test_training import RECIPE
+
     from spjax.training.config import apply_overrides, load_recipe
     from spjax.training.trainer import PRIVACY_TERMS, validate_spvlm_config
-
-    from test_training import RECIPE
 
     for term in ("face_snr", "face_capacity"):
         assert term in PRIVACY_TERMS
@@ -138,9 +138,9 @@ def test_config_accepts_face_snr():
 
 @pytest.mark.slow
 def test_tiny_face_snr_run_is_finite_and_logs_the_term(tmp_path):
-    from spjax.training.trainer import SPVLMTrainer
-
     from test_training import TINY_DECODER, tiny_config
+
+    from spjax.training.trainer import SPVLMTrainer
 
     recipe = tmp_path / "decoder_recipe.py"
     recipe.write_text(TINY_DECODER)

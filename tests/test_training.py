@@ -159,7 +159,7 @@ def test_tiny_run_trains_keeps_decoder_frozen_and_reports(tiny, tmp_path):
     assert saved["privacy"]["chance"] == pytest.approx(1 / 8)
     assert (tmp_path / "run2" / "sensor.json").is_file()
     assert all(Path(p).is_file() for p in report["figures"])
-    rows = [json.loads(l) for l in (tmp_path / "run2" / "metrics.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (tmp_path / "run2" / "metrics.jsonl").read_text().splitlines()]
     assert {r["kind"] for r in rows} >= {"train", "val"}
 
 

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from spjax.cliargs import key_values
+
 
 def parse_overrides(items) -> dict:
     """KEY=VALUE strings → {key: value} (values stay strings; the builder coerces them)."""
-    out = {}
-    for item in items or []:
-        if "=" not in item:
-            raise ValueError(f"--config: expected KEY=VALUE, got {item!r}")
-        k, v = item.split("=", 1)
-        out[k.strip()] = v.strip()
-    return out
+    return dict(key_values(items, "--config"))
 
 
 def _prepare(args) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from spjax.data import streams
 from spjax.data._render import capsule, ellipse, over
 
 # Trait name → (low, high) of a uniform draw. Binary/discrete traits are drawn in [0, 1) and
@@ -54,7 +55,7 @@ def identity_traits(ids, seed: int = 0) -> dict[str, np.ndarray]:
         raise ValueError(f"ids: expected non-negative identity ids, got min {ids.min()}")
     lo = np.array([r[0] for r in TRAIT_RANGES.values()], np.float64)
     hi = np.array([r[1] for r in TRAIT_RANGES.values()], np.float64)
-    u = np.stack([np.random.default_rng([int(seed), 7919, int(i)]).random(len(lo)) for i in ids]) if ids.size else np.zeros((0, len(lo)))
+    u = np.stack([np.random.default_rng([int(seed), streams.FACE_VARIATION, int(i)]).random(len(lo)) for i in ids]) if ids.size else np.zeros((0, len(lo)))
     vals = lo + (hi - lo) * u
     out = {name: vals[:, j].astype(np.float32) for j, name in enumerate(TRAIT_NAMES)}
     # Keep hair visibly different from skin: push it darker when too close.
@@ -163,7 +164,7 @@ def generate_faces(n_identities: int, per_identity: int, *, size: int = 32, seed
     ids = np.repeat(np.arange(identity_offset, identity_offset + n_identities, dtype=np.int32), per_identity)
     traits = identity_traits(np.arange(identity_offset, identity_offset + n_identities), seed=world)
     traits = {k: np.repeat(v, per_identity) for k, v in traits.items()}
-    rng = np.random.default_rng([int(seed), 104729, int(identity_offset), n_identities, per_identity])
+    rng = np.random.default_rng([int(seed), streams.FACE_SET, int(identity_offset), n_identities, per_identity])
     nz = _nuisance(rng, len(ids), nuisance)
     img = render_faces(traits, nz, size)
     img = img + rng.standard_normal(img.shape, dtype=np.float32) * np.float32(nz["noise"])

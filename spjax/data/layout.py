@@ -12,6 +12,7 @@ import functools
 
 import numpy as np
 
+from spjax.data import streams
 from spjax.data._render import box1d, ellipse
 
 ZONES = ("door", "sink", "stalls", "bench", "middle")
@@ -20,7 +21,7 @@ ZONES = ("door", "sink", "stalls", "bench", "middle")
 @functools.lru_cache(maxsize=4096)
 def room_layout(world: int, layout_id: int) -> dict:
     """Geometry of one room (plain floats, cached)."""
-    rng = np.random.default_rng([int(world), 31337, int(layout_id)])
+    rng = np.random.default_rng([int(world), streams.LAYOUT, int(layout_id)])
     wall_y = rng.uniform(0.2, 0.32)
     door_left = rng.random() < 0.5
     door_w = rng.uniform(0.13, 0.19)
@@ -93,5 +94,5 @@ def render_room(world: int, layout_id: int, size: int) -> np.ndarray:
 
 def landmark_array(world: int, layout_ids: np.ndarray) -> np.ndarray:
     """(N, len(ZONES), 2) landmark feet positions for each clip's layout (NaN where absent)."""
-    table = {int(l): np.array([room_layout(world, int(l))["landmarks"][z] for z in ZONES], np.float32) for l in np.unique(layout_ids)}
-    return np.stack([table[int(l)] for l in layout_ids]) if len(layout_ids) else np.zeros((0, len(ZONES), 2), np.float32)
+    table = {int(lid): np.array([room_layout(world, int(lid))["landmarks"][z] for z in ZONES], np.float32) for lid in np.unique(layout_ids)}
+    return np.stack([table[int(lid)] for lid in layout_ids]) if len(layout_ids) else np.zeros((0, len(ZONES), 2), np.float32)

@@ -17,8 +17,8 @@ import re
 import numpy as np
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
-from spjax.data.scenes import ANOMALY_TYPES
 from spjax.data.layout import ZONES
+from spjax.data.scenes import ANOMALY_TYPES
 
 IMAGE_EXT = (".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".tif", ".tiff", ".gif")
 MULTI_EXT = (".gif", ".tif", ".tiff")

@@ -19,11 +19,10 @@ import numpy as np
 
 from spjax.data import layout as L
 from spjax.data import people as P
+from spjax.data import streams
 from spjax.data.faces import identity_traits
+from spjax.data.labels import ACTIVITIES, ANOMALY_TYPES  # noqa: F401  (re-exported)
 
-ANOMALY_TYPES = ("none", "fall", "fight", "loiter", "crowding")
-ACTIVITIES = ("absent", "walking", "waiting", "washing hands", "sitting", "entering", "leaving",
-              "loitering", "fallen", "fighting", "being pushed", "crowding")
 ACT = {a: i for i, a in enumerate(ACTIVITIES)}
 _MIN_PEOPLE = {"fall": 1, "fight": 2, "loiter": 1, "crowding": 3}
 _NORMAL = ("walking", "waiting", "washing hands", "sitting", "entering", "leaving")
@@ -76,13 +75,27 @@ class SceneConfig:
         need(isinstance(self.captions_per_clip, int) and self.captions_per_clip >= 1, "captions_per_clip", "an int >= 1")
 
     @classmethod
-    def from_dict(cls, values: dict) -> "SceneConfig":
+    def from_dict(cls, values: dict) -> SceneConfig:
         """Build from a dict, naming any unknown key."""
         known = {f.name for f in dataclasses.fields(cls)}
         for k in values:
             if k not in known:
                 raise ValueError(f"SceneConfig: unknown key {k!r}; expected one of {sorted(known)}")
         return cls(**values)
+
+    @classmethod
+    def pick(cls, values, **renamed) -> SceneConfig:
+        """The world fields found in a larger mapping (a recipe's `data` section, a TFDS
+        builder config); `renamed` maps a field to the mapping's own key for it (e.g.
+        `seed="world_seed"`). Fields the mapping lacks keep their defaults."""
+        get = values.get if hasattr(values, "get") else lambda k, d=None: getattr(values, k, d)
+        out = {}
+        for f in dataclasses.fields(cls):
+            key = renamed.get(f.name, f.name)
+            value = get(key, None)
+            if value is not None:
+                out[f.name] = value
+        return cls(**out)
 
 
 def _floor_points(rng, lay_wall, n_shape):
@@ -97,7 +110,7 @@ def _plan(cfg: SceneConfig, n: int, rng: np.random.Generator):
     t = np.arange(T, dtype=np.float32)
     layout = cfg.layout_offset + rng.integers(0, cfg.layout_seeds, n)
     marks = L.landmark_array(cfg.seed, layout)  # (n, Z, 2)
-    wall = np.array([L.room_layout(cfg.seed, int(l))["wall_y"] for l in layout], np.float32)[:, None]
+    wall = np.array([L.room_layout(cfg.seed, int(lid))["wall_y"] for lid in layout], np.float32)[:, None]
     has_bench = ~np.isnan(marks[:, L.ZONES.index("bench"), 0])
 
     # Anomaly type and people count.
@@ -129,7 +142,8 @@ def _plan(cfg: SceneConfig, n: int, rng: np.random.Generator):
     shp = (n, Pm)
     A = _floor_points(rng, wall, shp)
     B = _floor_points(rng, wall, shp)
-    zone_pt = lambda z: marks[:, L.ZONES.index(z)][:, None, :]
+    def zone_pt(z):
+        return marks[:, L.ZONES.index(z)][:, None, :]
     spread = np.stack([(np.arange(Pm) - (Pm - 1) / 2) * 0.07, np.zeros(Pm)], -1)[None]
     door = zone_pt("door") + np.array([0, 0.02])
     # People at the sink stand side by side along the wall (far enough apart to be seen).
@@ -137,10 +151,12 @@ def _plan(cfg: SceneConfig, n: int, rng: np.random.Generator):
     sink = zone_pt("sink") + np.stack([inward * 0.04 * (np.arange(Pm) % 2),
                                        np.broadcast_to((np.arange(Pm) - 1.5) * 0.11, (n, Pm))], -1)
     bench = np.nan_to_num(zone_pt("bench")) + spread
-    u = lambda lo_, hi_: rng.uniform(lo_, hi_, shp)
+    def u(lo_, hi_):
+        return rng.uniform(lo_, hi_, shp)
     t0 = np.zeros(shp)
     dur = u(0.6, 1.3) * T
-    is_ = lambda name: act == ACT[name]
+    def is_(name):
+        return act == ACT[name]
     # waiting: stand first, then walk off.
     t0 = np.where(is_("waiting"), np.floor(u(T / 3, 2 * T / 3)), t0)
     # entering: from the door; leaving: to the door, then gone.
@@ -272,14 +288,14 @@ def _composite(cfg: SceneConfig, plan: dict, rng: np.random.Generator, out: np.n
     pad = box // 2 + 1  # enough margin for any sprite whose anchor lies in the image
     Sp = S + 2 * pad
     canvas = np.zeros((n, T, Sp, Sp), np.float32)
-    for l in np.unique(plan["layout"]):
-        canvas[plan["layout"] == l, :, pad:pad + S, pad:pad + S] = L.render_room(cfg.seed, int(l), S)
+    for lid in np.unique(plan["layout"]):
+        canvas[plan["layout"] == lid, :, pad:pad + S, pad:pad + S] = L.render_room(cfg.seed, int(lid), S)
     look = _appearance(cfg.identity_offset + cfg.n_identities, cfg.seed)[np.maximum(plan["identities"], 0)]
     colours = np.concatenate([np.full(look.shape[:-1] + (1,), P.SHADOW_TONE, np.float32), look[..., :4]], -1)
     height = look[..., 4]
     pos, pose, vis = plan["pos"], plan["pose"], plan["visible"]
     wall = plan["wall"][:, None, None]
-    persp = np.array([L.room_layout(cfg.seed, int(l))["persp"] for l in plan["layout"]], np.float32)[:, None, None]
+    persp = np.array([L.room_layout(cfg.seed, int(lid))["persp"] for lid in plan["layout"]], np.float32)[:, None, None]
     depth = np.clip((pos[..., 1] - wall) / (1 - wall), 0, 1)
     length = height[..., None] * (persp + (1 - persp) * depth) * P.BODY_SCALE * S  # (n, P, T) pixels
     li = np.clip(np.rint(length).astype(int), lmin, lmin + nL - 1)
@@ -350,7 +366,7 @@ def generate_scenes(config: SceneConfig, n: int, *, seed: int | tuple = 0, text:
     if not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"n: expected an int >= 0, got {n!r}")
     seeds = tuple(int(s) for s in seed) if isinstance(seed, (tuple, list)) else (int(seed),)
-    rng = np.random.default_rng([int(config.seed), 271828, *seeds])
+    rng = np.random.default_rng([int(config.seed), streams.SCENE, *seeds])
     frames = np.empty((n, config.frames, config.size, config.size), np.float32)
     parts = []
     for start in range(0, n, chunk):
@@ -361,7 +377,8 @@ def generate_scenes(config: SceneConfig, n: int, *, seed: int | tuple = 0, text:
     if not parts:
         parts = [_plan(config, 0, rng)]
         parts[0]["drawn"] = np.zeros((0, config.max_people, config.frames), np.int32)
-    cat = lambda k: np.concatenate([p[k] for p in parts])
+    def cat(k):
+        return np.concatenate([p[k] for p in parts])
     out = {
         "frames": frames, "count": cat("count"),
         "count_per_frame": cat("visible").sum(1).astype(np.int32),

@@ -25,6 +25,7 @@ import re
 
 import numpy as np
 
+from spjax.data.labels import ACTIVITIES, ANOMALY_TYPES
 from spjax.data.layout import ZONES
 
 QTYPES = ("count", "anomaly", "activity", "describe")
@@ -77,7 +78,7 @@ QUESTIONS = {
 
 # One word of the grammar per label value, as captions say it: the words an SP-VLM's label heads
 # "speak" into its prefix (`spjax.models.spvlm`), in the order of the label indices
-# (counts 0 … 9, `scenes.ANOMALY_TYPES`, `scenes.ACTIVITIES[1:]`).
+# (counts 0 … 9, `labels.ANOMALY_TYPES`, `labels.ACTIVITIES[1:]`).
 CONCEPT_WORDS = {
     "count": ("empty", *NUMBERS[1:]),
     "anomaly_type": ("normal", "fallen", "fight", "loitering", "crowded"),
@@ -91,8 +92,6 @@ def concept_context(labels: dict) -> str:
     """The labels as a fixed-layout word list, the text twin of an SP-VLM's concept tokens:
     count word, anomaly-type word, then one slot per activity (its word if someone does it,
     else `ABSENT_WORD`). The tiny decoder is pretrained to answer from such contexts too."""
-    from spjax.data.scenes import ACTIVITIES, ANOMALY_TYPES
-
     present = {a for a, _ in labels["people"]}
     acts = [w if a in present else ABSENT_WORD
             for a, w in zip(ACTIVITIES[1:], CONCEPT_WORDS["activities"])]
@@ -399,7 +398,7 @@ class WordTokenizer:
         return _TOKEN_RE.findall(str(text).lower())
 
     @classmethod
-    def build(cls, texts=None) -> "WordTokenizer":
+    def build(cls, texts=None) -> WordTokenizer:
         """Vocabulary = the grammar's words plus every word in `texts` (sorted, deterministic)."""
         words = set()
         for t in [*grammar_texts(), *(texts or [])]:
@@ -429,7 +428,7 @@ class WordTokenizer:
             json.dump({"format": "spjax.WordTokenizer/1", "vocab": self.vocab}, f)
 
     @classmethod
-    def load(cls, path) -> "WordTokenizer":
+    def load(cls, path) -> WordTokenizer:
         if not os.path.exists(path):
             raise FileNotFoundError(f"tokenizer file not found: {path}")
         try:

@@ -16,13 +16,14 @@ and open (unseen identities: open-set verification); scenes train/val/test."""
 from __future__ import annotations
 
 import dataclasses
-import os
 import hashlib
 import json
+import os
 
 import numpy as np
 import tensorflow_datasets as tfds
 
+from spjax.data import streams
 from spjax.data import text as tx
 from spjax.data.faces import generate_faces
 from spjax.data.scenes import SceneConfig, generate_scenes
@@ -72,9 +73,7 @@ class ScenesConfig(tfds.core.BuilderConfig):
 
     def scene_config(self) -> SceneConfig:
         types = tuple(t for t in self.anomaly_types.split(",") if t)
-        return SceneConfig(frames=self.frames, size=self.size, min_people=self.min_people, max_people=self.max_people,
-                           anomaly_fraction=self.anomaly_fraction, anomaly_types=types, layout_seeds=self.layout_seeds,
-                           n_identities=self.n_identities, seed=self.seed)
+        return SceneConfig.pick({**dataclasses.asdict(self), "anomaly_types": types})
 
 
 class SpjaxFaces(_Builder):
@@ -227,7 +226,7 @@ def _split_index(n: int, c: LocalConfig) -> dict[str, np.ndarray]:
     for name in ("val_fraction", "test_fraction"):
         if not 0.0 <= float(getattr(c, name)) < 1.0:
             raise ValueError(f"config {name}: expected a fraction in [0, 1), got {getattr(c, name)!r}")
-    perm = np.random.default_rng([c.seed, 99]).permutation(n)
+    perm = np.random.default_rng([c.seed, streams.TFDS_SHUFFLE]).permutation(n)
     n_test, n_val = int(round(n * c.test_fraction)), int(round(n * c.val_fraction))
     out = {"test": np.sort(perm[:n_test]), "val": np.sort(perm[n_test:n_test + n_val]), "train": np.sort(perm[n_test + n_val:])}
     if not len(out["train"]):
@@ -361,7 +360,8 @@ def as_arrays(source, limit: int | None = None) -> dict:
     recs = [source[i] for i in range(n)]
     if not recs:
         raise ValueError("source: expected at least one record, got an empty split")
-    dec = lambda v: v.decode() if isinstance(v, bytes) else str(v)
+    def dec(v):
+        return v.decode() if isinstance(v, bytes) else str(v)
     out: dict = {}
     for key in recs[0]:
         if key in ("caption", "qtypes", "questions", "answers"):

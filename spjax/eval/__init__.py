@@ -1,4 +1,4 @@
-"""spjax.eval: utility metrics, the honest privacy audit and the pattern-design benchmark.
+"""spjax.eval: utility metrics and the honest privacy audit (the design sweep is `spjax.bench`).
 
 Metrics (`metrics`): accuracy, balanced accuracy, AUROC, count MAE/exact accuracy, ROUGE-L,
 BLEU-4 and `utility_from_answers`. Audit: fresh attackers (`attackers`, `identifier`), the

@@ -140,7 +140,7 @@ def _xent(model, x, y):
     return optax.softmax_cross_entropy_with_integer_labels(model(x), y).mean()
 
 
-def _mean_xent(logits: np.ndarray, labels: np.ndarray) -> float:
+def mean_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
     z = logits - logits.max(axis=1, keepdims=True)
     logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
     return float(-logp[np.arange(len(labels)), labels].mean())
@@ -299,7 +299,7 @@ def _run_closed_form(name, train, val, test, heldout_x, n_classes):
                 w = model.weights(hp["alpha"])
                 score = lambda q, w=w: q @ w  # noqa: E731
             val_scores = score(xva)
-            key = (topk_accuracy(val_scores, val.y, 1), -_mean_xent(val_scores, val.y))
+            key = (topk_accuracy(val_scores, val.y, 1), -mean_cross_entropy(val_scores, val.y))
             if best is None or key > best[0]:
                 best = (key, {**hp, "basis": basis}, model, score, xte, xho)
     (val_acc, _), hp, model, score, xte, xho = best
@@ -321,7 +321,7 @@ def _run_neural(name, train, val, test, heldout_x, n_classes, seed, quick):
 
         def validate(m, val_x=val_x):
             logits = np.asarray(apply_model(m, val_x))
-            return topk_accuracy(logits, val.y, 1), -_mean_xent(logits, val.y)
+            return topk_accuracy(logits, val.y, 1), -mean_cross_entropy(logits, val.y)
 
         model, record = fit(
             model, train.x, train.y, loss=_xent, validate=validate, lr=hp["lr"],

@@ -17,21 +17,21 @@ seeds (`leakage.RULE`). An attacker the sensor was trained against never counts 
 
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
 
 from spjax.eval.attackers import ATTACKERS, Split, aggregate, chance_levels, summarise
 from spjax.eval.leakage import ALPHA, MARGIN, MARGIN_RTOL, RULE, leak_test
+from spjax.sensing.patterns import DEFAULT_HADAMARD_ORDER
 
 __all__ = ["ALPHA", "MARGIN", "MARGIN_RTOL", "RULE", "STRENGTH_TARGET", "HADAMARD_DEFAULT",
            "canonical_family", "sensor_label", "privacy_audit", "calibration", "worst_case",
            "leaks", "critical_sampling_rate", "training_identities", "still_image_sensor",
-           "format_summary", "to_json"]
+           "format_summary"]
 
 STRENGTH_TARGET = 0.95  # a calibrated audit: reference worst case >= 0.95 x ceiling
-HADAMARD_DEFAULT = "hadamard:low_frequency"  # "Hadamard" without an order means the 2-D order
+HADAMARD_DEFAULT = f"hadamard:{DEFAULT_HADAMARD_ORDER}"  # "Hadamard" alone: the 2-D order
 CONV = "conv:pinv"  # reconstruct-then-identify: identifier trained on pinv reconstructions
 _ORDER_WORDS = {"low_frequency": "2-D low-frequency order", "sequency": "1-D sequency order",
                 "cake_cutting": "cake-cutting order", "natural": "natural order",
@@ -68,7 +68,7 @@ def sensor_label(desc: dict) -> str:
     return base
 
 
-def _sizes(identities: int, quick: bool, per_identity, heldout_identities):
+def split_sizes(identities: int, quick: bool, per_identity, heldout_identities):
     if isinstance(identities, bool) or not isinstance(identities, int) or identities < 2:
         raise ValueError(f"identities: expected an int >= 2, got {identities!r}")
     per = per_identity or (20 if quick else 40)
@@ -189,7 +189,7 @@ def _suite(channel, img, ids, other, other_ids, seeds, per, *, attackers, conv, 
             # A still face watched for `shots` frames: the attacker averages the repeated shots.
             bar.set_postfix_str(f"seed {s} lda@{shots}shots")
 
-            def averaged(images, base):
+            def averaged(images, base, key=key):
                 return np.mean([channel.measure(images, jax.random.fold_in(key, base + j))
                                 for j in range(shots)], axis=0)
 
@@ -415,7 +415,7 @@ def privacy_audit(
         raise ValueError(f"attackers: expected names from {ATTACKERS}, got {unknown}")
     if not attackers and not conv:
         raise ValueError("attackers: expected at least one attacker (or conv=True), got none")
-    per, held = _sizes(identities, quick, per_identity, heldout_identities)
+    per, held = split_sizes(identities, quick, per_identity, heldout_identities)
     if isinstance(identity_offset, bool) or not isinstance(identity_offset, int) or identity_offset < 0:
         raise ValueError(f"identity_offset: expected an int >= 0, got {identity_offset!r}")
     augment = (2 if quick else 4) if augment is None else augment
@@ -522,13 +522,13 @@ def _calibrate(sensor, report, faces, *, size, identities, per, held, seeds, qui
             "reference": {"top1": ref["top1"], "name": ref["name"], "sensor": ref["sensor"],
                           "attackers": {k: _brief(v) for k, v in ref["attackers"].items()}},
             "attacker_strength": strength, "definition": "reference worst case / ceiling",
-            "strength_by_attack": _strength_by_attack(ref["attackers"], ceiling["attackers"]),
+            "strength_by_attack": strength_by_attack(ref["attackers"], ceiling["attackers"]),
             "target": STRENGTH_TARGET, "calibrated": calibrated, "smoke_test": bool(quick),
             "note": note},
     }
 
 
-def _strength_by_attack(reference: dict, ceiling: dict) -> dict:
+def strength_by_attack(reference: dict, ceiling: dict) -> dict:
     """Per attack family: its top-1 on the full-rate reference ÷ the same family's top-1 on the
     clean faces (how much of its own clean-data power the measurements leave it). The audit's
     `attacker_strength` is the best of the suite; a family far below 1 here is one whose input
@@ -633,22 +633,3 @@ def format_summary(report: dict) -> str:
     elif rec:
         lines.append(f"  dlib: skipped ({rec.get('skipped')})")
     return "\n".join(lines)
-
-
-def _finite_or_none(x):
-    return None if isinstance(x, float) and not math.isfinite(x) else x
-
-
-def to_json(obj):
-    """JSON-safe copy: numpy scalars/arrays to Python, NaN/inf to null."""
-    if isinstance(obj, dict):
-        return {str(k): to_json(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_json(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return to_json(obj.tolist())
-    if isinstance(obj, np.generic):
-        return to_json(obj.item())
-    if isinstance(obj, float):
-        return _finite_or_none(obj)
-    return obj

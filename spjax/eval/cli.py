@@ -1,32 +1,11 @@
-"""`spjax privacy-audit` and `spjax bench patterns`."""
+"""`spjax privacy-audit`."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 
-
-def _rate(text: str) -> float:
-    """A sampling rate as a fraction (0.01) or a percentage ('1%')."""
-    t = text.strip()
-    try:
-        value = float(t[:-1]) / 100.0 if t.endswith("%") else float(t)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a rate like 0.01 or 1%, got {text!r}") from None
-    if not 0.0 < value <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a rate in (0, 1], got {text!r}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+from spjax.cliargs import positive_int, rate
 
 
 def register(subparsers) -> None:
@@ -48,21 +27,21 @@ def register(subparsers) -> None:
                      help="a fixed pattern family, e.g. hadamard (= hadamard:low_frequency, the 2-D "
                           "low-frequency order), hadamard:sequency, hadamard:cake_cutting, dct, "
                           "rademacher")
-    p.add_argument("--rate", type=_rate, help="sampling rate K/(H*W) for --family (0.01 or 1%%)")
+    p.add_argument("--rate", type=rate, help="sampling rate K/(H*W) for --family (0.01 or 1%%)")
     p.add_argument("--photons", type=float, default=None, help="photon budget for --family (default: noiseless)")
-    p.add_argument("--size", type=_positive_int, default=None,
+    p.add_argument("--size", type=positive_int, default=None,
                    help="face size H=W (default: a saved sensor's own size; 32 for --family)")
-    p.add_argument("--identities", type=_positive_int, default=50, help="closed-set identities (default 50)")
-    p.add_argument("--per-identity", type=_positive_int, default=None, help="faces per identity (default 40, quick 20)")
-    p.add_argument("--seeds", type=_positive_int, default=3, help="number of seeds (default 3)")
+    p.add_argument("--identities", type=positive_int, default=50, help="closed-set identities (default 50)")
+    p.add_argument("--per-identity", type=positive_int, default=None, help="faces per identity (default 40, quick 20)")
+    p.add_argument("--seeds", type=positive_int, default=3, help="number of seeds (default 3)")
     p.add_argument("--identity-offset", type=int, default=None, metavar="N",
                    help="audit identities N, N+1, ... (default: after the identities a --run "
                         "sensor was trained against, else 0)")
     p.add_argument("--quick", action="store_true", help="small grids, short training, fewer faces and clips (a smoke test, not a calibrated audit)")
-    p.add_argument("--augment", type=_positive_int, default=None,
+    p.add_argument("--augment", type=positive_int, default=None,
                    help="noisy sensors: measure each train face this many times with fresh noise "
                         "(default 4, quick 2)")
-    p.add_argument("--shots", type=_positive_int, default=8,
+    p.add_argument("--shots", type=positive_int, default=8,
                    help="noisy sensors: the averaged-shots LDA averages this many repeated "
                         "measurements of a still face (default 8; 1 = off)")
     p.add_argument("--no-calibration", action="store_true",
@@ -77,32 +56,6 @@ def register(subparsers) -> None:
     p.add_argument("--figure", metavar="FILE", default=None, help="figure path (default: OUT with .png)")
     p.add_argument("--out", required=True, metavar="FILE.json", help="where to write the JSON report")
     p.set_defaults(func=_privacy_audit)
-
-    b = subparsers.add_parser("bench", help="benchmarks that sweep designs (pattern families x rates x photons)")
-    bsub = b.add_subparsers(dest="bench", metavar="BENCH", required=True)
-    bp = bsub.add_parser("patterns", help="privacy audit over pattern families x sampling rates x photon budgets")
-    bp.add_argument("--out", required=True, metavar="DIR", help="results folder (resumable: finished cells are skipped)")
-    bp.add_argument("--quick", action="store_true",
-                    help="the small grid (minutes on 2 CPU cores; a smoke test)")
-    bp.add_argument("--families", default=None,
-                    help="comma-separated family names (default: the fixed families; hadamard = "
-                         "hadamard:low_frequency)")
-    bp.add_argument("--rates", default=None, help="comma-separated rates, fractions or percentages")
-    bp.add_argument("--photons", default=None, help="comma-separated photon budgets; 'none' = noiseless")
-    bp.add_argument("--identities", type=_positive_int, default=None, help="closed-set identities")
-    bp.add_argument("--seeds", type=_positive_int, default=None, help="seeds per cell")
-    bp.add_argument("--size", type=_positive_int, default=32, help="face and clip size H=W (default 32)")
-    bp.add_argument("--no-scenes", action="store_true", help="skip scene re-identification")
-    bp.add_argument("--no-calibration", action="store_true",
-                    help="skip the sweep's ceiling and attacker strength")
-    bp.add_argument("--utility", metavar="RECIPE", default=None,
-                    help="train every design with this recipe at the utility rates (fixed families "
-                         "frozen, plus learned utility-only and adversarial) for the Pareto figure")
-    bp.add_argument("--utility-rates", default=None,
-                    help="rates that get utility cells (default 1%%,5%%; quick 5%%)")
-    bp.add_argument("--utility-set", action="append", metavar="KEY=VALUE",
-                    help="recipe override for every utility training (repeatable), e.g. train.steps=1000")
-    bp.set_defaults(func=_bench_patterns)
 
 
 def sensor_from_args(args):
@@ -178,7 +131,8 @@ def _scene_options(run_dir) -> dict:
 
 
 def _privacy_audit(args) -> int:
-    from spjax.eval.audit import format_summary, privacy_audit, to_json, training_identities
+    from spjax.eval.audit import format_summary, privacy_audit, training_identities
+    from spjax.jsonio import to_jsonable
 
     sensor = sensor_from_args(args)
     offset = args.identity_offset
@@ -204,13 +158,7 @@ def _privacy_audit(args) -> int:
     if os.path.dirname(out):
         os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as f:
-        json.dump(to_json(report), f, indent=1)
+        json.dump(to_jsonable(report), f, indent=1)
     print(format_summary(report))
     print(f"wrote {out} and {figure}")
     return 0
-
-
-def _bench_patterns(args) -> int:
-    from spjax.eval.bench import bench_patterns_cli
-
-    return bench_patterns_cli(args)

@@ -7,7 +7,7 @@ import os
 import numpy as np
 
 
-def _plt():
+def agg_pyplot():
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -29,7 +29,7 @@ def audit_figure(report: dict, path, *, examples: dict | None = None) -> str:
     names the design and its order."""
     from spjax.eval.audit import sensor_label
 
-    plt = _plt()
+    plt = agg_pyplot()
     fig = plt.figure(figsize=(8.27, 11.69))  # A4 portrait
     gs = fig.add_gridspec(5, 2, height_ratios=[1.1, 0.9, 0.9, 1.0, 0.9])
     s = report["sensor"]

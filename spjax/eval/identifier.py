@@ -73,7 +73,7 @@ def train_identifier(train_img, train_y, val_img, val_y, *, n_classes: int, seed
                      quick: bool = False):
     """Train an `ImageIdentifier` on (train_img, train_y), selected on val by (top-1, −loss).
     Labels must be 0 … n_classes − 1. Returns (model, normaliser, record)."""
-    from spjax.eval.attackers import _mean_xent, topk_accuracy
+    from spjax.eval.attackers import mean_cross_entropy, topk_accuracy
 
     train_img, val_img = np.asarray(train_img), np.asarray(val_img)
     if train_img.ndim != 3 or val_img.ndim != 3 or train_img.shape[1:] != val_img.shape[1:]:
@@ -85,7 +85,7 @@ def train_identifier(train_img, train_y, val_img, val_y, *, n_classes: int, seed
 
     def validate(m):
         logits = batched(apply_model, m, vx)
-        return topk_accuracy(logits, val_y, 1), -_mean_xent(logits, np.asarray(val_y))
+        return topk_accuracy(logits, val_y, 1), -mean_cross_entropy(logits, np.asarray(val_y))
 
     model, record = fit(model, norm(train_img), np.asarray(train_y), loss=_xent,
                         validate=validate, lr=2e-3, weight_decay=1e-2,

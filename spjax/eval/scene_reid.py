@@ -166,7 +166,7 @@ def _xent(model, x, y):
 
 
 def _run_temporal(train, val, test, n_classes, *, seed, quick):
-    from spjax.eval.attackers import _mean_xent, topk_accuracy
+    from spjax.eval.attackers import mean_cross_entropy, topk_accuracy
 
     proj = _Projection(train[0], seed=seed)
     xtr, xva, xte = proj(train[0]), proj(val[0]), proj(test[0])
@@ -174,7 +174,7 @@ def _run_temporal(train, val, test, n_classes, *, seed, quick):
 
     def validate(m):
         logits = batched(apply_model, m, xva, 512)
-        return topk_accuracy(logits, val[1], 1), -_mean_xent(logits, val[1])
+        return topk_accuracy(logits, val[1], 1), -mean_cross_entropy(logits, val[1])
 
     model, record = fit(model, xtr, train[1], loss=_xent, validate=validate, lr=1e-3,
                         weight_decay=5e-2, epochs=10 if quick else 40, patience=3 if quick else 6,
@@ -256,7 +256,9 @@ def scene_reid(
             r["n_correct"], r["n_test"] = int(round(r["top1"] * len(yte))), int(len(yte))
         else:
             f = feats[name]
-            split = lambda s: Split(f(stats_data[s][0]), stats_data[s][1])  # noqa: E731
+            def split(s, f=f):
+                return Split(f(stats_data[s][0]), stats_data[s][1])
+
             r = run_attacker(name.split(":")[0], split("train"), split("val"), split("test"),
                              seed=seed)
         r["seconds"] = round(time.perf_counter() - t1, 2)

@@ -21,8 +21,15 @@ from spjax import __version__
 from spjax.export import frames as frames_mod
 from spjax.export.formats import get_format
 from spjax.export.geometry import Placement, make_placement
-from spjax.export.manifest import (MANIFEST, MANIFEST_VERSION, config_hash, patterns_sha256,
-                                   read_manifest, verify_checksums, write_manifest)
+from spjax.export.manifest import (
+    MANIFEST,
+    MANIFEST_VERSION,
+    config_hash,
+    patterns_sha256,
+    read_manifest,
+    verify_checksums,
+    write_manifest,
+)
 
 DEFAULT_EXPOSURE_US = 1000.0
 DEFAULT_DARK_US = 0.0

@@ -2,7 +2,7 @@
 
 A DMD mirror is on or off. Hard patterns (values in {0, 1}, or {-1, 0, +1} when signed) map
 to one frame each; a signed pattern S is shown as the split pair P+ = [S > 0], P- = [S < 0]
-(P+ at even frame indices, P- at odd), as in DESIGN.md. Gray-level patterns are refused
+(P+ at even frame indices, P- at odd), as in docs/conventions.md. Gray-level patterns are refused
 unless a ``bit_depth`` b is given: then every physical pattern is quantised to the levels
 q / (2^b - 1) and shown as b binary *bit-planes*, least significant first, where plane j has
 weight 2^j / (2^b - 1). A detector that integrates the planes with exposure times in the

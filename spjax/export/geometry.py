@@ -116,7 +116,7 @@ class Placement:
 
     @classmethod
     def from_json(cls, geometry: dict, *, h: int, w: int, device_h: int,
-                  device_w: int) -> "Placement":
+                  device_w: int) -> Placement:
         p = make_placement(h, w, (device_h, device_w), zoom=geometry["zoom"],
                            offset=tuple(geometry["offset"]), flip_h=geometry["flip_h"],
                            flip_v=geometry["flip_v"], rotate=geometry["rotate"])

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from spjax.jsonio import canonical_json, sha256_hex
+
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
 REQUIRED = ("manifest_version", "format", "device", "geometry", "split", "k", "h", "w",
@@ -33,13 +35,9 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def canonical_json(obj) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
 def config_hash(description: dict) -> str:
     """SHA-256 of a sensor description as canonical JSON (key order and spacing fixed)."""
-    return hashlib.sha256(canonical_json(description).encode()).hexdigest()
+    return sha256_hex(canonical_json(description))
 
 
 def patterns_sha256(patterns: np.ndarray, bit_depth: int | None = None) -> str:

@@ -133,6 +133,11 @@ def identity_loss(logits, labels):
     return optax.softmax_cross_entropy_with_integer_labels(logits.astype(jnp.float32), labels)
 
 
+# Privacy terms against an adversary's logits (`privacy_loss`), and the attacker-free terms
+# computed from two noisy shots of the same faces (`FACE_TERMS`, defined below).
+ADVERSARIAL_TERMS = ("neg_ce", "neg_entropy", "kl_uniform")
+
+
 def privacy_loss(logits, labels, kind: str = "neg_ce"):
     """What the sensor/encoder side *minimises* to defeat an adversary (scalar).
 
@@ -146,11 +151,11 @@ def privacy_loss(logits, labels, kind: str = "neg_ce"):
         return -entropy.mean()
     if kind == "kl_uniform":
         return (jnp.log(logits.shape[-1]) - entropy).mean()
-    if kind == "face_snr":
-        raise ValueError("privacy_loss kind 'face_snr' is attacker-free: it is computed from two "
-                         "noisy measurements of the same faces by `face_snr_leakage(y1, y2)`, "
-                         "not from adversary logits")
-    raise ValueError(f"privacy_loss kind: expected 'neg_ce', 'neg_entropy' or 'kl_uniform', got {kind!r}")
+    if kind in FACE_TERMS:
+        raise ValueError(f"privacy_loss kind {kind!r} is attacker-free: it is computed from two "
+                         f"noisy measurements of the same faces by `{FACE_TERMS[kind].__name__}(y1, y2)`, "
+                         f"not from adversary logits")
+    raise ValueError(f"privacy_loss kind: expected one of {ADVERSARIAL_TERMS}, got {kind!r}")
 
 
 def face_snr_leakage(y1, y2, *, eps: float = 1e-4):
@@ -200,6 +205,10 @@ def face_capacity_leakage(y1, y2, *, eps: float = 1e-4):
     for its own leakage, so many moderately leaky measurements cannot add up unnoticed."""
     ratio = face_variance_ratios(y1, y2, eps=eps)
     return 0.5 * jnp.mean(jnp.log(jnp.maximum(ratio, jnp.finfo(jnp.float32).tiny)))
+
+
+FACE_TERMS = {"face_snr": face_snr_leakage, "face_capacity": face_capacity_leakage}
+PRIVACY_TERMS = ADVERSARIAL_TERMS + tuple(FACE_TERMS)
 
 
 def face_variance_ratios(y1, y2, *, eps: float = 1e-4):

@@ -61,7 +61,7 @@ class LlamaConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "LlamaConfig":
+    def from_dict(cls, d: dict) -> LlamaConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(d) - names
         if unknown:

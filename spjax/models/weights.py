@@ -159,6 +159,29 @@ def read_gguf(path):
         raise ValueError(f"load_gguf path: {str(path)!r} is not a readable GGUF file ({err})") from err
 
 
+# Per-layer tensor names of each file format, by our parameter name ({i}: the layer).
+GGUF_LAYER_NAMES = {k: "blk.{i}." + v + ".weight" for k, v in {
+    "attn_norm": "attn_norm", "wq": "attn_q", "wk": "attn_k", "wv": "attn_v", "wo": "attn_output",
+    "ffn_norm": "ffn_norm", "w_gate": "ffn_gate", "w_up": "ffn_up", "w_down": "ffn_down"}.items()}
+HF_LAYER_NAMES = {k: "layers.{i}." + v + ".weight" for k, v in {
+    "attn_norm": "input_layernorm", "wq": "self_attn.q_proj", "wk": "self_attn.k_proj",
+    "wv": "self_attn.v_proj", "wo": "self_attn.o_proj", "ffn_norm": "post_attention_layernorm",
+    "w_gate": "mlp.gate_proj", "w_up": "mlp.up_proj", "w_down": "mlp.down_proj"}.items()}
+
+
+def _read_layers(config: LlamaConfig, names: dict, read) -> list[dict]:
+    """Per layer {our name: array}: `read(file name, our name)`, matrices transposed from the
+    files' (out, in) layout to ours (in, out); norms are vectors and stay as they are."""
+    layers = []
+    for i in range(config.n_layers):
+        layer = {}
+        for ours, theirs in names.items():
+            w = read(theirs.format(i=i), ours)
+            layer[ours] = w.T if w.ndim == 2 else w
+        layers.append(layer)
+    return layers
+
+
 def load_gguf(path, *, param_dtype=jnp.float32, max_seq_len: int | None = None,
               reader=None) -> Llama:
     """A `Llama` from a llama-architecture GGUF file (F32/F16/BF16/Q4_x/Q5_x/Q8_0 tensors).
@@ -174,30 +197,19 @@ def load_gguf(path, *, param_dtype=jnp.float32, max_seq_len: int | None = None,
             raise ValueError(f"GGUF {path.name}: missing tensor {name!r}")
         return _dequant(tensors[name])
 
-    per_layer = []
-    for i in range(config.n_layers):
-        p = f"blk.{i}."
-        per_layer.append({
-            "attn_norm": get(p + "attn_norm.weight"),
-            "wq": gguf_unpermute(get(p + "attn_q.weight"), config.n_heads).T,
-            "wk": gguf_unpermute(get(p + "attn_k.weight"), config.n_kv_heads).T,
-            "wv": get(p + "attn_v.weight").T,
-            "wo": get(p + "attn_output.weight").T,
-            "ffn_norm": get(p + "ffn_norm.weight"),
-            "w_gate": get(p + "ffn_gate.weight").T,
-            "w_up": get(p + "ffn_up.weight").T,
-            "w_down": get(p + "ffn_down.weight").T,
-        })
+    heads = {"wq": config.n_heads, "wk": config.n_kv_heads}  # GGUF permutes q/k rows for RoPE
+
+    def layer_weight(name, ours):
+        w = get(name)
+        return gguf_unpermute(w, heads[ours]) if ours in heads else w
+
+    per_layer = _read_layers(config, GGUF_LAYER_NAMES, layer_weight)
     rest = {"embed": get("token_embd.weight"), "norm": get("output_norm.weight")}
     if not config.tie_embeddings:
         rest["head"] = get("output.weight").T
     src = f"GGUF {path.name}"
-    gnames = {"attn_norm": "attn_norm", "wq": "attn_q", "wk": "attn_k", "wv": "attn_v",
-              "wo": "attn_output", "ffn_norm": "ffn_norm", "w_gate": "ffn_gate", "w_up": "ffn_up",
-              "w_down": "ffn_down"}
-    names = {k: "blk.{i}." + v + ".weight" for k, v in gnames.items()}
-    return assemble(config, _stack(config, per_layer, rest, src, names), param_dtype=param_dtype,
-                    source=src)
+    return assemble(config, _stack(config, per_layer, rest, src, GGUF_LAYER_NAMES),
+                    param_dtype=param_dtype, source=src)
 
 
 # --------------------------------------------------------------------------- safetensors ---
@@ -263,20 +275,7 @@ def load_safetensors(path, *, param_dtype=jnp.float32, max_seq_len: int | None =
         used.add(name)
         return np.asarray(raw[name], np.float32)
 
-    per_layer = []
-    for i in range(config.n_layers):
-        p = f"layers.{i}."
-        per_layer.append({
-            "attn_norm": get(p + "input_layernorm.weight"),
-            "wq": get(p + "self_attn.q_proj.weight").T,
-            "wk": get(p + "self_attn.k_proj.weight").T,
-            "wv": get(p + "self_attn.v_proj.weight").T,
-            "wo": get(p + "self_attn.o_proj.weight").T,
-            "ffn_norm": get(p + "post_attention_layernorm.weight"),
-            "w_gate": get(p + "mlp.gate_proj.weight").T,
-            "w_up": get(p + "mlp.up_proj.weight").T,
-            "w_down": get(p + "mlp.down_proj.weight").T,
-        })
+    per_layer = _read_layers(config, HF_LAYER_NAMES, lambda name, ours: get(name))
     rest = {"embed": get("embed_tokens.weight"), "norm": get("norm.weight")}
     if not config.tie_embeddings:
         rest["head"] = get("lm_head.weight").T
@@ -287,13 +286,8 @@ def load_safetensors(path, *, param_dtype=jnp.float32, max_seq_len: int | None =
         raise ValueError(f"safetensors {directory.name}: tensors not used by a llama model: "
                          f"{unused[:8]}{' ...' if len(unused) > 8 else ''}")
     src = f"safetensors {directory.name}"
-    hnames = {"attn_norm": "input_layernorm", "wq": "self_attn.q_proj", "wk": "self_attn.k_proj",
-              "wv": "self_attn.v_proj", "wo": "self_attn.o_proj",
-              "ffn_norm": "post_attention_layernorm", "w_gate": "mlp.gate_proj",
-              "w_up": "mlp.up_proj", "w_down": "mlp.down_proj"}
-    names = {k: "layers.{i}." + v + ".weight" for k, v in hnames.items()}
-    return assemble(config, _stack(config, per_layer, rest, src, names), param_dtype=param_dtype,
-                    source=src)
+    return assemble(config, _stack(config, per_layer, rest, src, HF_LAYER_NAMES),
+                    param_dtype=param_dtype, source=src)
 
 
 def to_hf_tensors(model: Llama) -> dict[str, np.ndarray]:
@@ -302,15 +296,10 @@ def to_hf_tensors(model: Llama) -> dict[str, np.ndarray]:
 
     a = param_arrays(model)
     out = {"model.embed_tokens.weight": a["embed"], "model.norm.weight": a["norm"]}
-    names = {"attn_norm": "input_layernorm.weight", "ffn_norm": "post_attention_layernorm.weight",
-             "wq": "self_attn.q_proj.weight", "wk": "self_attn.k_proj.weight",
-             "wv": "self_attn.v_proj.weight", "wo": "self_attn.o_proj.weight",
-             "w_gate": "mlp.gate_proj.weight", "w_up": "mlp.up_proj.weight",
-             "w_down": "mlp.down_proj.weight"}
     for i in range(model.config.n_layers):
-        for ours, theirs in names.items():
+        for ours, theirs in HF_LAYER_NAMES.items():
             w = a[ours][i]
-            out[f"model.layers.{i}.{theirs}"] = np.ascontiguousarray(w.T if w.ndim == 2 else w)
+            out["model." + theirs.format(i=i)] = np.ascontiguousarray(w.T if w.ndim == 2 else w)
     if "head" in a:
         out["lm_head.weight"] = np.ascontiguousarray(a["head"].T)
     return out

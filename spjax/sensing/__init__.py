@@ -21,8 +21,17 @@ Quick start::
 from .io import load_sensor, save_sensor
 from .learnable import PARAMETERIZATIONS, Buffer, Temperature
 from .noise import NoiseModel
-from .patterns import (FAMILIES, ORDERS, dct_patterns, hadamard, hadamard_indices,
-                       hadamard_rows, pattern_family, resolve_k, walsh_sequency)
+from .patterns import (
+                       FAMILIES,
+                       ORDERS,
+                       dct_patterns,
+                       hadamard,
+                       hadamard_indices,
+                       hadamard_rows,
+                       pattern_family,
+                       resolve_k,
+                       walsh_sequency,
+)
 from .recon import RECON_METHODS, psnr, reconstruct
 from .sensor import TIMINGS, Sensor
 from .transforms import fwht

@@ -19,7 +19,6 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
-import scipy.linalg
 from flax import nnx
 
 from . import patterns as P
@@ -36,7 +35,7 @@ class Temperature(nnx.Variable):
     """Relaxation temperature τ of straight-through parameterisations (not trained)."""
 
 
-def _temperature(t) -> jax.Array:
+def validate_temperature(t) -> jax.Array:
     if isinstance(t, bool) or not isinstance(t, (int, float, np.floating)) and not (
             hasattr(t, "shape") and np.shape(t) == ()):
         raise TypeError(f"temperature must be a positive float, got {type(t).__name__} {t!r}")
@@ -63,7 +62,7 @@ class DensePatterns(nnx.Module):
             kind == "fixed" and not isinstance(values, jax.core.Tracer)
             and bool(np.all(np.abs(np.asarray(values)) == 1.0)))
         self.values = Buffer(values) if kind == "fixed" else nnx.Param(values)
-        self.temperature = Temperature(_temperature(temperature))
+        self.temperature = Temperature(validate_temperature(temperature))
 
     @property
     def learnable(self) -> bool:
@@ -106,13 +105,6 @@ def init_dense(parameterization: str, init) -> jax.Array:
     raise ValueError(f"parameterization must be one of {PARAMETERIZATIONS}, got {parameterization!r}")
 
 
-def hadamard_patterns(h: int, w: int, rows):
-    """±1 patterns (K, H, W) of natural Sylvester rows; traceable (rows may be a tracer)."""
-    hv = jnp.asarray(scipy.linalg.hadamard(h), jnp.float32)
-    hw = jnp.asarray(scipy.linalg.hadamard(w), jnp.float32)
-    return hv[rows // w][:, :, None] * hw[rows % w][:, None, :]
-
-
 def _relaxed_topk(logits, k: int, t):
     """(K, N) relaxed top-K selection: row j is a softmax over rows not yet taken."""
     def step(taken, _):
@@ -153,7 +145,7 @@ class HadamardSelect(nnx.Module):
     signed = True
     learnable = True
 
-    def __init__(self, h: int, w: int, k: int, order: str = "sequency", frames=None,
+    def __init__(self, h: int, w: int, k: int, order: str = P.DEFAULT_HADAMARD_ORDER, frames=None,
                  temperature: float = 1.0):
         self.h, self.w, self.k = h, w, k
         perm = P.hadamard_indices(h, w, order, frames)
@@ -161,14 +153,14 @@ class HadamardSelect(nnx.Module):
         logits = np.empty(n, np.float32)
         logits[perm] = -np.arange(n, dtype=np.float32) / n * 4.0  # the order's rank, top first
         self.logits = nnx.Param(jnp.asarray(logits))
-        self.temperature = Temperature(_temperature(temperature))
+        self.temperature = Temperature(validate_temperature(temperature))
 
     def rows(self):
         """Selected natural row indices (K,), highest logit first."""
         return jax.lax.top_k(self.logits[...], self.k)[1]
 
     def hard(self):
-        return hadamard_patterns(self.h, self.w, self.rows())
+        return P.hadamard_patterns(self.h, self.w, self.rows())
 
     def measure(self, flat):
         """flat (B, N) → signed measurements (B, K) and the total light (B,)."""

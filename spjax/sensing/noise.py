@@ -1,4 +1,4 @@
-"""Photon-counting detector model (DESIGN.md): Poisson shot noise, dark counts, Gaussian read
+"""Photon-counting detector model (docs/conventions.md): Poisson shot noise, dark counts, Gaussian read
 noise and an ADC with clipping.
 
 Mean counts for a physical pattern P and scene x:  λ = photons · mean_ij(P ⊙ x) + dark.
@@ -67,7 +67,7 @@ class NoiseModel:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "NoiseModel":
+    def from_dict(cls, d: dict) -> NoiseModel:
         if not isinstance(d, dict):
             raise TypeError(f"noise must be a dict, got {type(d).__name__}")
         fields = {f.name for f in dataclasses.fields(cls)}

@@ -24,12 +24,24 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
-from .transforms import is_power_of_two
+from .transforms import fwht, is_power_of_two
 
 ORDERS = ("natural", "sequency", "cake_cutting", "low_frequency", "variance")
 FAMILIES = tuple(f"hadamard:{o}" for o in ORDERS) + (
     "hadamard", "bernoulli", "rademacher", "gaussian", "dct")
+# "Hadamard" without an order means the 2-D low-frequency order (docs/conventions.md).
+DEFAULT_HADAMARD_ORDER = "low_frequency"
 _SIGNED = {"bernoulli": False, "rademacher": True, "gaussian": True, "dct": True}
+
+
+def hadamard_order(name: str) -> str:
+    """The row order a Hadamard family name means: `hadamard:<order>` → order, and bare
+    `hadamard` → `DEFAULT_HADAMARD_ORDER`."""
+    if not isinstance(name, str) or name.split(":", 1)[0] != "hadamard" \
+            or f"hadamard:{name.partition(':')[2] or DEFAULT_HADAMARD_ORDER}" not in FAMILIES:
+        raise ValueError(f"expected 'hadamard' or 'hadamard:<order>' with an order in {ORDERS}, "
+                         f"got {name!r}")
+    return name.partition(":")[2] or DEFAULT_HADAMARD_ORDER
 
 
 def _check_size(name: str, value) -> int:
@@ -91,7 +103,7 @@ def _zigzag(u: np.ndarray, v: np.ndarray, base: np.ndarray) -> np.ndarray:
     return np.lexsort((base, along, d))
 
 
-def hadamard_indices(h: int, w: int, order: str = "sequency", frames=None) -> np.ndarray:
+def hadamard_indices(h: int, w: int, order: str = DEFAULT_HADAMARD_ORDER, frames=None) -> np.ndarray:
     """Permutation (N,) of natural Sylvester row indices for `order` (most important first)."""
     h, w = _check_size("h", h), _check_size("w", w)
     _check_pow2(h, w)
@@ -127,33 +139,28 @@ def _variance_order(h: int, w: int, frames) -> np.ndarray:
         raise ValueError(f"order='variance' needs at least 2 frames, got {f.shape[0]}")
     if not np.all(np.isfinite(f)):
         raise ValueError("frames for order='variance' contain NaN or inf")
-    coeffs = _fwht_np(f)
+    coeffs = np.asarray(fwht(f.astype(np.float32)), np.float64)
     var = coeffs.var(axis=0)
     return np.lexsort((np.arange(h * w), -var))
-
-
-def _fwht_np(x: np.ndarray) -> np.ndarray:
-    """NumPy FWHT along the last axis (float64, for data-driven orderings)."""
-    n = x.shape[-1]
-    y = x.reshape(-1, n).copy()
-    hh, outer = n // 2, 1
-    while hh >= 1:
-        z = y.reshape(-1, outer, 2, hh)
-        y = np.stack([z[:, :, 0] + z[:, :, 1], z[:, :, 0] - z[:, :, 1]], axis=2).reshape(-1, n)
-        outer, hh = outer * 2, hh // 2
-    return y.reshape(x.shape)
 
 
 def hadamard_rows(h: int, w: int, rows) -> np.ndarray:
     """The ±1 patterns (len(rows), H, W) for natural Sylvester row indices `rows`."""
     _check_pow2(h, w)
-    rows = np.asarray(rows, dtype=np.int64)
-    hv, hw = scipy.linalg.hadamard(h), scipy.linalg.hadamard(w)
-    a, b = rows // w, rows % w
-    return (hv[a][:, :, None] * hw[b][:, None, :]).astype(np.float32)
+    return np.asarray(hadamard_patterns(h, w, np.asarray(rows, dtype=np.int32)))
 
 
-def hadamard(h: int, w: int, k: int | None = None, order: str = "sequency",
+def hadamard_patterns(h: int, w: int, rows):
+    """±1 patterns (K, H, W) float32 of natural Sylvester rows; traceable (`rows` may be a
+    tracer), so learned row selection and fixed patterns share one construction."""
+    import jax.numpy as jnp
+
+    hv = jnp.asarray(scipy.linalg.hadamard(h), jnp.float32)
+    hw = jnp.asarray(scipy.linalg.hadamard(w), jnp.float32)
+    return hv[rows // w][:, :, None] * hw[rows % w][:, None, :]
+
+
+def hadamard(h: int, w: int, k: int | None = None, order: str = DEFAULT_HADAMARD_ORDER,
              frames=None) -> np.ndarray:
     """Signed ±1 Hadamard patterns (K, H, W), the first K rows of `order`."""
     k = resolve_k(_check_size("h", h), _check_size("w", w), None, k)
@@ -182,8 +189,7 @@ def pattern_family(name: str, h: int, w: int, k: int | None = None, *, seed: int
     h, w = _check_size("h", h), _check_size("w", w)
     k = resolve_k(h, w, None, k)
     if name.startswith("hadamard"):
-        order = name.split(":", 1)[1] if ":" in name else "sequency"
-        return hadamard(h, w, k, order, frames), True
+        return hadamard(h, w, k, hadamard_order(name), frames), True
     if frames is not None:
         raise ValueError(f"frames is only used by 'hadamard:variance', got family {name!r}")
     rng = np.random.default_rng(seed)

@@ -26,8 +26,7 @@ from flax import nnx
 
 from . import patterns as P
 from . import validation as V
-from .learnable import (PARAMETERIZATIONS, Buffer, DensePatterns, HadamardSelect,
-                        hadamard_patterns, init_dense)
+from .learnable import PARAMETERIZATIONS, Buffer, DensePatterns, HadamardSelect, init_dense
 from .noise import NoiseModel
 from .transforms import fwht
 
@@ -50,7 +49,7 @@ class FixedHadamard(nnx.Module):
         return self.row_index[...]
 
     def hard(self):
-        return hadamard_patterns(self.h, self.w, self.row_index[...])
+        return P.hadamard_patterns(self.h, self.w, self.row_index[...])
 
     def measure(self, flat):
         coeffs = fwht(flat)
@@ -98,7 +97,7 @@ class Sensor(nnx.Module):
 
     # --- constructors --------------------------------------------------------------------------
     @classmethod
-    def hadamard(cls, h, w, rate=None, *, k=None, order="sequency", split=True, noise=None,
+    def hadamard(cls, h, w, rate=None, *, k=None, order=P.DEFAULT_HADAMARD_ORDER, split=True, noise=None,
                  timing="frame", frames=None):
         """Fixed Hadamard sensor on the fast path: the first K rows of `order`."""
         k = P.resolve_k(P._check_size("h", h), P._check_size("w", w), rate, k)
@@ -129,8 +128,7 @@ class Sensor(nnx.Module):
                timing="frame", frames=None):
         """Any family of `FAMILIES`; Hadamard families take the fast path."""
         if isinstance(name, str) and name.startswith("hadamard") and name in P.FAMILIES:
-            order = name.split(":", 1)[1] if ":" in name else "sequency"
-            return cls.hadamard(h, w, rate, k=k, order=order, noise=noise, timing=timing,
+            return cls.hadamard(h, w, rate, k=k, order=P.hadamard_order(name), noise=noise, timing=timing,
                                 split=True if split is None else split, frames=frames)
         k = P.resolve_k(P._check_size("h", h), P._check_size("w", w), rate, k)
         pats, signed = P.pattern_family(name, h, w, k, seed=seed, frames=frames)
@@ -169,7 +167,7 @@ class Sensor(nnx.Module):
             if not (isinstance(init, str) and init.startswith("hadamard") and init in P.FAMILIES):
                 raise ValueError("hadamard_select needs init='hadamard' or 'hadamard:<order>', "
                                  f"got {init if isinstance(init, str) else type(init).__name__!r}")
-            order = init.split(":", 1)[1] if ":" in init else "sequency"
+            order = P.hadamard_order(init)
             src = HadamardSelect(h, w, k, order, frames, temperature)
             return cls(src, h, w, split=True if split is None else split, noise=noise,
                        timing=timing, kind="learned", family=init, order=order)
@@ -224,8 +222,8 @@ class Sensor(nnx.Module):
 
         Fixed patterns have no relaxation: the value is checked and has no effect, so one
         training loop can anneal any sensor."""
-        from .learnable import _temperature
-        t = _temperature(t)
+        from .learnable import validate_temperature
+        t = validate_temperature(t)
         if self.learnable:
             self.source.temperature[...] = t
 

@@ -32,7 +32,7 @@ def has_checkpoint(workdir: str | Path) -> bool:
 
 
 def _as_restorable(tree):
-    # Orbax restore targets must be arrays: NumPy scalars fail (see DESIGN.md), so use 0-d arrays.
+    # Orbax restore targets must be arrays: NumPy scalars fail (docs/conventions.md), so use 0-d arrays.
     return jax.tree.map(lambda x: np.asarray(x) if np.isscalar(x) else x, tree)
 
 

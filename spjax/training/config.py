@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import ast
 import difflib
-import hashlib
 import importlib.util
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import ml_collections
+
+from spjax import jsonio
+from spjax.cliargs import key_values
 
 ConfigDict = ml_collections.ConfigDict
 
@@ -86,16 +89,12 @@ def _parse_value(text: str, current: Any, key: str) -> Any:
 def apply_overrides(config: ConfigDict, overrides: Iterable[str]) -> ConfigDict:
     """Apply `key=value` strings to a locked config; unknown keys are errors."""
     flat = flatten(config)
-    for item in overrides or ():
-        if "=" not in item:
-            raise ValueError(f"--set expects key=value, got {item!r}")
-        key, text = item.split("=", 1)
-        key = key.strip()
+    for key, text in key_values(overrides):
         if key not in flat:
             close = difflib.get_close_matches(key, flat.keys(), n=3)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise ValueError(f"unknown config key {key!r}{hint}")
-        value = _parse_value(text.strip(), flat[key], key)
+        value = _parse_value(text, flat[key], key)
         node = config
         *parents, leaf = key.split(".")
         for part in parents:
@@ -106,22 +105,16 @@ def apply_overrides(config: ConfigDict, overrides: Iterable[str]) -> ConfigDict:
 
 
 def to_json(config: ConfigDict) -> str:
-    return json.dumps(config.to_dict(), indent=2, sort_keys=True, default=_json_default)
-
-
-def _json_default(value):
-    if isinstance(value, tuple):
-        return list(value)
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    raise TypeError(f"config value {value!r} is not JSON-serialisable")
+    return jsonio.dumps(config.to_dict(), indent=2, sort_keys=True)
 
 
 def config_hash(config: ConfigDict | dict, *, exclude: Iterable[str] = ()) -> str:
+    """16 hex digits identifying a config's values (keys starting with `exclude` left out).
+    The blob keeps json.dumps' default spacing so that cache directories named by earlier
+    versions stay valid."""
     flat = flatten(config)
     kept = {k: v for k, v in flat.items() if not any(k.startswith(e) for e in exclude)}
-    blob = json.dumps(kept, sort_keys=True, default=_json_default)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    return jsonio.sha256_hex(json.dumps(jsonio.to_jsonable(kept), sort_keys=True))[:16]
 
 
 def differing_keys(saved: dict, current: ConfigDict | dict,

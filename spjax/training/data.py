@@ -153,13 +153,7 @@ def scene_config(cfg: ConfigDict):
     """The world of a recipe: `spjax.data.scenes.SceneConfig` from `data.*`."""
     from spjax.data.scenes import SceneConfig
 
-    d = cfg.data
-    return SceneConfig(frames=d.frames, size=d.size, min_people=d.min_people,
-                       max_people=d.max_people, anomaly_fraction=d.anomaly_fraction,
-                       n_identities=d.n_identities, seed=d.world_seed,
-                       layout_seeds=d.layout_seeds, layout_offset=d.layout_offset,
-                       identity_offset=d.identity_offset, noise_std=d.noise_std,
-                       lighting=d.lighting)
+    return SceneConfig.pick(cfg.data, seed="world_seed")
 
 
 def build_eval_sets(cfg: ConfigDict):

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from spjax.cliargs import key_values
 from spjax.data.scenes import ANOMALY_TYPES
 from spjax.data.text import QTYPES
 
@@ -105,7 +106,9 @@ def answer(trainer, split_name: str, index: np.ndarray | None = None) -> dict:
             if QTYPES[q] == "anomaly":
                 logits = np.asarray(_first_logits(model.decoder, split.prompt[idx],
                                                   split.prompt_mask[idx], prefix))
-                lse = lambda cols: np.logaddexp.reduce(logits[:, cols], axis=1)  # noqa: E731
+                def lse(cols, logits=logits):
+                    return np.logaddexp.reduce(logits[:, cols], axis=1)
+
                 scores[pos] = lse(yes) - lse(no)
     return {"index": index, "texts": texts, "anomaly_score": scores}
 
@@ -203,8 +206,7 @@ def evaluate_run(run_dir: str | Path, overrides=(), *, split: str = "test") -> d
     cfg = ConfigDict(json.loads(cfg_path.read_text()))
     cfg.lock()
     allowed_sensor = ("sensor.photons", "sensor.dark", "sensor.read_std", "sensor.adc_bits")
-    for item in overrides:
-        key = item.split("=", 1)[0].strip()
+    for key, _ in key_values(overrides):
         if key in EVAL_KEYS_FIXED:
             raise ValueError(f"--set {key}: the trained sensor and encoder fix it "
                              f"({key}={flatten(cfg)[key]}); evaluate on a world of that shape")

@@ -44,17 +44,23 @@ def curves_figure(workdir: Path, path: Path) -> Path:
     if answered:
         axes[0].plot([r["step"] for r in answered], [r["answer_loss"] for r in answered],
                      label="answers (CE through the frozen decoder)")
-    axes[0].set_title("losses"); axes[0].set_xlabel("step"); axes[0].set_yscale("log")
+    axes[0].set_title("losses")
+    axes[0].set_xlabel("step")
+    axes[0].set_yscale("log")
     axes[0].legend(fontsize=7)
     if answered:
         axes[1].plot([r["step"] for r in answered], [r["answer_accuracy"] for r in answered],
                      label="train")
     if val:
         axes[1].plot([r["step"] for r in val], [r["answer_accuracy"] for r in val], "o-", label="val")
-    axes[1].set_title("answer-token accuracy"); axes[1].legend(); axes[1].set_xlabel("step")
+    axes[1].set_title("answer-token accuracy")
+    axes[1].legend()
+    axes[1].set_xlabel("step")
     axes[2].plot(steps, [r["adversary_accuracy_worst"] for r in train], label="worst training adversary")
     axes[2].plot(steps, [r["privacy_weight"] for r in train], "--", label="λ (privacy weight)")
-    axes[2].set_title("identity adversary (train batches)"); axes[2].legend(); axes[2].set_xlabel("step")
+    axes[2].set_title("identity adversary (train batches)")
+    axes[2].legend()
+    axes[2].set_xlabel("step")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -82,7 +88,8 @@ def samples_figure(trainer, samples: list[dict], path: Path, frames_shown: int =
                                      (frames_shown + j, seen[ti], 0.0, max(float(seen.max()), 1e-6))):
                 ax = axes[r, col]
                 ax.imshow(img, cmap="gray", vmin=lo, vmax=hi, interpolation="nearest")
-                ax.set_xticks([]); ax.set_yticks([])
+                ax.set_xticks([])
+                ax.set_yticks([])
                 if r == 0:
                     ax.set_title(f"{'frame' if col < frames_shown else 'sensed'} {ti}", fontsize=6)
         mark = {True: "RIGHT", False: "WRONG", None: ""}[s.get("correct")]

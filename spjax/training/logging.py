@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import json
-import math
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from spjax import jsonio
+
 WANDB_MODES = ("disabled", "offline", "online")
-
-
-def _plain(value):
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return value
 
 
 class RunLogger:
@@ -43,8 +36,8 @@ class RunLogger:
 
     def log(self, kind: str, step: int, **values: Any) -> None:
         record = {"kind": kind, "step": int(step), "time": round(time.time(), 3)}
-        record.update({k: _plain(v) for k, v in values.items()})
-        self._file.write(json.dumps(record) + "\n")
+        record.update(jsonio.to_jsonable(values, nonfinite_as_text=True))
+        self._file.write(jsonio.dumps(record) + "\n")
         if self._wandb is not None:
             scalars = {f"{kind}/{k}": v for k, v in record.items()
                        if k not in ("kind", "step", "time") and isinstance(v, (int, float))}

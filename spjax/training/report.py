@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from spjax import __version__
+from spjax import __version__, jsonio
 from spjax.training.config import ConfigDict
 
 
@@ -92,7 +91,7 @@ def run_spvlm(cfg: ConfigDict, workdir: str | Path, *, resume: bool = False) -> 
     }
     figures = write_figures(workdir, trainer, report)
     report["figures"] = [str(p) for p in figures]
-    (workdir / "report.json").write_text(json.dumps(report, indent=2, default=_plain))
+    (workdir / "report.json").write_text(jsonio.dumps(report, indent=2))
     report["summary"] = summary(report, workdir)
     return report
 
@@ -134,14 +133,6 @@ def _measure(sensor, frames, key):
 @nnx.jit
 def _adversary_logits(adversaries, y):
     return adversaries(y)
-
-
-def _plain(x):
-    if isinstance(x, (np.generic,)):
-        return x.item()
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    return str(x)
 
 
 def _fmt(x, spec=".3f"):

@@ -22,16 +22,10 @@ import jax.numpy as jnp
 import optax
 from flax import nnx
 
-from spjax.models.adversaries import (face_capacity_leakage, face_snr_leakage, identity_loss,
-                                      privacy_loss)
+from spjax.models.adversaries import FACE_TERMS, identity_loss, privacy_loss
 from spjax.models.heads import label_loss
 from spjax.models.spvlm import DECODER, answer_metrics
 from spjax.training.config import ConfigDict
-
-# Adversarial terms: models.adversaries.privacy_loss; attacker-free ones use two noisy shots.
-ADVERSARIAL_TERMS = ("neg_ce", "neg_entropy", "kl_uniform")
-FACE_TERMS = {"face_snr": face_snr_leakage, "face_capacity": face_capacity_leakage}
-PRIVACY_TERMS = ADVERSARIAL_TERMS + tuple(FACE_TERMS)
 
 # Named key streams of one step (folded into the step's key).
 KEY_SCENE, KEY_FACE_ADVERSARY, KEY_FACE, KEY_FACE_SECOND_SHOT = range(4)

@@ -20,12 +20,14 @@ import jax
 import numpy as np
 from flax import nnx
 
+from spjax.models.adversaries import PRIVACY_TERMS
+from spjax.models.spvlm import DECODER
 from spjax.training import optim, sharding
 from spjax.training.checkpoint import Checkpointer, has_checkpoint
 from spjax.training.config import ConfigDict, to_json
 from spjax.training.data import FaceSplit, QASplit, index_loader
 from spjax.training.logging import RunLogger, progress
-from spjax.training.steps import DECODER, MAIN, PRIVACY_TERMS, Trainable, make_step
+from spjax.training.steps import MAIN, Trainable, make_step
 
 
 class TrainingError(RuntimeError):
@@ -64,8 +66,7 @@ class SPVLMTrainer:
             Checkpointer(self.workdir / "checkpoints").check_config(self.cfg.to_dict())
 
     def _build_data(self) -> None:
-        from spjax.training.data import (TrainClips, build_eval_sets, make_qa_split,
-                                         qtype_widths)
+        from spjax.training.data import TrainClips, build_eval_sets, make_qa_split, qtype_widths
 
         train_arrays, clips, faces = build_eval_sets(self.cfg)
         self.local_batch = sharding.check_batch_size(self.cfg.train.batch_size)

@@ -18,8 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from spjax.export.formats.base import (Format, frame_files, index_width, read_image,
-                                       require_file)
+from spjax.export.formats.base import Format, frame_files, index_width, read_image, require_file
 from spjax.export.geometry import Placement
 
 RGB = "RGB"

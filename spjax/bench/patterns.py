@@ -29,8 +29,16 @@ import json
 import os
 import time
 
-from spjax.eval.audit import (MARGIN, MARGIN_RTOL, RULE, STRENGTH_TARGET, canonical_family,
-                               critical_sampling_rate, to_json)
+from spjax import cliargs
+from spjax.eval.audit import (
+    MARGIN,
+    MARGIN_RTOL,
+    RULE,
+    STRENGTH_TARGET,
+    canonical_family,
+    critical_sampling_rate,
+)
+from spjax.jsonio import to_jsonable
 
 FAMILIES = ("hadamard:low_frequency", "hadamard:sequency", "hadamard:cake_cutting",
             "rademacher", "dct")
@@ -135,7 +143,7 @@ def _read_rows(path: str) -> list[dict]:
 
 def _append(path: str, row: dict) -> None:
     with open(path, "a") as f:
-        f.write(json.dumps(to_json(row)) + "\n")
+        f.write(json.dumps(to_jsonable(row)) + "\n")
         f.flush()
         os.fsync(f.fileno())
 
@@ -327,13 +335,13 @@ def bench_patterns(out_dir: str, *, quick: bool = False, families=None, rates=No
 
 def _sweep_calibration(out_dir: str, grid: dict, *, size: int, quick: bool, progress: bool) -> dict:
     """The sweep's ceiling and attacker strength (computed once; `calibration.json`)."""
-    from spjax.eval.audit import _sizes, _strength_by_attack, calibration
+    from spjax.eval.audit import calibration, split_sizes, strength_by_attack
 
     path = os.path.join(out_dir, "calibration.json")
     if os.path.isfile(path):
         with open(path) as f:
             return json.load(f)
-    per, held = _sizes(grid["identities"], quick, grid["per_identity"], None)
+    per, held = split_sizes(grid["identities"], quick, grid["per_identity"], None)
     cal = calibration(size=size, identities=grid["identities"], per_identity=per,
                       heldout_identities=held, seeds=tuple(range(grid["seeds"])), quick=quick,
                       attackers=tuple(grid["attackers"]), conv=grid["conv"], progress=progress)
@@ -347,9 +355,9 @@ def _sweep_calibration(out_dir: str, grid: dict, *, size: int, quick: bool, prog
            "smoke_test": quick,
            "ceiling_attackers": {k: v["top1"]["mean"] for k, v in ceiling["attackers"].items()},
            "reference_attackers": {k: v["top1"]["mean"] for k, v in ref["attackers"].items()},
-           "strength_by_attack": _strength_by_attack(ref["attackers"], ceiling["attackers"])}
+           "strength_by_attack": strength_by_attack(ref["attackers"], ceiling["attackers"])}
     with open(path, "w") as f:
-        json.dump(to_json(out), f, indent=1)
+        json.dump(to_jsonable(out), f, indent=1)
     return out
 
 
@@ -424,7 +432,7 @@ def write_outputs(rows: list[dict], out_dir: str, *, calibration: dict | None = 
                "scene_critical_rates": critical_rates(rows, task="scenes") if rows else {},
                "target": target_check(rows)}
     with open(os.path.join(out_dir, "results.json"), "w") as f:
-        json.dump(to_json(summary), f, indent=1)
+        json.dump(to_jsonable(summary), f, indent=1)
     with open(os.path.join(out_dir, "results.csv"), "w", newline="") as f:
         wr = csv.writer(f)
         wr.writerow(CSV_COLUMNS)
@@ -472,9 +480,9 @@ def format_table(summary: dict) -> str:
 
 
 def _figures(rows, crit, scene_crit, out_dir) -> list[str]:
-    from spjax.eval.figures import _plt
+    from spjax.eval.figures import agg_pyplot
 
-    plt = _plt()
+    plt = agg_pyplot()
     paths = []
     budgets = sorted({r["photons"] for r in rows}, key=lambda p: -1 if p is None else p)
     panels = [("faces", "worst_top1", "worst_top1_std", "chance", crit,
@@ -544,30 +552,13 @@ def _figures(rows, crit, scene_crit, out_dir) -> list[str]:
     return paths
 
 
-def _parse_list(text, conv, name):
-    if text is None:
-        return None
-    try:
-        return tuple(conv(t.strip()) for t in text.split(",") if t.strip())
-    except (ValueError, TypeError) as err:
-        raise ValueError(f"--{name}: could not parse {text!r} ({err})") from None
-
-
 def bench_patterns_cli(args) -> int:
-    from spjax.eval.cli import _rate
-
-    def rate(t):
-        try:
-            return _rate(t)
-        except Exception as err:  # argparse.ArgumentTypeError carries the message
-            raise ValueError(str(err)) from None
-
-    photons = _parse_list(args.photons, lambda t: None if t.lower() == "none" else float(t), "photons")
+    photons = cliargs.comma_list(args.photons, lambda t: None if t.lower() == "none" else float(t), "--photons")
     summary = bench_patterns(
-        args.out, quick=args.quick, families=_parse_list(args.families, str, "families"),
-        rates=_parse_list(args.rates, rate, "rates"), photons=photons,
+        args.out, quick=args.quick, families=cliargs.comma_list(args.families, str, "--families"),
+        rates=cliargs.comma_list(args.rates, cliargs.rate, "--rates"), photons=photons,
         identities=args.identities, seeds=args.seeds, size=args.size,
-        utility_recipe=args.utility, utility_rates=_parse_list(args.utility_rates, rate, "utility-rates"),
+        utility_recipe=args.utility, utility_rates=cliargs.comma_list(args.utility_rates, cliargs.rate, "--utility-rates"),
         utility_set=tuple(args.utility_set or ()), scene_reid=not args.no_scenes,
         calibrate=not args.no_calibration)
     print(format_table(summary))

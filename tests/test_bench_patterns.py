@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from spjax.bench.patterns import bench_patterns, cell_key, critical_rates, format_table
 from spjax.cli import main
-from spjax.eval.bench import bench_patterns, cell_key, critical_rates, format_table
 
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "spvlm_synthetic.py"
 
@@ -78,7 +78,7 @@ def test_critical_rates_per_family_from_rows():
 def test_quick_grid_cells_at_4x_chance_leak_and_set_the_critical_rate():
     """The issue's cells: Rademacher at 0.5 % and 2 % with worst attackers at 6.5x and 7x
     chance were called private by a t-test over two seed means; pooled, they leak."""
-    from spjax.eval.bench import GRIDS
+    from spjax.bench.patterns import GRIDS
 
     g = GRIDS["quick"]
     n = g["identities"] * round(0.2 * g["per_identity"]) * g["seeds"]
@@ -97,7 +97,7 @@ def test_bench_cli_rejects_bad_rates(tmp_path, capsys):
 
 
 def test_target_check_compares_adversarial_with_utility_only_at_the_same_rate():
-    from spjax.eval.bench import target_check
+    from spjax.bench.patterns import target_check
 
     def row(fam, rate, top1, acc):
         return {"family": fam, "rate": rate, "photons": None, "worst_top1": top1, "chance": 0.05,
