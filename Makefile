@@ -20,7 +20,8 @@ run: setup
 	$(VENV)/bin/spjax train recipes/spvlm_synthetic.py --workdir $(WORKDIR)
 
 test: setup
-	$(VENV)/bin/ruff check --select F --quiet spjax tests benchmarks recipes
+	$(VENV)/bin/ruff check --quiet spjax tests benchmarks recipes
+	$(VENV)/bin/ruff format --check --quiet spjax tests benchmarks recipes
 	$(PY) -m pytest -q -m "not slow"
 
 test-slow: setup

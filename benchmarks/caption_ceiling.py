@@ -39,11 +39,25 @@ from spjax.training.config import load_recipe
 from spjax.training.data import scene_config
 
 
-def _fixed_choice(detail: int, n_people: int, count: int = 0, anomaly: int = 0, alert: int = 0,
-                  anomaly_first: bool = False) -> dict:
-    return {"count": count, "detail": detail, "loc": 0, "phrase": 0, "subject": 0,
-            "anomaly": anomaly, "alert": alert, "anomaly_first": anomaly_first,
-            "order": list(range(n_people))}
+def _fixed_choice(
+    detail: int,
+    n_people: int,
+    count: int = 0,
+    anomaly: int = 0,
+    alert: int = 0,
+    anomaly_first: bool = False,
+) -> dict:
+    return {
+        "count": count,
+        "detail": detail,
+        "loc": 0,
+        "phrase": 0,
+        "subject": 0,
+        "anomaly": anomaly,
+        "alert": alert,
+        "anomaly_first": anomaly_first,
+        "order": list(range(n_people)),
+    }
 
 
 # Every detail-0 wording: count sentence × anomaly phrase × alert prefix × sentence order.
@@ -59,7 +73,9 @@ def main():
 
     cfg = load_recipe(args.recipe)
     n = int(cfg.data.n_test)
-    clips = eval_clips(scene_config(cfg), n, seed=int(cfg.seed), split="test")  # the run's test split
+    clips = eval_clips(
+        scene_config(cfg), n, seed=int(cfg.seed), split="test"
+    )  # the run's test split
     rng = random.Random("caption-ceiling")
     scores: dict[str, list[float]] = {}
     terse_scores: dict[tuple, list[float]] = {}
@@ -78,10 +94,13 @@ def main():
             terse_scores.setdefault(w, []).append(rouge_l(terse, refs))
     best = max(terse_scores, key=lambda w: np.mean(terse_scores[w]))
     scores["oracle_best_terse"] = terse_scores[best]
-    result = {"recipe": args.recipe, "n_clips": n, "candidates": args.candidates,
-              "rouge_l": {k: float(np.mean(v)) for k, v in scores.items()},
-              "best_terse_wording": dict(zip(("count", "anomaly", "alert", "anomaly_first"),
-                                             best))}
+    result = {
+        "recipe": args.recipe,
+        "n_clips": n,
+        "candidates": args.candidates,
+        "rouge_l": {k: float(np.mean(v)) for k, v in scores.items()},
+        "best_terse_wording": dict(zip(("count", "anomaly", "alert", "anomaly_first"), best)),
+    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))

@@ -33,7 +33,9 @@ def _rate(fn, n: int, repeats: int, clock=time.perf_counter) -> float:
 
 def _worker(args):
     n, seed = args
-    generate_scenes(SceneConfig(), 256, seed=10_000 + seed, text=False)  # warm this process's caches
+    generate_scenes(
+        SceneConfig(), 256, seed=10_000 + seed, text=False
+    )  # warm this process's caches
     t0 = time.perf_counter()
     generate_scenes(SceneConfig(), n, seed=seed, text=False)
     return time.perf_counter() - t0
@@ -48,7 +50,9 @@ def parallel_rate(n: int, workers: int) -> float:
     return (n // workers) * workers / max(times)
 
 
-def separability(n_ids: int = 50, train: int = 40, test: int = 10, size: int = 32, shrink: float = 0.1) -> float:
+def separability(
+    n_ids: int = 50, train: int = 40, test: int = 10, size: int = 32, shrink: float = 0.1
+) -> float:
     """Held-out identification accuracy of pixel-space Fisher LDA (the classifier of
     tests/test_data_faces.py): same identities, fresh nuisance for the test samples."""
     tr = generate_faces(n_ids, train, size=size, seed=1)
@@ -61,7 +65,7 @@ def separability(n_ids: int = 50, train: int = 40, test: int = 10, size: int = 3
     cov = (1 - shrink) * cov + shrink * np.trace(cov) / len(cov) * np.eye(len(cov))
     chol = np.linalg.cholesky(cov)
     zt, zm = np.linalg.solve(chol, xt.T).T, np.linalg.solve(chol, means.T).T
-    d = (zt ** 2).sum(1)[:, None] - 2 * zt @ zm.T + (zm ** 2).sum(1)[None]
+    d = (zt**2).sum(1)[:, None] - 2 * zt @ zm.T + (zm**2).sum(1)[None]
     return float((np.argmin(d, 1) == te["identity"]).mean())
 
 
@@ -70,21 +74,43 @@ def main() -> None:
     ap.add_argument("--clips", type=int, default=4096)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--separability", action="store_true")
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "out", "data_generation.json"))
+    ap.add_argument(
+        "--out", default=os.path.join(os.path.dirname(__file__), "out", "data_generation.json")
+    )
     a = ap.parse_args()
     cfg32, cfg64 = SceneConfig(), SceneConfig(size=64)
-    generate_scenes(cfg32, 2 * cfg32.layout_seeds, seed=99, text=False)  # warm the room/sprite caches
+    generate_scenes(
+        cfg32, 2 * cfg32.layout_seeds, seed=99, text=False
+    )  # warm the room/sprite caches
     generate_scenes(cfg64, 2 * cfg64.layout_seeds, seed=99, text=False)
     res = {
-        "clips_per_s_32x32x16": _rate(lambda r: generate_scenes(cfg32, a.clips, seed=r, text=False), a.clips, a.repeats),
-        "clips_per_cpu_s_32x32x16": _rate(lambda r: generate_scenes(cfg32, a.clips, seed=r, text=False), a.clips, a.repeats, time.process_time),
+        "clips_per_s_32x32x16": _rate(
+            lambda r: generate_scenes(cfg32, a.clips, seed=r, text=False), a.clips, a.repeats
+        ),
+        "clips_per_cpu_s_32x32x16": _rate(
+            lambda r: generate_scenes(cfg32, a.clips, seed=r, text=False),
+            a.clips,
+            a.repeats,
+            time.process_time,
+        ),
         "clips_per_s_32x32x16_2_processes": parallel_rate(2 * a.clips, 2),
-        "clips_per_s_32x32x16_with_text": _rate(lambda r: generate_scenes(cfg32, a.clips, seed=r), a.clips, a.repeats),
-        "clips_per_s_64x64x16": _rate(lambda r: generate_scenes(cfg64, a.clips // 4, seed=r, text=False), a.clips // 4, a.repeats),
-        "faces_per_s_32": _rate(lambda r: generate_faces(50, a.clips // 50, seed=r), 50 * (a.clips // 50), a.repeats),
+        "clips_per_s_32x32x16_with_text": _rate(
+            lambda r: generate_scenes(cfg32, a.clips, seed=r), a.clips, a.repeats
+        ),
+        "clips_per_s_64x64x16": _rate(
+            lambda r: generate_scenes(cfg64, a.clips // 4, seed=r, text=False),
+            a.clips // 4,
+            a.repeats,
+        ),
+        "faces_per_s_32": _rate(
+            lambda r: generate_faces(50, a.clips // 50, seed=r), 50 * (a.clips // 50), a.repeats
+        ),
         "target_clips_per_s": 2000,
-        "clips": a.clips, "repeats": a.repeats, "cpu_count": os.cpu_count(),
-        "load_average_1min": os.getloadavg()[0], "machine": platform.processor() or platform.machine(),
+        "clips": a.clips,
+        "repeats": a.repeats,
+        "cpu_count": os.cpu_count(),
+        "load_average_1min": os.getloadavg()[0],
+        "machine": platform.processor() or platform.machine(),
     }
     if a.separability:
         res["identity_separability_acc_50ids_32px"] = separability()

@@ -35,8 +35,9 @@ from spjax.models.llama import Llama, LlamaConfig
 from spjax.sensing import Sensor
 
 # The shape of recipes/pretrain_decoder_tiny.py (its vocabulary is a few hundred words).
-TINY = LlamaConfig(vocab_size=512, dim=192, n_layers=4, n_heads=6, n_kv_heads=2, hidden_dim=512,
-                   max_seq_len=256)
+TINY = LlamaConfig(
+    vocab_size=512, dim=192, n_layers=4, n_heads=6, n_kv_heads=2, hidden_dim=512, max_seq_len=256
+)
 # Peak dense bf16 tensor-core TFLOP/s (vendor spec sheets, SXM parts).
 PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0}
 
@@ -56,6 +57,7 @@ def bench_generation(model, *, batch, prompt_len, new_tokens, repeats):
     tokens = jax.random.randint(jax.random.key(0), (batch, prompt_len), 3, model.config.vocab_size)
     out, ids = {}, {}
     for name, cache in (("kv_cache", True), ("recompute", False)):
+
         def fn(cache=cache):
             return generation.generate(model, tokens, max_new_tokens=new_tokens, use_cache=cache)
 
@@ -64,8 +66,9 @@ def bench_generation(model, *, batch, prompt_len, new_tokens, repeats):
         first = time.perf_counter() - t0
         t, ids[name] = _best(fn, repeats, warm_up=False)
         out[name] = {"seconds": t, "tokens_per_s": batch * new_tokens / t, "first_call_s": first}
-    out["outputs_equal"] = bool(np.array_equal(np.asarray(ids["kv_cache"]),
-                                               np.asarray(ids["recompute"])))
+    out["outputs_equal"] = bool(
+        np.array_equal(np.asarray(ids["kv_cache"]), np.asarray(ids["recompute"]))
+    )
     out["speedup"] = out["kv_cache"]["tokens_per_s"] / out["recompute"]["tokens_per_s"]
     return out
 
@@ -78,19 +81,30 @@ def _peak(device) -> tuple[str | None, float | None]:
     return None, None
 
 
-def bench_train_step(decoder, *, batch, repeats, size=32, rate=1 / 16, frames=16, queries=8,
-                     seq=24):
+def bench_train_step(
+    decoder, *, batch, repeats, size=32, rate=1 / 16, frames=16, queries=8, seq=24
+):
     sensor = Sensor.hadamard(size, size, rate, order="low_frequency")
     k = int(sensor.k)
-    enc = TemporalEncoder(size, size, max_frames=frames, out_dim=decoder.config.dim,
-                          num_queries=queries, grid=16, rngs=nnx.Rngs(0))
+    enc = TemporalEncoder(
+        size,
+        size,
+        max_frames=frames,
+        out_dim=decoder.config.dim,
+        num_queries=queries,
+        grid=16,
+        rngs=nnx.Rngs(0),
+    )
     model = spvlm.SPVLM(sensor, enc, decoder)
     opt = spvlm.make_optimizer(model, optax.adamw(1e-4))
     loss_mask = np.zeros((batch, seq), np.int32)
-    loss_mask[:, seq // 2:] = 1
-    b = {"y": jax.random.uniform(jax.random.key(1), (batch, frames, k)),
-         "tokens": jax.random.randint(jax.random.key(2), (batch, seq), 3, decoder.config.vocab_size),
-         "loss_mask": jnp.asarray(loss_mask), "attention_mask": jnp.ones((batch, seq), jnp.int32)}
+    loss_mask[:, seq // 2 :] = 1
+    b = {
+        "y": jax.random.uniform(jax.random.key(1), (batch, frames, k)),
+        "tokens": jax.random.randint(jax.random.key(2), (batch, seq), 3, decoder.config.vocab_size),
+        "loss_mask": jnp.asarray(loss_mask),
+        "attention_mask": jnp.ones((batch, seq), jnp.int32),
+    }
     graphdef, state = nnx.split((model, opt))
 
     @jax.jit
@@ -113,10 +127,15 @@ def bench_train_step(decoder, *, batch, repeats, size=32, rate=1 / 16, frames=16
 
     t, _ = _best(run, repeats)
     n_trainable = sum(x.size for x in jax.tree.leaves(nnx.state(model, spvlm.TRAINABLE)))
-    out = {"seconds": t, "compile_s": compile_s, "xla_flops": flops,
-           "achieved_tflops": flops / t / 1e12, "trainable_params": int(n_trainable),
-           "decoder_params": decoder.config.num_params(),
-           "shape": {"B": batch, "T": frames, "K": k, "M": queries, "text_tokens": seq}}
+    out = {
+        "seconds": t,
+        "compile_s": compile_s,
+        "xla_flops": flops,
+        "achieved_tflops": flops / t / 1e12,
+        "trainable_params": int(n_trainable),
+        "decoder_params": decoder.config.num_params(),
+        "shape": {"B": batch, "T": frames, "K": k, "M": queries, "text_tokens": seq},
+    }
     name, peak = _peak(jax.devices()[0])
     if peak is not None:
         out["mfu_vs_bf16_peak"] = out["achieved_tflops"] / peak
@@ -133,21 +152,30 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"))
     ap.add_argument("--skip-smollm2", action="store_true")
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "out", "lm_generation.json"))
+    ap.add_argument(
+        "--out", default=os.path.join(os.path.dirname(__file__), "out", "lm_generation.json")
+    )
     args = ap.parse_args()
     dtype = jnp.dtype(args.dtype)
 
     dev = jax.devices()[0]
-    result = {"device": f"{dev.platform}:{getattr(dev, 'device_kind', '')}",
-              "cpu_count": os.cpu_count(), "jax": jax.__version__, "python": platform.python_version(),
-              "new_tokens": args.new_tokens, "prompt_len": args.prompt_len,
-              "dtype": args.dtype, "models": {}}
+    result = {
+        "device": f"{dev.platform}:{getattr(dev, 'device_kind', '')}",
+        "cpu_count": os.cpu_count(),
+        "jax": jax.__version__,
+        "python": platform.python_version(),
+        "new_tokens": args.new_tokens,
+        "prompt_len": args.prompt_len,
+        "dtype": args.dtype,
+        "models": {},
+    }
     decoders = {"tiny": lambda: Llama(TINY, rngs=nnx.Rngs(0), param_dtype=dtype)}
     if not args.skip_smollm2:
         try:
             registry.locate("smollm2-135m")
             decoders["smollm2-135m"] = lambda: registry.load_decoder(
-                "smollm2-135m", param_dtype=dtype, max_seq_len=512, with_tokenizer=False)[0]
+                "smollm2-135m", param_dtype=dtype, max_seq_len=512, with_tokenizer=False
+            )[0]
         except FileNotFoundError as err:
             result["smollm2_skipped"] = str(err)
     for name, make in decoders.items():
@@ -156,19 +184,31 @@ def main():
         entry = {"load_s": time.perf_counter() - t0, "config": model.config.to_dict()}
         entry["generation"] = {}
         for batch in (int(b) for b in args.batches.split(",")):
-            g = bench_generation(model, batch=batch, prompt_len=args.prompt_len,
-                                 new_tokens=args.new_tokens, repeats=args.repeats)
+            g = bench_generation(
+                model,
+                batch=batch,
+                prompt_len=args.prompt_len,
+                new_tokens=args.new_tokens,
+                repeats=args.repeats,
+            )
             entry["generation"][f"batch={batch}"] = g
-            print(f"{name} batch {batch}: kv-cache {g['kv_cache']['tokens_per_s']:.1f} tok/s, "
-                  f"recompute {g['recompute']['tokens_per_s']:.1f} tok/s, speedup "
-                  f"{g['speedup']:.1f}x (equal outputs: {g['outputs_equal']})", flush=True)
-        s = entry["train_step"] = bench_train_step(model, batch=args.train_batch,
-                                                   repeats=args.repeats)
+            print(
+                f"{name} batch {batch}: kv-cache {g['kv_cache']['tokens_per_s']:.1f} tok/s, "
+                f"recompute {g['recompute']['tokens_per_s']:.1f} tok/s, speedup "
+                f"{g['speedup']:.1f}x (equal outputs: {g['outputs_equal']})",
+                flush=True,
+            )
+        s = entry["train_step"] = bench_train_step(
+            model, batch=args.train_batch, repeats=args.repeats
+        )
         result["models"][name] = entry
-        print(f"{name}: SP-VLM train step {s['seconds'] * 1e3:.1f} ms "
-              f"({s['achieved_tflops']:.3f} TFLOP/s"
-              + (f", MFU {s['mfu_vs_bf16_peak']:.2%}" if "mfu_vs_bf16_peak" in s else "") + ")",
-              flush=True)
+        print(
+            f"{name}: SP-VLM train step {s['seconds'] * 1e3:.1f} ms "
+            f"({s['achieved_tflops']:.3f} TFLOP/s"
+            + (f", MFU {s['mfu_vs_bf16_peak']:.2%}" if "mfu_vs_bf16_peak" in s else "")
+            + ")",
+            flush=True,
+        )
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(result, f, indent=2)

@@ -71,8 +71,9 @@ def _time_interleaved(fns: dict, args, repeats: int) -> dict:
             t0 = time.perf_counter()
             jax.block_until_ready(f(*args))
             times[name].append(time.perf_counter() - t0)
-    return {n: {"median_s": float(np.median(t)), "best_s": float(np.min(t))}
-            for n, t in times.items()}
+    return {
+        n: {"median_s": float(np.median(t)), "best_s": float(np.min(t))} for n, t in times.items()
+    }
 
 
 def _peer(python: str, x: np.ndarray, k: int, repeats: int) -> dict:
@@ -82,11 +83,15 @@ def _peer(python: str, x: np.ndarray, k: int, repeats: int) -> dict:
         script = os.path.join(d, "peer.py")
         with open(script, "w") as f:
             f.write(PEER_SCRIPT)
-        proc = subprocess.run([python, script, path, str(k), str(repeats)], capture_output=True,
-                              text=True, timeout=1800)
+        proc = subprocess.run(
+            [python, script, path, str(k), str(repeats)],
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
     for line in proc.stdout.splitlines():
         if line.startswith("PEER_JSON"):
-            return json.loads(line[len("PEER_JSON"):])
+            return json.loads(line[len("PEER_JSON") :])
     return {"error": f"peer exited {proc.returncode}: {proc.stderr.strip()[-400:]}"}
 
 
@@ -105,32 +110,51 @@ def run(sizes, batch, rate, repeats, peer_python=None, seed=0) -> dict:
         }
         err = float(jnp.max(jnp.abs(fns["fast"](x) - fns["dense"](x))))
         t = _time_interleaved(fns, (x,), repeats)
-        row = {"side": side, "n_pixels": side * side, "batch": batch, "k": k,
-               "rate": fast.sampling_rate, "max_abs_diff_fast_dense": err, "times": t,
-               "fast_meas_per_s": batch * k / t["fast"]["best_s"],
-               "dense_meas_per_s": batch * k / t["dense"]["best_s"],
-               "speedup_fast_vs_dense": t["dense"]["best_s"] / t["fast"]["best_s"],
-               "fast_over_read": t["fast"]["best_s"] / t["read"]["best_s"]}
+        row = {
+            "side": side,
+            "n_pixels": side * side,
+            "batch": batch,
+            "k": k,
+            "rate": fast.sampling_rate,
+            "max_abs_diff_fast_dense": err,
+            "times": t,
+            "fast_meas_per_s": batch * k / t["fast"]["best_s"],
+            "dense_meas_per_s": batch * k / t["dense"]["best_s"],
+            "speedup_fast_vs_dense": t["dense"]["best_s"] / t["fast"]["best_s"],
+            "fast_over_read": t["fast"]["best_s"] / t["read"]["best_s"],
+        }
         if peer_python:
             row["peer"] = _peer(peer_python, x_np, k, repeats)
         rows.append(row)
-    return {"backend": jax.default_backend(), "devices": [str(d) for d in jax.devices()],
-            "cpu_count": os.cpu_count(), "jax": jax.__version__, "python": platform.python_version(),
-            "repeats": repeats, "rows": rows}
+    return {
+        "backend": jax.default_backend(),
+        "devices": [str(d) for d in jax.devices()],
+        "cpu_count": os.cpu_count(),
+        "jax": jax.__version__,
+        "python": platform.python_version(),
+        "repeats": repeats,
+        "rows": rows,
+    }
 
 
 def print_table(result: dict) -> None:
-    print(f"backend={result['backend']} cpus={result['cpu_count']} jax={result['jax']} "
-          f"(best of {result['repeats']} interleaved runs; times per batch)")
-    print(f"{'HxW':>8s} {'B':>4s} {'K':>5s} {'fast ms':>9s} {'dense ms':>9s} {'read ms':>8s} "
-          f"{'fast Mmeas/s':>13s} {'dense Mmeas/s':>14s} {'speed-up':>9s} {'fast/read':>10s}")
+    print(
+        f"backend={result['backend']} cpus={result['cpu_count']} jax={result['jax']} "
+        f"(best of {result['repeats']} interleaved runs; times per batch)"
+    )
+    print(
+        f"{'HxW':>8s} {'B':>4s} {'K':>5s} {'fast ms':>9s} {'dense ms':>9s} {'read ms':>8s} "
+        f"{'fast Mmeas/s':>13s} {'dense Mmeas/s':>14s} {'speed-up':>9s} {'fast/read':>10s}"
+    )
     for r in result["rows"]:
         t = r["times"]
-        print(f"{r['side']:>4d}x{r['side']:<3d} {r['batch']:4d} {r['k']:5d} "
-              f"{1e3 * t['fast']['best_s']:9.2f} {1e3 * t['dense']['best_s']:9.2f} "
-              f"{1e3 * t['read']['best_s']:8.3f} {r['fast_meas_per_s'] / 1e6:13.1f} "
-              f"{r['dense_meas_per_s'] / 1e6:14.1f} {r['speedup_fast_vs_dense']:8.1f}x "
-              f"{r['fast_over_read']:9.1f}x")
+        print(
+            f"{r['side']:>4d}x{r['side']:<3d} {r['batch']:4d} {r['k']:5d} "
+            f"{1e3 * t['fast']['best_s']:9.2f} {1e3 * t['dense']['best_s']:9.2f} "
+            f"{1e3 * t['read']['best_s']:8.3f} {r['fast_meas_per_s'] / 1e6:13.1f} "
+            f"{r['dense_meas_per_s'] / 1e6:14.1f} {r['speedup_fast_vs_dense']:8.1f}x "
+            f"{r['fast_over_read']:9.1f}x"
+        )
         for name, p in (r.get("peer") or {}).items():
             if isinstance(p, dict) and "best_s" in p:
                 print(f"{'':8s} peer {name}: {1e3 * p['best_s']:.2f} ms")
@@ -144,10 +168,14 @@ def main(argv=None) -> int:
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--rate", type=float, default=0.1)
     ap.add_argument("--repeats", type=int, default=15)
-    ap.add_argument("--peer-python", default=None,
-                    help="python of a separate venv with SPyRiT/deepinv (optional)")
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "out",
-                                                  "sensing_speed.json"))
+    ap.add_argument(
+        "--peer-python",
+        default=None,
+        help="python of a separate venv with SPyRiT/deepinv (optional)",
+    )
+    ap.add_argument(
+        "--out", default=os.path.join(os.path.dirname(__file__), "out", "sensing_speed.json")
+    )
     args = ap.parse_args(argv)
     if args.peer_python and not os.path.isfile(args.peer_python):
         raise SystemExit(f"--peer-python: no such interpreter {args.peer_python!r}")

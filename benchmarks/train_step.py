@@ -37,18 +37,25 @@ def main() -> None:
     from spjax.training.data import answer_rows, clip_targets, scene_config
     from spjax.training.trainer import SPVLMTrainer
 
-    cfg = apply_overrides(load_recipe(args.recipe), ["data.n_val=32", "data.n_test=32",
-                                                     *args.overrides])
+    cfg = apply_overrides(
+        load_recipe(args.recipe), ["data.n_val=32", "data.n_test=32", *args.overrides]
+    )
     workdir = Path("benchmarks/out/train_step_run")
     trainer = SPVLMTrainer(cfg, workdir / str(time.time_ns()))
     faces = trainer.faces["train"]
     rng = np.random.default_rng(0)
     bs, fbs = cfg.train.batch_size, cfg.privacy.face_batch_size
     clips = trainer.train_clips.clips(1)
-    result = {"date": time.strftime("%Y-%m-%d"),
-              "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
-              "devices": [str(d) for d in jax.devices()], "batch_size": bs,
-              "K": int(trainer.model().sensor.k), "H": cfg.data.size, "steps_timed": args.steps}
+    result = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "devices": [str(d) for d in jax.devices()],
+        "batch_size": bs,
+        "K": int(trainer.model().sensor.k),
+        "H": cfg.data.size,
+        "steps_timed": args.steps,
+    }
     for stage, qtype in (("label", None), ("answer", "anomaly"), ("answer", "describe")):
         local = {"frames": clips["frames"], **clip_targets(clips)}
         if qtype:
@@ -57,10 +64,12 @@ def main() -> None:
 
         def one_step(stage=stage, batch=batch):
             fidx = rng.integers(0, len(faces), fbs)
-            face = sharding.global_batch({"image": faces.image[fidx],
-                                          "identity": faces.identity[fidx]}, trainer.mesh)
-            trainer.state, metrics = trainer.step_fns[stage](trainer.state, trainer.frozen, batch,
-                                                             face, trainer.base_key)
+            face = sharding.global_batch(
+                {"image": faces.image[fidx], "identity": faces.identity[fidx]}, trainer.mesh
+            )
+            trainer.state, metrics = trainer.step_fns[stage](
+                trainer.state, trainer.frozen, batch, face, trainer.base_key
+            )
             jax.block_until_ready(metrics)
 
         t0 = time.perf_counter()

@@ -57,26 +57,40 @@ def build(rung: str, args, max_count: int) -> Probe:
     rngs = nnx.Rngs(0)
     noise = NoiseModel(photons=args.photons) if rung in ("noisy", "learned") else None
     if rung == "learned":
-        sensor = Sensor.learned(args.size, args.size, args.rate, init="hadamard:low_frequency",
-                                noise=noise, rngs=rngs)
+        sensor = Sensor.learned(
+            args.size, args.size, args.rate, init="hadamard:low_frequency", noise=noise, rngs=rngs
+        )
     else:
-        sensor = Sensor.hadamard(args.size, args.size, args.rate, order="low_frequency",
-                                 noise=noise)
-    encoder = TemporalEncoder(args.size, args.size, max_frames=args.frames, out_dim=128,
-                              channels=args.channels, summary=not args.no_summary, rngs=rngs)
+        sensor = Sensor.hadamard(
+            args.size, args.size, args.rate, order="low_frequency", noise=noise
+        )
+    encoder = TemporalEncoder(
+        args.size,
+        args.size,
+        max_frames=args.frames,
+        out_dim=128,
+        channels=args.channels,
+        summary=not args.no_summary,
+        rngs=rngs,
+    )
     heads = LabelHeads(encoder.num_queries, 128, max_count, rngs=rngs)
     return Probe(sensor, encoder, heads)
 
 
 def run_rung(rung: str, args, world: SceneConfig, test: dict) -> dict:
     model = build(rung, args, world.max_people)
-    parts = {"encoder": optim.make_optimizer(args.lr, total_steps=args.steps, warmup_steps=100,
-                                             weight_decay=1e-4, clip_norm=1.0),
-             "heads": optim.make_optimizer(args.lr, total_steps=args.steps, warmup_steps=100,
-                                           weight_decay=1e-4, clip_norm=1.0)}
+    parts = {
+        "encoder": optim.make_optimizer(
+            args.lr, total_steps=args.steps, warmup_steps=100, weight_decay=1e-4, clip_norm=1.0
+        ),
+        "heads": optim.make_optimizer(
+            args.lr, total_steps=args.steps, warmup_steps=100, weight_decay=1e-4, clip_norm=1.0
+        ),
+    }
     if model.sensor.learnable:
-        parts["sensor"] = optim.make_optimizer(args.sensor_lr, total_steps=args.steps,
-                                               clip_norm=1.0)
+        parts["sensor"] = optim.make_optimizer(
+            args.sensor_lr, total_steps=args.steps, clip_norm=1.0
+        )
     opt = nnx.Optimizer(model, optim.per_part(parts), wrt=nnx.Param)
     graphdef, state = nnx.split((model, opt))
 
@@ -101,8 +115,14 @@ def run_rung(rung: str, args, world: SceneConfig, test: dict) -> dict:
     key = jax.random.key(args.seed)
     t0, losses = time.time(), []
     for i, b in enumerate(stream, start=1):
-        state, value = step(state, b["frames"], b["count"], b["anomaly_type"], b["activity"],
-                            jax.random.fold_in(key, i))
+        state, value = step(
+            state,
+            b["frames"],
+            b["count"],
+            b["anomaly_type"],
+            b["activity"],
+            jax.random.fold_in(key, i),
+        )
         if i % 250 == 0 or i == args.steps:
             losses.append(float(value))
             print(f"  {rung} step {i} loss {losses[-1]:.3f} ({time.time() - t0:.0f} s)", flush=True)
@@ -110,18 +130,24 @@ def run_rung(rung: str, args, world: SceneConfig, test: dict) -> dict:
     preds = {"count": [], "anomaly_type": [], "anomaly_score": []}
     eval_key, key = jax.random.split(key)
     for lo in range(0, len(test["count"]), 100):
-        out = predict(state, test["frames"][lo:lo + 100], jax.random.fold_in(eval_key, lo))
+        out = predict(state, test["frames"][lo : lo + 100], jax.random.fold_in(eval_key, lo))
         for k in preds:
             preds[k].append(np.asarray(out[k]))
     preds = {k: np.concatenate(v) for k, v in preds.items()}
     names = np.array(ANOMALY_TYPES)
     model = nnx.merge(graphdef, state)[0]
-    return {"rung": rung, "K": int(model.sensor.k) if rung != "clean" else None,
-            "anomaly": anomaly_metrics(names[preds["anomaly_type"]], names[test["anomaly_type"]],
-                                       preds["anomaly_score"]),
-            "count": count_metrics(preds["count"].tolist(), test["count"]),
-            "train_seconds": round(train_s, 1), "steps": args.steps, "batch": args.batch,
-            "loss_curve": losses}
+    return {
+        "rung": rung,
+        "K": int(model.sensor.k) if rung != "clean" else None,
+        "anomaly": anomaly_metrics(
+            names[preds["anomaly_type"]], names[test["anomaly_type"]], preds["anomaly_score"]
+        ),
+        "count": count_metrics(preds["count"].tolist(), test["count"]),
+        "train_seconds": round(train_s, 1),
+        "steps": args.steps,
+        "batch": args.batch,
+        "loss_curve": losses,
+    }
 
 
 def main() -> None:
@@ -135,36 +161,52 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--channels", type=int, default=48)
     ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--no-summary", action="store_true",
-                    help="encoder without the pooled clip summary added to its queries")
+    ap.add_argument(
+        "--no-summary",
+        action="store_true",
+        help="encoder without the pooled clip summary added to its queries",
+    )
     ap.add_argument("--sensor-lr", type=float, default=2e-2)
     ap.add_argument("--test", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--world", default="", help="SceneConfig overrides, e.g. 'seed=1,noise_std=0.03'")
+    ap.add_argument(
+        "--world", default="", help="SceneConfig overrides, e.g. 'seed=1,noise_std=0.03'"
+    )
     ap.add_argument("--run", default=None, help="a trained SP-VLM run whose report.json to add")
     ap.add_argument("--out", default="benchmarks/out/ladder.json")
     args = ap.parse_args()
 
     overrides = dict(key_values([kv for kv in args.world.split(",") if kv], "--world"))
-    world = SceneConfig.from_dict({"size": args.size, "frames": args.frames,
-                                   "anomaly_fraction": 0.4, **_typed(overrides)})
+    world = SceneConfig.from_dict(
+        {"size": args.size, "frames": args.frames, "anomaly_fraction": 0.4, **_typed(overrides)}
+    )
     test = eval_clips(world, args.test, seed=args.seed, split="test", text=False)
     out_path = Path(args.out)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     rows = json.loads(out_path.read_text())["rows"] if out_path.exists() else []
-    base = {"anomaly_majority": float(max(np.mean(test["anomaly"]), 1 - np.mean(test["anomaly"]))),
-            "count_mae_median": float(np.abs(np.median(test["count"]) - test["count"]).mean())}
+    base = {
+        "anomaly_majority": float(max(np.mean(test["anomaly"]), 1 - np.mean(test["anomaly"]))),
+        "count_mae_median": float(np.abs(np.median(test["count"]) - test["count"]).mean()),
+    }
     for rung in args.rungs.split(","):
         print(f"rung {rung}", flush=True)
         row = run_rung(rung, args, world, test)
-        row.update(size=args.size, rate=args.rate, photons=args.photons, world=args.world,
-                   test_clips=args.test)
+        row.update(
+            size=args.size,
+            rate=args.rate,
+            photons=args.photons,
+            world=args.world,
+            test_clips=args.test,
+        )
         rows.append(row)
         out_path.write_text(json.dumps({"baselines": base, "rows": rows}, indent=1))
         a, c = row["anomaly"], row["count"]
-        print(f"{rung}: anomaly {a['accuracy']:.3f} (bal {a['balanced_accuracy']:.3f}, AUROC "
-              f"{a['auroc']:.3f}, recall {a['recall_by_type']}), count MAE {c['mae']:.3f} "
-              f"exact {c['exact_accuracy']:.3f}, {row['train_seconds']} s", flush=True)
+        print(
+            f"{rung}: anomaly {a['accuracy']:.3f} (bal {a['balanced_accuracy']:.3f}, AUROC "
+            f"{a['auroc']:.3f}, recall {a['recall_by_type']}), count MAE {c['mae']:.3f} "
+            f"exact {c['exact_accuracy']:.3f}, {row['train_seconds']} s",
+            flush=True,
+        )
     if args.run:
         report = json.loads((Path(args.run) / "report.json").read_text())
         rows.append({"rung": "spvlm", "run": args.run, "utility": report["utility"]})

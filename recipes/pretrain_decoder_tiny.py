@@ -17,10 +17,25 @@ def get_config():
     # concept_fraction: documents whose context is the labels' concept words (the SP-VLM's
     # concept tokens in text) instead of a caption.
     c.corpus = dict(n_documents=6000, seed=1234, size=32, frames=16, concept_fraction=0.5)
-    c.model = dict(dim=128, n_layers=4, n_heads=4, n_kv_heads=2, hidden_dim=384,
-                   rope_theta=10000.0, max_seq_len=192, tie_embeddings=True)
+    c.model = dict(
+        dim=128,
+        n_layers=4,
+        n_heads=4,
+        n_kv_heads=2,
+        hidden_dim=384,
+        rope_theta=10000.0,
+        max_seq_len=192,
+        tie_embeddings=True,
+    )
     c.optim = dict(lr=3e-3, warmup_steps=100, weight_decay=0.01, clip_norm=1.0)
-    c.train = dict(steps=1200, batch_size=32, seq_len=160, log_every=50, eval_every=400,
-                   checkpoint_every=400, keep_checkpoints=2)
+    c.train = dict(
+        steps=1200,
+        batch_size=32,
+        seq_len=160,
+        log_every=50,
+        eval_every=400,
+        checkpoint_every=400,
+        keep_checkpoints=2,
+    )
     c.run = dict(wandb="disabled")
     return c

@@ -21,22 +21,51 @@ def get_config():
     # The world (spjax.data.scenes.SceneConfig): 64×64 clips of 16 frames, 0–4 people, 40 %
     # anomalies (fall, fight, loiter). Training clips are rendered on the fly (a fresh batch
     # every step); val/test are fixed splits of the same world with their own clip seeds.
-    c.data = dict(source="synthetic", size=64, frames=16, n_val=200, n_test=1000,
-                  min_people=0, max_people=4, anomaly_fraction=0.4, n_identities=50,
-                  faces_per_identity=40, world_seed=0, layout_seeds=1000, layout_offset=0,
-                  identity_offset=0, noise_std=0.02, lighting=True,
-                  # data.source="tfds": builders prepared under data_dir by `spjax data prepare`,
-                  # with the same `k=v,k=v` builder config given to `prepare --config`
-                  # (n_train: how many of its training clips to use)
-                  n_train=8000, data_dir="", scenes="spjax_scenes", faces="spjax_faces",
-                  scenes_config="", faces_config="")
+    c.data = dict(
+        source="synthetic",
+        size=64,
+        frames=16,
+        n_val=200,
+        n_test=1000,
+        min_people=0,
+        max_people=4,
+        anomaly_fraction=0.4,
+        n_identities=50,
+        faces_per_identity=40,
+        world_seed=0,
+        layout_seeds=1000,
+        layout_offset=0,
+        identity_offset=0,
+        noise_std=0.02,
+        lighting=True,
+        # data.source="tfds": builders prepared under data_dir by `spjax data prepare`,
+        # with the same `k=v,k=v` builder config given to `prepare --config`
+        # (n_train: how many of its training clips to use)
+        n_train=8000,
+        data_dir="",
+        scenes="spjax_scenes",
+        faces="spjax_faces",
+        scenes_config="",
+        faces_config="",
+    )
     # r = 5 % of 64×64: K = 205 signed patterns (410 DMD frames, split ±). photons: counts of a
     # fully-on pattern on a full-scale scene: ~1e6 for a 200-lux room seen through an f/2 lens
     # onto 64×64 mirrors of 10.8 µm at a 10 kHz pattern rate (1e5 is a dim room).
-    c.sensor = dict(family="learned", parameterization="signed_binary", init="hadamard",
-                    order="low_frequency", rate=0.05, split=True, timing="frame",
-                    photons=1.0e6, dark=0.0, read_std=0.0, adc_bits=0,
-                    temperature_start=1.0, temperature_end=0.05)
+    c.sensor = dict(
+        family="learned",
+        parameterization="signed_binary",
+        init="hadamard",
+        order="low_frequency",
+        rate=0.05,
+        split=True,
+        timing="frame",
+        photons=1.0e6,
+        dark=0.0,
+        read_std=0.0,
+        adc_bits=0,
+        temperature_start=1.0,
+        temperature_end=0.05,
+    )
     # Lift (the sensor's pseudo-inverse) → per-pixel temporal MLP → conv trunk on a 16² grid
     # → 64 spatial tokens (width 128) → 8 learned queries → prefix (decoder width), followed
     # by concept tokens: the label heads' decisions spoken as the decoder's own word
@@ -44,12 +73,21 @@ def get_config():
     # concept_tokens: "hard" (the decisions) | "soft" (probability-weighted) | "off".
     # clip_summary: add the mean+max of the spatial tokens to every query (without it the
     # label loss sits on the prior plateau for ~1000 steps; see RESULTS.md).
-    c.encoder = dict(channels=48, width=128, depth=1, heads=4, num_queries=8, grid=16,
-                     concept_tokens="hard", clip_summary=True)
+    c.encoder = dict(
+        channels=48,
+        width=128,
+        depth=1,
+        heads=4,
+        num_queries=8,
+        grid=16,
+        concept_tokens="hard",
+        clip_summary=True,
+    )
     # source: "tiny" (pretrained by `recipe`, cached under cache_dir) or a name/path that
     # spjax.models.registry.load_decoder understands (e.g. "smollm2-135m").
-    c.decoder = dict(source="tiny", recipe="recipes/pretrain_decoder_tiny.py",
-                     cache_dir=".cache/decoders")
+    c.decoder = dict(
+        source="tiny", recipe="recipes/pretrain_decoder_tiny.py", cache_dir=".cache/decoders"
+    )
     # Label heads (count, anomaly type, activities) on the prefix: the whole loss for the
     # first train.label_steps steps, then weighted by aux.weight beside the answer loss.
     c.aux = dict(weight=1.0)
@@ -58,16 +96,40 @@ def get_config():
     # ratio of the face measurements, from two independently-noised shots) / "face_capacity"
     # (their Gaussian-channel capacity, nats per measurement); with these the adversaries are
     # only trained and logged for monitoring.
-    c.privacy = dict(weight=4.0, term="face_capacity", warmup_steps=300,
-                     adversaries=("linear", "mlp", "mlp"), adversary_steps=1,
-                     restart_every=400, face_batch_size=64)
-    c.optim = dict(name="adamw", lr=2e-3, sensor_lr=2e-2, adversary_lr=2e-3, warmup_steps=100,
-                   weight_decay=1e-4, clip_norm=1.0)
+    c.privacy = dict(
+        weight=4.0,
+        term="face_capacity",
+        warmup_steps=300,
+        adversaries=("linear", "mlp", "mlp"),
+        adversary_steps=1,
+        restart_every=400,
+        face_batch_size=64,
+    )
+    c.optim = dict(
+        name="adamw",
+        lr=2e-3,
+        sensor_lr=2e-2,
+        adversary_lr=2e-3,
+        warmup_steps=100,
+        weight_decay=1e-4,
+        clip_norm=1.0,
+    )
     # qtype_weights: how often a step asks (count, anomaly, activity, describe) questions.
-    c.train = dict(steps=2000, label_steps=1000, batch_size=32,
-                   qtype_weights=(0.3, 0.3, 0.15, 0.25), log_every=25, eval_every=500,
-                   checkpoint_every=250, keep_checkpoints=3)
-    c.eval = dict(max_new_tokens=0,  # 0: as many as the longest reference answer needs
-                  describe_beams=1, batch_size=100, samples_to_log=2)
+    c.train = dict(
+        steps=2000,
+        label_steps=1000,
+        batch_size=32,
+        qtype_weights=(0.3, 0.3, 0.15, 0.25),
+        log_every=25,
+        eval_every=500,
+        checkpoint_every=250,
+        keep_checkpoints=3,
+    )
+    c.eval = dict(
+        max_new_tokens=0,  # 0: as many as the longest reference answer needs
+        describe_beams=1,
+        batch_size=100,
+        samples_to_log=2,
+    )
     c.run = dict(wandb="disabled")
     return c

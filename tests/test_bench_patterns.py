@@ -14,16 +14,27 @@ RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "spvlm_synthetic.py"
 
 @pytest.mark.slow  # 4 audited cells + calibration + scene clips (~60 s on a shared 2-core machine)
 def test_bench_sweep_resumes_and_writes_tables(tmp_path):
-    kw = dict(quick=True, families=("hadamard", "dct"), rates=(1 / 256, 1.0), photons=(None,),
-              identities=5, seeds=2, size=16, progress=False,
-              scene_options=dict(n_train=200, n_val=100, n_test=100))
+    kw = dict(
+        quick=True,
+        families=("hadamard", "dct"),
+        rates=(1 / 256, 1.0),
+        photons=(None,),
+        identities=5,
+        seeds=2,
+        size=16,
+        progress=False,
+        scene_options=dict(n_train=200, n_val=100, n_test=100),
+    )
     out = bench_patterns(str(tmp_path), **kw)
     assert len(out["rows"]) == 4 and out["smoke_test"]
     lines = (tmp_path / "results.jsonl").read_text().splitlines()
     assert len(lines) == 4
     # "hadamard" is the 2-D low-frequency order, and rows say so.
     assert {r["family"] for r in out["rows"]} == {"hadamard:low_frequency", "dct"}
-    assert {r["label"] for r in out["rows"]} == {"hadamard, 2-D low-frequency order", "dct, zig-zag order"}
+    assert {r["label"] for r in out["rows"]} == {
+        "hadamard, 2-D low-frequency order",
+        "dct, zig-zag order",
+    }
     full = {r["family"]: r for r in out["rows"] if r["rate"] == 1.0}
     # Every pixel measured: identity leaks for both families.
     assert all(r["leaks"] and r["worst_top1"] >= 2 * r["chance"] for r in full.values())
@@ -52,19 +63,37 @@ def test_bench_sweep_resumes_and_writes_tables(tmp_path):
 
 
 def _leak_row(fam, rate, correct, n=80, chance=0.1, scene=None):
-    row = {"family": fam, "rate": rate, "photons": None, "worst": "lda", "worst_top1": correct / n,
-           "chance": chance, "leak": {"by_attack": {"lda": {"correct": correct, "n": n}},
-                                      "chance": chance}}
+    row = {
+        "family": fam,
+        "rate": rate,
+        "photons": None,
+        "worst": "lda",
+        "worst_top1": correct / n,
+        "chance": chance,
+        "leak": {"by_attack": {"lda": {"correct": correct, "n": n}}, "chance": chance},
+    }
     if scene is not None:
-        row.update({"scene_worst": "lda:stats", "scene_top1": scene / 200, "scene_chance": 0.05,
-                    "scene_leak": {"by_attack": {"lda:stats": {"correct": scene, "n": 200}},
-                                   "chance": 0.05}})
+        row.update(
+            {
+                "scene_worst": "lda:stats",
+                "scene_top1": scene / 200,
+                "scene_chance": 0.05,
+                "scene_leak": {
+                    "by_attack": {"lda:stats": {"correct": scene, "n": 200}},
+                    "chance": 0.05,
+                },
+            }
+        )
     return row
 
 
 def test_critical_rates_per_family_from_rows():
-    rows = [_leak_row("a", 0.01, 8, scene=10), _leak_row("a", 0.05, 40, scene=60),
-            _leak_row("b", 0.01, 10), _leak_row("b", 0.05, 12)]
+    rows = [
+        _leak_row("a", 0.01, 8, scene=10),
+        _leak_row("a", 0.05, 40, scene=60),
+        _leak_row("b", 0.01, 10),
+        _leak_row("b", 0.05, 12),
+    ]
     crit = critical_rates(rows)
     assert crit["a|photons=none"]["critical_rate"] == 0.05
     assert crit["b|photons=none"]["critical_rate"] is None  # 1.5x chance is within the margin
@@ -82,8 +111,10 @@ def test_quick_grid_cells_at_4x_chance_leak_and_set_the_critical_rate():
 
     g = GRIDS["quick"]
     n = g["identities"] * round(0.2 * g["per_identity"]) * g["seeds"]
-    rows = [_leak_row("rademacher", r, round(x * n), n=n) for r, x in
-            ((0.005, 0.65), (0.02, 0.70), (0.1, 0.9), (0.5, 1.0))]
+    rows = [
+        _leak_row("rademacher", r, round(x * n), n=n)
+        for r, x in ((0.005, 0.65), (0.02, 0.70), (0.1, 0.9), (0.5, 1.0))
+    ]
     for r in rows:  # the other attackers, compared too
         r["leak"]["by_attack"].update({a: {"correct": 5, "n": n} for a in g["attackers"][1:]})
     crit = critical_rates(rows)["rademacher|photons=none"]
@@ -100,17 +131,29 @@ def test_target_check_compares_adversarial_with_utility_only_at_the_same_rate():
     from spjax.bench.patterns import target_check
 
     def row(fam, rate, top1, acc):
-        return {"family": fam, "rate": rate, "photons": None, "worst_top1": top1, "chance": 0.05,
-                "utility": {"anomaly_accuracy": acc}}
+        return {
+            "family": fam,
+            "rate": rate,
+            "photons": None,
+            "worst_top1": top1,
+            "chance": 0.05,
+            "utility": {"anomaly_accuracy": acc},
+        }
 
-    rows = [row("learned:utility", 0.01, 0.6, 0.80), row("learned:adversarial", 0.01, 0.09, 0.77),
-            row("learned:utility", 0.05, 0.7, 0.85), row("learned:adversarial", 0.05, 0.08, 0.70),
-            row("hadamard", 0.05, 0.7, 0.82)]
+    rows = [
+        row("learned:utility", 0.01, 0.6, 0.80),
+        row("learned:adversarial", 0.01, 0.09, 0.77),
+        row("learned:utility", 0.05, 0.7, 0.85),
+        row("learned:adversarial", 0.05, 0.08, 0.70),
+        row("hadamard", 0.05, 0.7, 0.82),
+    ]
     got = {t["rate"]: t for t in target_check(rows)}
     assert set(got) == {0.01, 0.05}
     assert got[0.01]["met"] and got[0.01]["anomaly_gap"] == pytest.approx(0.03)
     assert got[0.05]["within_margin"] and not got[0.05]["utility_kept"] and not got[0.05]["met"]
-    rows[1]["worst_top1"] = 0.09 + 0.01  # 0.09999999999999999 or so: exactly 2x chance counts as within
+    rows[1]["worst_top1"] = (
+        0.09 + 0.01
+    )  # 0.09999999999999999 or so: exactly 2x chance counts as within
     assert target_check(rows)[0]["within_margin"]
     rows[1]["worst_top1"] = 0.11  # above 2x chance
     assert not target_check(rows)[0]["met"]
@@ -134,18 +177,34 @@ def test_bench_with_utility_trains_fixed_and_learned_designs(tmp_path):
 
     decoder_recipe = tmp_path / "decoder_recipe.py"
     decoder_recipe.write_text(TINY_DECODER)
-    tiny = [o for o in tiny_overrides(str(decoder_recipe), str(tmp_path / "cache"))
-            if not o.startswith(("data.size=", "sensor.rate="))]
-    kw = dict(quick=True, families=("hadamard", "learned:utility", "learned:private"),
-              rates=(1 / 256,), photons=(None,),
-              identities=4, seeds=2, size=16, progress=False,
-              scene_options=dict(n_train=100, n_val=50, n_test=50),
-              utility_recipe=str(RECIPE), utility_rates=(0.1,), utility_set=tuple(tiny))
+    tiny = [
+        o
+        for o in tiny_overrides(str(decoder_recipe), str(tmp_path / "cache"))
+        if not o.startswith(("data.size=", "sensor.rate="))
+    ]
+    kw = dict(
+        quick=True,
+        families=("hadamard", "learned:utility", "learned:private"),
+        rates=(1 / 256,),
+        photons=(None,),
+        identities=4,
+        seeds=2,
+        size=16,
+        progress=False,
+        scene_options=dict(n_train=100, n_val=50, n_test=50),
+        utility_recipe=str(RECIPE),
+        utility_rates=(0.1,),
+        utility_set=tuple(tiny),
+    )
     out = bench_patterns(str(tmp_path / "sweep"), **kw)
     rows = {(r["family"], r["rate"]): r for r in out["rows"]}
     lf = "hadamard:low_frequency"  # what "hadamard" means
-    assert set(rows) == {(lf, 1 / 256), (lf, 0.1), ("learned:utility", 0.1),
-                         ("learned:private", 0.1)}
+    assert set(rows) == {
+        (lf, 1 / 256),
+        (lf, 0.1),
+        ("learned:utility", 0.1),
+        ("learned:private", 0.1),
+    }
     assert rows[(lf, 1 / 256)]["utility"] is None  # not a utility rate
     for design in (lf, "learned:utility", "learned:private"):
         u = rows[(design, 0.1)]["utility"]
@@ -159,8 +218,15 @@ def test_bench_with_utility_trains_fixed_and_learned_designs(tmp_path):
     run = tmp_path / "sweep" / "runs" / "learned-private_r=0.1_photons=none"
     cfg = json.loads((run / "config.json").read_text())
     assert cfg["sensor"]["family"] == "learned" and cfg["privacy"]["weight"] > 0
-    fixed = json.loads((tmp_path / "sweep" / "runs" / "hadamard-low_frequency_r=0.1_photons=none"
-                        / "config.json").read_text())
+    fixed = json.loads(
+        (
+            tmp_path
+            / "sweep"
+            / "runs"
+            / "hadamard-low_frequency_r=0.1_photons=none"
+            / "config.json"
+        ).read_text()
+    )
     assert fixed["sensor"]["family"] == lf and fixed["privacy"]["weight"] == 0
     assert [(t["design"], t["rate"]) for t in out["target"]] == [("learned:private", 0.1)]
     assert (tmp_path / "sweep" / "pareto.png").stat().st_size > 5_000
@@ -173,4 +239,6 @@ def test_bench_with_utility_trains_fixed_and_learned_designs(tmp_path):
     assert len(again["rows"]) == 4
     # Other training overrides in the same folder would mix incomparable utility numbers.
     with pytest.raises(ValueError, match="utility settings"):
-        bench_patterns(str(tmp_path / "sweep"), **{**kw, "utility_set": tuple(tiny) + ("train.steps=7",)})
+        bench_patterns(
+            str(tmp_path / "sweep"), **{**kw, "utility_set": tuple(tiny) + ("train.steps=7",)}
+        )

@@ -37,12 +37,15 @@ def test_canonical_faces_of_one_identity_are_identical():
     assert not np.array_equal(d["image"][0], d["image"][3])
 
 
-@pytest.mark.parametrize("kwargs, word", [
-    (dict(n_identities=0, per_identity=1), "n_identities"),
-    (dict(n_identities=1, per_identity=0), "per_identity"),
-    (dict(n_identities=1, per_identity=1, size=4), "size"),
-    (dict(n_identities=1, per_identity=1, identity_offset=-1), "identity_offset"),
-])
+@pytest.mark.parametrize(
+    "kwargs, word",
+    [
+        (dict(n_identities=0, per_identity=1), "n_identities"),
+        (dict(n_identities=1, per_identity=0), "per_identity"),
+        (dict(n_identities=1, per_identity=1, size=4), "size"),
+        (dict(n_identities=1, per_identity=1, identity_offset=-1), "identity_offset"),
+    ],
+)
 def test_faces_bad_arguments(kwargs, word):
     n, p = kwargs.pop("n_identities"), kwargs.pop("per_identity")
     with pytest.raises(ValueError, match=word):
@@ -62,7 +65,7 @@ def lda_accuracy(train: dict, test: dict, shrink: float = 0.1) -> float:
     chol = np.linalg.cholesky(cov)  # Mahalanobis distance = Euclidean after solving with L
     zt = np.linalg.solve(chol, xt.T).T
     zm = np.linalg.solve(chol, means.T).T
-    d = (zt ** 2).sum(1)[:, None] - 2 * zt @ zm.T + (zm ** 2).sum(1)[None]
+    d = (zt**2).sum(1)[:, None] - 2 * zt @ zm.T + (zm**2).sum(1)[None]
     return float((classes[np.argmin(d, 1)] == test["identity"]).mean())
 
 
@@ -71,7 +74,9 @@ def test_identity_separability_50_identities_32px():
     tr = generate_faces(50, 40, size=32, seed=1)
     te = generate_faces(50, 10, size=32, seed=2)  # same identities, fresh nuisance
     acc = lda_accuracy(tr, te)
-    print(f"identity separability: {acc:.3f} held-out accuracy over 50 identities at 32x32 (chance 0.02)")
+    print(
+        f"identity separability: {acc:.3f} held-out accuracy over 50 identities at 32x32 (chance 0.02)"
+    )
     assert acc >= 0.90
     # Without identity information (labels shuffled) the same classifier is at chance level,
     # so the accuracy above comes from the identities, not from the protocol.

@@ -51,10 +51,14 @@ def _clips(root):
     rng = np.random.default_rng(0)
     (root / "c1").mkdir()
     for t in range(20):
-        Image.fromarray(rng.integers(0, 255, (40, 40), dtype=np.uint8)).save(root / "c1" / f"{t:03d}.png")
+        Image.fromarray(rng.integers(0, 255, (40, 40), dtype=np.uint8)).save(
+            root / "c1" / f"{t:03d}.png"
+        )
     frames = [Image.fromarray(np.full((24, 24), 10 * t, np.uint8)) for t in range(10)]
     frames[0].save(root / "c2.gif", save_all=True, append_images=frames[1:])
-    (root / "labels.csv").write_text("clip,count,anomaly_type,caption\nc1,2,fall,Someone fell.\nc2,0,none,\n")
+    (root / "labels.csv").write_text(
+        "clip,count,anomaly_type,caption\nc1,2,fall,Someone fell.\nc2,0,none,\n"
+    )
     return root
 
 
@@ -95,9 +99,20 @@ def test_video_bad_inputs(tmp_path):
 
 def test_local_tfds_builders(tmp_path):
     lfw = _lfw(tmp_path / "lfw", per=5)
-    tb.prepare("spjax_lfw", tmp_path / "data", {"path": str(lfw), "test_fraction": 0.2, "val_fraction": 0.2})
-    srcs = {s: tb.load("spjax_lfw", tmp_path / "data", {"path": str(lfw), "test_fraction": 0.2, "val_fraction": 0.2}, split=s)
-            for s in ("train", "val", "test")}
+    tb.prepare(
+        "spjax_lfw",
+        tmp_path / "data",
+        {"path": str(lfw), "test_fraction": 0.2, "val_fraction": 0.2},
+    )
+    srcs = {
+        s: tb.load(
+            "spjax_lfw",
+            tmp_path / "data",
+            {"path": str(lfw), "test_fraction": 0.2, "val_fraction": 0.2},
+            split=s,
+        )
+        for s in ("train", "val", "test")
+    }
     assert sum(len(s) for s in srcs.values()) == 10
     r = srcs["train"][0]
     assert r["image"].shape == (32, 32) and r["name"].decode() in ("Ada_Lovelace", "Alan_Turing")

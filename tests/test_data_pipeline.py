@@ -24,7 +24,9 @@ def test_seeded_shuffle_is_deterministic_and_epochs_reshuffle():
     b = _ids(make_loader(src, batch_size=5, seed=1, shard_index=0, shard_count=1, num_epochs=2))
     c = _ids(make_loader(src, batch_size=5, seed=2, shard_index=0, shard_count=1, num_epochs=2))
     assert a == b and a != c and a[:20] != list(range(20))
-    assert sorted(a[:20]) == list(range(20)) and sorted(a[20:]) == list(range(20)) and a[:20] != a[20:]
+    assert (
+        sorted(a[:20]) == list(range(20)) and sorted(a[20:]) == list(range(20)) and a[:20] != a[20:]
+    )
     plain = _ids(make_loader(src, batch_size=5, shuffle=False, shard_index=0, shard_count=1))
     assert plain == list(range(20))
 
@@ -99,8 +101,15 @@ def test_real_processes_cover_every_record_exactly_once(tmp_path):
         port = s.getsockname()[1]
     script = tmp_path / "worker.py"
     script.write_text(_WORKER)
-    procs = [subprocess.Popen([sys.executable, str(script), f"localhost:{port}", "3", str(i)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(3)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), f"localhost:{port}", "3", str(i)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(3)
+    ]
     outs = [json.loads(p.communicate(timeout=120)[0].strip().splitlines()[-1]) for p in procs]
     assert sorted(o["index"] for o in outs) == [0, 1, 2] and {o["count"] for o in outs} == {3}
     assert sorted(i for o in outs for i in o["ids"]) == list(range(29))

@@ -19,12 +19,24 @@ def test_shapes_and_determinism():
     b = generate_scenes(cfg, 6, seed=3)
     assert a["frames"].shape == (6, 16, 32, 32) and a["frames"].dtype == np.float32
     assert 0 <= a["frames"].min() and a["frames"].max() <= 1
-    for k in ("frames", "count", "count_per_frame", "anomaly_type", "identities", "activity", "event_span"):
+    for k in (
+        "frames",
+        "count",
+        "count_per_frame",
+        "anomaly_type",
+        "identities",
+        "activity",
+        "event_span",
+    ):
         assert a[k].tobytes() == b[k].tobytes(), k
     assert a["captions"] == b["captions"] and a["qa"] == b["qa"]
     c = generate_scenes(cfg, 6, seed=4)
     assert not np.array_equal(a["frames"], c["frames"])
-    assert len(a["captions"][0]) == 3 and {q[0] for q in a["qa"][0]} >= {"count", "anomaly", "describe"}
+    assert len(a["captions"][0]) == 3 and {q[0] for q in a["qa"][0]} >= {
+        "count",
+        "anomaly",
+        "describe",
+    }
 
 
 def test_64_pixels_and_chunking_do_not_change_content():
@@ -78,7 +90,9 @@ def test_rendered_people_count_equals_label():
 
 
 def test_fall_clip_ends_with_a_lying_still_person():
-    cfg = SceneConfig(**CLEAN, anomaly_fraction=1.0, anomaly_types=("fall",), max_people=1, min_people=1)
+    cfg = SceneConfig(
+        **CLEAN, anomaly_fraction=1.0, anomaly_types=("fall",), max_people=1, min_people=1
+    )
     d = generate_scenes(cfg, 20, seed=0)
     assert (d["anomaly_type"] == ANOMALY_TYPES.index("fall")).all()
     assert (d["activity"][:, 0] == ACTIVITIES.index("fallen")).all()
@@ -87,7 +101,9 @@ def test_fall_clip_ends_with_a_lying_still_person():
         assert 0 < start < cfg.frames - 3
         assert np.isin(d["pose"][i, 0, -3:], P.LYING).all()
         assert not np.isin(d["pose"][i, 0, :start], P.LYING).any()
-        np.testing.assert_array_equal(d["positions"][i, 0, start:], d["positions"][i, 0, -1:].repeat(cfg.frames - start, 0))
+        np.testing.assert_array_equal(
+            d["positions"][i, 0, start:], d["positions"][i, 0, -1:].repeat(cfg.frames - start, 0)
+        )
         # In pixels: still over the last frames, upright (tall) at the start, lying (wide) at the end.
         assert np.array_equal(d["frames"][i, -1], d["frames"][i, -2])
         bg = _background(cfg, d, i)
@@ -103,7 +119,9 @@ def test_fall_clip_ends_with_a_lying_still_person():
 
 
 def test_fight_and_loiter_and_crowding_labels():
-    cfg = SceneConfig(anomaly_fraction=1.0, anomaly_types=("fight", "loiter", "crowding"), min_people=1)
+    cfg = SceneConfig(
+        anomaly_fraction=1.0, anomaly_types=("fight", "loiter", "crowding"), min_people=1
+    )
     d = generate_scenes(cfg, 90, seed=1, text=False)
     for i in range(90):
         name = ANOMALY_TYPES[d["anomaly_type"][i]]
@@ -111,9 +129,9 @@ def test_fight_and_loiter_and_crowding_labels():
         pos = d["positions"][i]
         if name == "fight":
             assert d["count"][i] >= 2
-            gap = np.abs(pos[0, s + 1:, 0] - pos[1, s + 1:, 0])
+            gap = np.abs(pos[0, s + 1 :, 0] - pos[1, s + 1 :, 0])
             assert (gap < 0.25).all()  # close together during the episode
-            assert len(set(d["pose"][i, 0, s:s + 4])) == 4  # fast repeated contact
+            assert len(set(d["pose"][i, 0, s : s + 4])) == 4  # fast repeated contact
             assert ACTIVITIES[d["activity"][i, 1]] == "being pushed"
         elif name == "loiter":
             assert (s, e) == (0, cfg.frames - 1)
@@ -149,11 +167,17 @@ def test_normal_standing_is_shorter_than_loitering():
     assert not (still & stand_all & (d["activity"] > 0)).any()
 
 
-@pytest.mark.parametrize("kwargs, word", [
-    (dict(frames=2), "frames"), (dict(size=8), "size"), (dict(max_people=7), "max_people"),
-    (dict(anomaly_types=("explosion",)), "anomaly_types"), (dict(anomaly_fraction=1.5), "anomaly_fraction"),
-    (dict(anomaly_types=("fight",), max_people=1, min_people=0), "max_people"),
-])
+@pytest.mark.parametrize(
+    "kwargs, word",
+    [
+        (dict(frames=2), "frames"),
+        (dict(size=8), "size"),
+        (dict(max_people=7), "max_people"),
+        (dict(anomaly_types=("explosion",)), "anomaly_types"),
+        (dict(anomaly_fraction=1.5), "anomaly_fraction"),
+        (dict(anomaly_types=("fight",), max_people=1, min_people=0), "max_people"),
+    ],
+)
 def test_config_errors_name_the_field(kwargs, word):
     with pytest.raises(ValueError, match=word):
         SceneConfig(**kwargs)

@@ -16,7 +16,9 @@ def test_batches_depend_only_on_seed_and_step():
     assert a["qa"] == b["qa"]
     assert not np.array_equal(a["frames"], clip_batch(CFG, 4, seed=0, step=8)["frames"])
     assert not np.array_equal(a["frames"], clip_batch(CFG, 4, seed=1, step=7)["frames"])
-    assert not np.array_equal(a["frames"], clip_batch(CFG, 4, seed=0, step=7, shard_index=1)["frames"])
+    assert not np.array_equal(
+        a["frames"], clip_batch(CFG, 4, seed=0, step=7, shard_index=1)["frames"]
+    )
 
 
 def test_stream_resumes_at_any_step_and_prefetches_in_order():
@@ -32,7 +34,9 @@ def test_stream_resumes_at_any_step_and_prefetches_in_order():
 def test_eval_splits_are_fixed_and_not_training_batches():
     val, test = eval_clips(CFG, 4, seed=0, split="val"), eval_clips(CFG, 4, seed=0, split="test")
     assert not np.array_equal(val["frames"], test["frames"])
-    np.testing.assert_array_equal(test["frames"], eval_clips(CFG, 4, seed=0, split="test")["frames"])
+    np.testing.assert_array_equal(
+        test["frames"], eval_clips(CFG, 4, seed=0, split="test")["frames"]
+    )
     for step in range(3):
         train = clip_batch(CFG, 4, seed=0, step=step)
         assert not any(np.array_equal(t, v) for t in train["frames"] for v in test["frames"])

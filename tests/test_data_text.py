@@ -19,11 +19,19 @@ def test_count_round_trip_every_template():
 
 def test_anomaly_round_trip_every_template():
     for v in range(len(tx.ANOMALY_NONE)):
-        assert parse_answer("anomaly", tx.anomaly_answer("none", None, v)) == {"anomaly": False, "anomaly_type": "none", "location": None}
+        assert parse_answer("anomaly", tx.anomaly_answer("none", None, v)) == {
+            "anomaly": False,
+            "anomaly_type": "none",
+            "location": None,
+        }
     for atype, phrases in tx.ANOMALY_YES.items():
         for v, loc, lv in itertools.product(range(len(phrases)), [None, *ZONES], range(2)):
             a = tx.anomaly_answer(atype, loc, v, lv)
-            assert parse_answer("anomaly", a) == {"anomaly": True, "anomaly_type": atype, "location": loc}, a
+            assert parse_answer("anomaly", a) == {
+                "anomaly": True,
+                "anomaly_type": atype,
+                "location": loc,
+            }, a
 
 
 def test_activity_round_trip_every_template():
@@ -40,16 +48,29 @@ def test_describe_round_trip_every_template():
     for lab in labels:
         n = len(lab["people"])
         for count, detail, loc, phrase, subject, anomaly, alert, first in itertools.product(
-                range(2), range(3), range(2), range(2), range(3), range(3), range(2), (False, True)):
-            choice = dict(count=count, detail=detail, loc=loc, phrase=phrase, subject=subject, anomaly=anomaly,
-                          alert=alert, anomaly_first=first, order=list(rng.permutation(n)))
+            range(2), range(3), range(2), range(2), range(3), range(3), range(2), (False, True)
+        ):
+            choice = dict(
+                count=count,
+                detail=detail,
+                loc=loc,
+                phrase=phrase,
+                subject=subject,
+                anomaly=anomaly,
+                alert=alert,
+                anomaly_first=first,
+                order=list(rng.permutation(n)),
+            )
             c = tx.caption(lab, choice)
             p = parse_answer("describe", c)
             assert p is not None, c
             assert p["count"] == lab["count"] and p["anomaly_type"] == lab["anomaly_type"], c
             assert p["anomaly"] == (lab["anomaly_type"] != "none")
             if detail >= 1 and n:
-                want = sorted(((a, z if detail == 2 else None) for a, z in lab["people"]), key=lambda x: (x[0], x[1] or ""))
+                want = sorted(
+                    ((a, z if detail == 2 else None) for a, z in lab["people"]),
+                    key=lambda x: (x[0], x[1] or ""),
+                )
                 assert p["activities"] == want, c
             if detail == 2 and lab["anomaly_type"] != "none":
                 assert p["location"] == lab["location"], c
@@ -94,7 +115,9 @@ def test_tokenizer_round_trip_save_load(tmp_path):
     for line in corpus(200, 1):
         ids = tok.encode(line, bos=True, eos=True)
         assert ids[0] == tok.bos_id and ids[-1] == tok.eos_id and tok.unk_id not in ids
-        assert tok.decode(ids) == " ".join(tok.tokenize(line)).replace(" .", ".").replace(" ?", "?").replace(" ,", ",").replace(" :", ":")
+        assert tok.decode(ids) == " ".join(tok.tokenize(line)).replace(" .", ".").replace(
+            " ?", "?"
+        ).replace(" ,", ",").replace(" :", ":")
     a = "Yes, someone has fallen near the sink."
     assert parse_answer("anomaly", tok.decode(tok.encode(a))) == parse_answer("anomaly", a)
     assert tok.encode("zebra") == [tok.unk_id]

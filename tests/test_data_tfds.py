@@ -9,8 +9,14 @@ from spjax.data.faces import generate_faces
 from spjax.data.scenes import generate_scenes
 from spjax.data.text import WordTokenizer, parse_answer
 
-FACES = {"n_identities": 3, "train_per_identity": 2, "val_per_identity": 1, "test_per_identity": 1,
-         "open_identities": 2, "per_open_identity": 2}
+FACES = {
+    "n_identities": 3,
+    "train_per_identity": 2,
+    "val_per_identity": 1,
+    "test_per_identity": 1,
+    "open_identities": 2,
+    "per_open_identity": 2,
+}
 SCENES = {"n_train": 6, "n_val": 2, "n_test": 3, "frames": 8}
 
 
@@ -21,7 +27,10 @@ def test_faces_build_and_read_round_trip(tmp_path):
     assert {k: len(v) for k, v in ds.items()} == {"train": 6, "val": 3, "test": 3, "open": 4}
     want = generate_faces(3, 2, size=32, seed=1, identity_offset=0)
     got = sorted((int(r["identity"]), r["image"].tobytes()) for r in ds["train"])
-    expect = sorted((int(i), (np.clip(im, 0, 1) * 255 + 0.5).astype(np.uint8).tobytes()) for i, im in zip(want["identity"], want["image"]))
+    expect = sorted(
+        (int(i), (np.clip(im, 0, 1) * 255 + 0.5).astype(np.uint8).tobytes())
+        for i, im in zip(want["identity"], want["image"])
+    )
     assert got == expect
     assert {int(r["identity"]) for r in ds["open"]} == {3, 4}  # unseen identities
     assert ds["train"][0]["image"].dtype == np.uint8 and ds["train"][0]["image"].shape == (32, 32)
@@ -33,11 +42,16 @@ def test_scenes_build_and_read_round_trip(tmp_path):
     assert len(src) == 6
     cfg = tb.make_config("spjax_scenes", SCENES).scene_config()
     ref = generate_scenes(cfg, 6, seed=1 * 1_000_003)
-    by_frames = {(np.clip(f, 0, 1) * 255 + 0.5).astype(np.uint8).tobytes(): i for i, f in enumerate(ref["frames"])}
+    by_frames = {
+        (np.clip(f, 0, 1) * 255 + 0.5).astype(np.uint8).tobytes(): i
+        for i, f in enumerate(ref["frames"])
+    }
     for r in src:
         i = by_frames[r["frames"].tobytes()]
         assert r["frames"].shape == (8, 32, 32)
-        assert int(r["count"]) == ref["count"][i] and int(r["anomaly_type"]) == ref["anomaly_type"][i]
+        assert (
+            int(r["count"]) == ref["count"][i] and int(r["anomaly_type"]) == ref["anomaly_type"][i]
+        )
         np.testing.assert_array_equal(r["count_per_frame"], ref["count_per_frame"][i])
         assert [c.decode() for c in r["caption"]] == ref["captions"][i]
         for qt, _q, a in zip(r["qtypes"], r["questions"], r["answers"]):
@@ -97,4 +111,7 @@ def test_config_errors_name_key_and_value(tmp_path):
         tb.load("spjax_faces", tmp_path, FACES, split="holdout")
     assert tb.make_config("spjax_faces", {"size": "64"}).name == "r64"
     assert tb.make_config("spjax_faces", {}).name == "r32"
-    assert tb.make_config("spjax_faces", {"seed": 1}).name != tb.make_config("spjax_faces", {"seed": 2}).name
+    assert (
+        tb.make_config("spjax_faces", {"seed": 1}).name
+        != tb.make_config("spjax_faces", {"seed": 2}).name
+    )

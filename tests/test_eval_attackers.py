@@ -25,8 +25,12 @@ def _splits(planted: bool, seed: int = 0):
             x = x + cents[ids]
         return A.Split(x, ids)
 
-    return make(8, centroids, C), make(3, centroids, C), make(4, centroids, C), \
-        make(6, held_centroids, 8)
+    return (
+        make(8, centroids, C),
+        make(3, centroids, C),
+        make(4, centroids, C),
+        make(6, held_centroids, 8),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +75,10 @@ def test_worst_case_is_the_strongest_and_leaks(planted_results):
 
 
 def test_aggregate_pools_predictions_over_seeds():
-    runs = [{"top1": 0.5, "n_correct": 10, "n_test": 20, "hparams": {}},
-            {"top1": 0.25, "n_correct": 5, "n_test": 20, "hparams": {}}]
+    runs = [
+        {"top1": 0.5, "n_correct": 10, "n_test": 20, "hparams": {}},
+        {"top1": 0.25, "n_correct": 5, "n_test": 20, "hparams": {}},
+    ]
     out = A.aggregate(runs)
     assert out["pooled"] == {"correct": 15, "n": 40}
     assert out["top1"]["mean"] == pytest.approx(0.375) and out["top1"]["values"] == [0.5, 0.25]
@@ -148,14 +154,14 @@ def test_critical_sampling_rate_picks_smallest_leaking_rate():
 
 def test_binomial_bound_by_hand():
     # All n correct: P(X >= n | p) = p^n = 1 - conf  ->  p = (1 - conf)^(1/n).
-    assert L.binomial_lower_bound(10, 10, 0.95) == pytest.approx(0.05 ** 0.1, rel=1e-9)
+    assert L.binomial_lower_bound(10, 10, 0.95) == pytest.approx(0.05**0.1, rel=1e-9)
     assert L.binomial_lower_bound(0, 10, 0.95) == 0.0
     # One trial, one success: p = 1 - conf.
     assert L.binomial_lower_bound(1, 1, 0.9) == pytest.approx(0.1, rel=1e-9)
     assert L.binomial_sf(0, 5, 0.3) == 1.0
     assert L.binomial_sf(5, 5, 0.5) == pytest.approx(1 / 32)
     # P(X >= 1) = 1 - (1 - p)^n
-    assert L.binomial_sf(1, 20, 0.1) == pytest.approx(1 - 0.9 ** 20)
+    assert L.binomial_sf(1, 20, 0.1) == pytest.approx(1 - 0.9**20)
     # Large n stays finite (log space).
     assert 0.45 < L.binomial_lower_bound(600, 1200, 0.99) < 0.5
     with pytest.raises(ValueError, match="correct/n"):
@@ -168,11 +174,14 @@ def test_leak_rule_calls_every_4x_chance_a_leak_and_adjusts_for_many_attacks():
     # 80 pooled predictions, chance 0.1 (the quick benchmark's size): every accuracy from
     # 4x chance up is a leak, even when 8 attacks are compared.
     for k in range(32, 81):
-        assert L.leak_test({"a": {"correct": k, "n": 80}, **{f"b{i}": {"correct": 0, "n": 80}
-                                                              for i in range(7)}}, 0.1)["leaks"]
+        assert L.leak_test(
+            {"a": {"correct": k, "n": 80}, **{f"b{i}": {"correct": 0, "n": 80} for i in range(7)}},
+            0.1,
+        )["leaks"]
     one = L.leak_test({"a": {"correct": 25, "n": 80}}, 0.1)
-    many = L.leak_test({"a": {"correct": 25, "n": 80}, **{f"b{i}": {"correct": 0, "n": 80}
-                                                          for i in range(7)}}, 0.1)
+    many = L.leak_test(
+        {"a": {"correct": 25, "n": 80}, **{f"b{i}": {"correct": 0, "n": 80} for i in range(7)}}, 0.1
+    )
     assert many["confidence"] > one["confidence"] and many["lower_bound"] < one["lower_bound"]
     assert not L.leak_test({"a": {"correct": 16, "n": 80}}, 0.1)["leaks"]  # exactly 2x: not sure
     with pytest.raises(ValueError, match="pooled"):

@@ -10,9 +10,19 @@ from spjax.cli import main
 def _audit(sensor, **kw):
     from spjax.eval.audit import privacy_audit
 
-    opts = dict(size=16, identities=6, per_identity=10, seeds=(0, 1), quick=True,
-                attackers=("linear", "knn"), conv=False, reconstruction=False, recognizer=False,
-                calibrate=False, scenes=False)
+    opts = dict(
+        size=16,
+        identities=6,
+        per_identity=10,
+        seeds=(0, 1),
+        quick=True,
+        attackers=("linear", "knn"),
+        conv=False,
+        reconstruction=False,
+        recognizer=False,
+        calibrate=False,
+        scenes=False,
+    )
     opts.update(kw)
     return privacy_audit(sensor, **opts)
 
@@ -36,7 +46,10 @@ def test_audit_full_rate_leaks_and_reports_everything(tmp_path):
     assert rep["leak"]["by_attack"][w["name"]]["n"] == 2 * 6 * 2
     assert "pooled over all seeds" in rep["leak"]["rule"] and rep["leak"]["comparisons"] == 2
     assert rep["sensor_label"] == "hadamard, 1-D sequency order"
-    assert rep["recognizer"] == {"skipped": "disabled by the caller", "seconds": pytest.approx(0, abs=1)}
+    assert rep["recognizer"] == {
+        "skipped": "disabled by the caller",
+        "seconds": pytest.approx(0, abs=1),
+    }
     assert (tmp_path / "audit.png").stat().st_size > 10_000
 
 
@@ -82,11 +95,25 @@ def test_training_identities_come_from_the_run_directory(tmp_path):
 
 
 def test_cli_rejects_bad_arguments(tmp_path, capsys):
-    assert main(["privacy-audit", "--family", "hadamard", "--size", "16",
-                 "--out", str(tmp_path / "x.json")]) == 2
+    assert (
+        main(
+            [
+                "privacy-audit",
+                "--family",
+                "hadamard",
+                "--size",
+                "16",
+                "--out",
+                str(tmp_path / "x.json"),
+            ]
+        )
+        == 2
+    )
     assert "--rate" in capsys.readouterr().err
-    assert main(["privacy-audit", "--run", str(tmp_path / "nope"), "--out",
-                 str(tmp_path / "x.json")]) == 2
+    assert (
+        main(["privacy-audit", "--run", str(tmp_path / "nope"), "--out", str(tmp_path / "x.json")])
+        == 2
+    )
     with pytest.raises(SystemExit):
         main(["privacy-audit", "--family", "hadamard", "--rate", "2", "--out", "x.json"])
 
@@ -97,14 +124,37 @@ def test_cli_quick_run_from_saved_sensor(tmp_path):
 
     save_sensor(Sensor.family("dct", 16, 16, 0.25), tmp_path / "sensor")
     out = tmp_path / "audit.json"
-    rc = main(["privacy-audit", "--patterns", str(tmp_path / "sensor"), "--size", "16",
-               "--identities", "5", "--seeds", "1", "--quick", "--no-recognizer", "--no-scenes",
-               "--out", str(out)])
+    rc = main(
+        [
+            "privacy-audit",
+            "--patterns",
+            str(tmp_path / "sensor"),
+            "--size",
+            "16",
+            "--identities",
+            "5",
+            "--seeds",
+            "1",
+            "--quick",
+            "--no-recognizer",
+            "--no-scenes",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     rep = json.loads(out.read_text())
     assert {"chance", "attackers", "worst_case", "reconstruction", "sensor"} <= set(rep)
     assert rep["worst_case"]["name"] and 0 <= rep["worst_case"]["top1"] <= 1
-    assert set(rep["attackers"]) == {"lda", "ridge", "linear", "mlp", "attention", "knn", "conv:pinv"}
+    assert set(rep["attackers"]) == {
+        "lda",
+        "ridge",
+        "linear",
+        "mlp",
+        "attention",
+        "knn",
+        "conv:pinv",
+    }
     assert rep["sensor"]["k"] == 64
     assert rep["ceiling"] > 0 and rep["attacker_strength"] > 0
     assert rep["calibration"]["smoke_test"] and "smoke test" in rep["calibration"]["note"]
@@ -123,8 +173,9 @@ def test_pattern_timed_sensor_measures_faces_as_still_frames():
     faces = np.random.default_rng(0).random((3, 16, 16)).astype(np.float32)
     y = np.asarray(still(faces))
     assert y.shape == (3, timed.k)
-    np.testing.assert_allclose(y[1], np.asarray(timed(np.stack([faces[1]] * 2)))[0],
-                               rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(
+        y[1], np.asarray(timed(np.stack([faces[1]] * 2)))[0], rtol=1e-5, atol=1e-4
+    )
     frame = Sensor.hadamard(16, 16, 0.5)
     assert still_image_sensor(frame) is frame
 
@@ -136,9 +187,24 @@ def test_cli_audits_a_run_on_identities_it_was_not_trained_on(tmp_path):
     save_sensor(Sensor.family("dct", 16, 16, 0.1), run)
     (run / "config.json").write_text(json.dumps({"data": {"n_identities": 7}}))
     out = tmp_path / "audit.json"
-    args = ["privacy-audit", "--run", str(run), "--size", "16", "--identities", "4", "--seeds", "1",
-            "--quick", "--no-recognizer", "--no-reconstruction", "--no-calibration", "--no-scenes",
-            "--out", str(out)]
+    args = [
+        "privacy-audit",
+        "--run",
+        str(run),
+        "--size",
+        "16",
+        "--identities",
+        "4",
+        "--seeds",
+        "1",
+        "--quick",
+        "--no-recognizer",
+        "--no-reconstruction",
+        "--no-calibration",
+        "--no-scenes",
+        "--out",
+        str(out),
+    ]
     assert main(args) == 0
     assert json.loads(out.read_text())["setup"]["identity_offset"] == 7
     assert main(args + ["--identity-offset", "0"]) == 0  # explicit choice wins

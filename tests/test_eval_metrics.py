@@ -69,10 +69,16 @@ def test_utility_from_answers_counts_unparseable_as_wrong():
     qtypes = ["count", "count", "count", "anomaly", "anomaly", "anomaly", "activity", "describe"]
     gen = ["2", "3", "many", "yes", "garbled", "no", "walking", "a person walks left"]
     refs = [2, "4", 1, True, False, "no", "walking", ["a person walks left", "someone walks"]]
-    out = M.utility_from_answers(qtypes, gen, refs, anomaly_scores=[2.0, 0.0, -1.0],
-                                 parser=_toy_parser)
-    assert out["count"] == {"n": 3, "unparseable": 1, "exact_accuracy": pytest.approx(1 / 3),
-                            "mae": pytest.approx(0.5), "answered": pytest.approx(2 / 3)}
+    out = M.utility_from_answers(
+        qtypes, gen, refs, anomaly_scores=[2.0, 0.0, -1.0], parser=_toy_parser
+    )
+    assert out["count"] == {
+        "n": 3,
+        "unparseable": 1,
+        "exact_accuracy": pytest.approx(1 / 3),
+        "mae": pytest.approx(0.5),
+        "answered": pytest.approx(2 / 3),
+    }
     # "garbled" is wrong: 2 of 3 right; recall(anomaly)=1, recall(normal)=1/2.
     assert out["anomaly"]["accuracy"] == pytest.approx(2 / 3)
     assert out["anomaly"]["balanced_accuracy"] == pytest.approx(0.75)
@@ -86,8 +92,9 @@ def test_utility_rejects_bad_input():
     with pytest.raises(ValueError, match="qtypes"):
         M.utility_from_answers(["weather"], ["x"], ["y"], parser=_toy_parser)
     with pytest.raises(ValueError, match="anomaly_scores"):
-        M.utility_from_answers(["anomaly"], ["yes"], [True], anomaly_scores=[1.0, 2.0],
-                               parser=_toy_parser)
+        M.utility_from_answers(
+            ["anomaly"], ["yes"], [True], anomaly_scores=[1.0, 2.0], parser=_toy_parser
+        )
 
 
 def test_utility_with_the_project_parser():

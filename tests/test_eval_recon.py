@@ -67,8 +67,10 @@ def _test_photos():
 
     from spjax.eval.recognizer import Photo, _to_rgb8
 
-    return [Photo("astronaut", _to_rgb8(data.astronaut()), "skimage:astronaut.png"),
-            Photo("cameraman", _to_rgb8(data.camera()), "skimage:camera.png")]
+    return [
+        Photo("astronaut", _to_rgb8(data.astronaut()), "skimage:astronaut.png"),
+        Photo("cameraman", _to_rgb8(data.camera()), "skimage:camera.png"),
+    ]
 
 
 def test_dlib_recognizer_on_real_photos(dlib_recognizer):
@@ -101,7 +103,8 @@ def test_lfw_folder_layout(tmp_path):
         (tmp_path / person).mkdir()
         for i in range(2):
             Image.fromarray(rng.integers(0, 255, (20, 20, 3), dtype=np.uint8)).save(
-                tmp_path / person / f"{person}_{i:04d}.jpg")
+                tmp_path / person / f"{person}_{i:04d}.jpg"
+            )
     (tmp_path / "README.txt").write_text("not a person")
     photos = load_lfw_folder(tmp_path, size=20)
     assert [p.identity for p in photos] == ["Ann_A", "Ann_A", "Bob_B", "Bob_B"]

@@ -32,13 +32,15 @@ def binary_patterns(k=5, h=4, w=8, seed=1):
 
 # --------------------------------------------------------------------------- round trips
 
+
 @pytest.mark.parametrize("fmt", ALL_FORMATS)
 @pytest.mark.parametrize("kind", ["signed", "binary"])
 def test_round_trip_small_device(tmp_path, fmt, kind):
     # 27 patterns -> 54 split frames: the DLPC formats need three images, the last partial.
     pats = signed_patterns(k=27) if kind == "signed" else binary_patterns(k=27)
-    out = export_patterns(pats, fmt, tmp_path / "out", device="20x24", zoom=2, offset=(5, 3),
-                          flip_h=True, rotate=90)
+    out = export_patterns(
+        pats, fmt, tmp_path / "out", device="20x24", zoom=2, offset=(5, 3), flip_h=True, rotate=90
+    )
     back, manifest = read_export(out)
     assert back.dtype == np.float32 and np.array_equal(back, pats)
     assert manifest["split"] is (kind == "signed")
@@ -56,14 +58,21 @@ def test_round_trip_default_device(tmp_path, fmt):
     out = export_patterns(pats, fmt, tmp_path / fmt)
     back, manifest = read_export(out)
     assert np.array_equal(back, pats)
-    expected = {"alp4": (768, 1024), "dlpc900": (1080, 1920), "dlpc350": (1140, 912),
-                "png": (8, 8), "npz": (8, 8)}[fmt]
+    expected = {
+        "alp4": (768, 1024),
+        "dlpc900": (1080, 1920),
+        "dlpc350": (1140, 912),
+        "png": (8, 8),
+        "npz": (8, 8),
+    }[fmt]
     assert (manifest["device"]["height"], manifest["device"]["width"]) == expected
     # Largest integer zoom that fits, centred.
     zoom = min(expected[0] // 8, expected[1] // 8)
     assert manifest["geometry"]["zoom"] == zoom
-    assert manifest["geometry"]["offset"] == [(expected[0] - 8 * zoom) // 2,
-                                              (expected[1] - 8 * zoom) // 2]
+    assert manifest["geometry"]["offset"] == [
+        (expected[0] - 8 * zoom) // 2,
+        (expected[1] - 8 * zoom) // 2,
+    ]
 
 
 def test_split_frame_order_and_interleaving():
@@ -71,9 +80,13 @@ def test_split_frame_order_and_interleaving():
     frames, order, split = to_frames(pats)
     assert split
     assert [(o["frame"], o["pattern"], o["sign"]) for o in order] == [
-        (0, 0, 1), (1, 0, -1), (2, 1, 1), (3, 1, -1)]
-    assert np.array_equal(frames[0], [[1, 0], [0, 1]])   # P+ of pattern 0 at an even index
-    assert np.array_equal(frames[1], [[0, 1], [0, 0]])   # P- of pattern 0 at the odd index
+        (0, 0, 1),
+        (1, 0, -1),
+        (2, 1, 1),
+        (3, 1, -1),
+    ]
+    assert np.array_equal(frames[0], [[1, 0], [0, 1]])  # P+ of pattern 0 at an even index
+    assert np.array_equal(frames[1], [[0, 1], [0, 0]])  # P- of pattern 0 at the odd index
     assert np.array_equal(frames[3], [[1, 1], [0, 0]])
     assert np.array_equal(from_frames(frames, order, 2, True), pats)
 
@@ -92,8 +105,9 @@ def test_near_hard_float_values_are_snapped():
 
 
 def test_manifest_records_settings(tmp_path):
-    out = export_patterns(signed_patterns(k=2), "npz", tmp_path / "e", exposure_us=250,
-                          dark_us=12.5)
+    out = export_patterns(
+        signed_patterns(k=2), "npz", tmp_path / "e", exposure_us=250, dark_us=12.5
+    )
     m = json.loads((out / "manifest.json").read_text())
     assert (m["exposure_us"], m["dark_us"], m["frame_period_us"]) == (250.0, 12.5, 262.5)
     assert m["format"] == "npz" and m["spjax_version"]
@@ -125,6 +139,7 @@ def test_alp4_sequence_and_msb_first_bitplanes(tmp_path):
 
 # --------------------------------------------------------------------------- geometry
 
+
 def test_zoom_offset_and_flips_place_pixels_exactly():
     pattern = np.arange(6, dtype=np.uint8).reshape(2, 3)  # values identify pixels
     p = make_placement(2, 3, (10, 12), zoom=2, offset=(1, 4))
@@ -135,11 +150,14 @@ def test_zoom_offset_and_flips_place_pixels_exactly():
     assert p.region == {"top": 1, "left": 4, "height": 4, "width": 6}
 
     fh = make_placement(2, 3, (10, 12), zoom=2, offset=(1, 4), flip_h=True)
-    assert np.array_equal(fh.embed(fh.orient(pattern))[1:5, 4:10],
-                          np.kron(pattern[:, ::-1], np.ones((2, 2), np.uint8)))
+    assert np.array_equal(
+        fh.embed(fh.orient(pattern))[1:5, 4:10],
+        np.kron(pattern[:, ::-1], np.ones((2, 2), np.uint8)),
+    )
     fv = make_placement(2, 3, (10, 12), zoom=2, offset=(1, 4), flip_v=True)
-    assert np.array_equal(fv.embed(fv.orient(pattern))[1:5, 4:10],
-                          np.kron(pattern[::-1], np.ones((2, 2), np.uint8)))
+    assert np.array_equal(
+        fv.embed(fv.orient(pattern))[1:5, 4:10], np.kron(pattern[::-1], np.ones((2, 2), np.uint8))
+    )
 
 
 def test_rotation_is_counter_clockwise_and_swaps_shape():
@@ -159,14 +177,28 @@ def test_default_offset_centres_and_default_zoom_is_largest_fit():
 
 
 @settings(max_examples=40, deadline=None)
-@given(h=st.integers(1, 5), w=st.integers(1, 5), zoom=st.integers(1, 3),
-       rotate=st.sampled_from([0, 90, 180, 270]), flip_h=st.booleans(), flip_v=st.booleans(),
-       pad=st.integers(0, 3), seed=st.integers(0, 2**16))
+@given(
+    h=st.integers(1, 5),
+    w=st.integers(1, 5),
+    zoom=st.integers(1, 3),
+    rotate=st.sampled_from([0, 90, 180, 270]),
+    flip_h=st.booleans(),
+    flip_v=st.booleans(),
+    pad=st.integers(0, 3),
+    seed=st.integers(0, 2**16),
+)
 def test_placement_inverts(h, w, zoom, rotate, flip_h, flip_v, pad, seed):
     frames = np.random.default_rng(seed).integers(0, 2, size=(3, h, w)).astype(np.uint8)
     oh, ow = (w, h) if rotate in (90, 270) else (h, w)
-    p = make_placement(h, w, (oh * zoom + pad, ow * zoom + 2 * pad), zoom=zoom, rotate=rotate,
-                       flip_h=flip_h, flip_v=flip_v)
+    p = make_placement(
+        h,
+        w,
+        (oh * zoom + pad, ow * zoom + 2 * pad),
+        zoom=zoom,
+        rotate=rotate,
+        flip_h=flip_h,
+        flip_v=flip_v,
+    )
     device = p.embed(p.orient(frames))
     assert device.sum() == frames.sum() * zoom * zoom
     assert np.array_equal(p.unorient(p.extract(device)), frames)

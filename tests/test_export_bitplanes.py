@@ -35,7 +35,13 @@ def test_signed_gray_patterns_split_then_plane():
     pats = np.array([[[0.5, -1.0]]], np.float32)
     frames, order, split = to_frames(pats, bit_depth=3)  # levels 4 (rounded 3.5) and -7
     assert split and [(o["sign"], o["plane"]) for o in order] == [
-        (1, 0), (1, 1), (1, 2), (-1, 0), (-1, 1), (-1, 2)]
+        (1, 0),
+        (1, 1),
+        (1, 2),
+        (-1, 0),
+        (-1, 1),
+        (-1, 2),
+    ]
     assert frames[:, 0, 0].tolist() == [0, 0, 1, 0, 0, 0]
     assert frames[:, 0, 1].tolist() == [0, 0, 0, 1, 1, 1]
     back = from_frames(frames, order, 1, True, bit_depth=3)
@@ -45,8 +51,9 @@ def test_signed_gray_patterns_split_then_plane():
 @pytest.mark.parametrize("fmt", sorted(FORMATS))
 def test_gray_round_trip_every_format(tmp_path, fmt):
     pats = np.random.default_rng(0).uniform(-1, 1, size=(3, 4, 4)).astype(np.float32)
-    out = export_patterns(pats, fmt, tmp_path / "e", bit_depth=8,
-                          device=None if fmt in ("png", "npz") else "16x16")
+    out = export_patterns(
+        pats, fmt, tmp_path / "e", bit_depth=8, device=None if fmt in ("png", "npz") else "16x16"
+    )
     back, m = read_export(out)
     assert m["bit_depth"] == 8 and m["n_frames"] == 3 * 2 * 8
     expected = (np.round(pats.astype(np.float64) * 255) / 255).astype(np.float32)
@@ -63,12 +70,13 @@ def test_eight_bit_planes_fill_one_dlpc900_channel_as_a_gray_image(tmp_path):
         rgb = np.asarray(img)
     assert rgb[..., 0].tolist() == [[0, 100], [200, 255]] and not rgb[..., 1:].any()
     m = json.loads((out / "manifest.json").read_text())
-    assert [f["exposure_us"] for f in m["frames"]] == [1000.0 * 2 ** j / 128 for j in range(8)]
+    assert [f["exposure_us"] for f in m["frames"]] == [1000.0 * 2**j / 128 for j in range(8)]
 
 
 def test_continuous_learned_sensor_via_bit_planes(tmp_path):
-    sensor = Sensor.learned(8, 8, k=4, parameterization="continuous", init="gaussian",
-                            rngs=nnx.Rngs(0))
+    sensor = Sensor.learned(
+        8, 8, k=4, parameterization="continuous", init="gaussian", rngs=nnx.Rngs(0)
+    )
     out = export_patterns(sensor, "npz", tmp_path / "e", bit_depth=8)
     back = import_patterns(out)
     original = np.asarray(sensor.patterns())

@@ -31,15 +31,16 @@ def raw_bmp_pixel(data: bytes, row: int, col: int) -> tuple[int, int, int]:
     assert bits == 24 and height > 0  # bottom-up rows
     stride = (width * 3 + 3) // 4 * 4
     start = pixel_offset + (height - 1 - row) * stride + col * 3
-    b, g, r = data[start:start + 3]
+    b, g, r = data[start : start + 3]
     return r, g, b
 
 
 @pytest.mark.parametrize("fmt", ["dlpc900", "dlpc350"])
 @pytest.mark.parametrize("position", range(24))
 def test_single_lit_pattern_sets_one_bit_of_one_channel(tmp_path, fmt, position):
-    out = export_patterns(one_lit(position), fmt, tmp_path / "e", device="9x6", zoom=2,
-                          offset=(1, 2))
+    out = export_patterns(
+        one_lit(position), fmt, tmp_path / "e", device="9x6", zoom=2, offset=(1, 2)
+    )
     with Image.open(out / "image_0000.bmp") as img:
         assert img.format == "BMP" and img.mode == "RGB" and img.size == (9, 6)
         rgb = np.asarray(img)

@@ -19,8 +19,24 @@ def only_export_commands(monkeypatch):
 
 def test_family_export_then_import(tmp_path, capsys):
     out = tmp_path / "had"
-    assert cli.main(["export", "--family", "hadamard", "--rate", "0.25", "--size", "8",
-                     "--format", "dlpc900", "--out", str(out)]) == 0
+    assert (
+        cli.main(
+            [
+                "export",
+                "--family",
+                "hadamard",
+                "--rate",
+                "0.25",
+                "--size",
+                "8",
+                "--format",
+                "dlpc900",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "exported 32 frames (K=16, 8x8, r=0.25, split=True) as dlpc900" in printed
     assert "device 1920x1080, zoom 135" in printed
@@ -34,32 +50,86 @@ def test_run_directory_with_geometry_and_save_sensor(tmp_path, capsys):
     sensor = Sensor.family("bernoulli", 4, 8, k=5, seed=3)
     save_sensor(sensor, tmp_path / "run")
     out = tmp_path / "e"
-    assert cli.main(["export", "--run", str(tmp_path / "run"), "--format", "alp4", "--out",
-                     str(out), "--device", "32x24", "--zoom", "2", "--offset", "3,4",
-                     "--flip-h", "--rotate", "90", "--exposure-us", "500"]) == 0
+    assert (
+        cli.main(
+            [
+                "export",
+                "--run",
+                str(tmp_path / "run"),
+                "--format",
+                "alp4",
+                "--out",
+                str(out),
+                "--device",
+                "32x24",
+                "--zoom",
+                "2",
+                "--offset",
+                "3,4",
+                "--flip-h",
+                "--rotate",
+                "90",
+                "--exposure-us",
+                "500",
+            ]
+        )
+        == 0
+    )
     m = json.loads((out / "manifest.json").read_text())
-    assert m["geometry"] == {"zoom": 2, "offset": [3, 4], "flip_h": True, "flip_v": False,
-                             "rotate": 90, "region": {"top": 3, "left": 4, "height": 16,
-                                                      "width": 8}}
+    assert m["geometry"] == {
+        "zoom": 2,
+        "offset": [3, 4],
+        "flip_h": True,
+        "flip_v": False,
+        "rotate": 90,
+        "region": {"top": 3, "left": 4, "height": 16, "width": 8},
+    }
     assert m["exposure_us"] == 500.0 and m["split"] is False
     assert cli.main(["import-patterns", str(out), "--save-sensor", str(tmp_path / "back")]) == 0
-    assert np.array_equal(np.asarray(load_sensor(tmp_path / "back").patterns()),
-                          np.asarray(sensor.patterns()))
+    assert np.array_equal(
+        np.asarray(load_sensor(tmp_path / "back").patterns()), np.asarray(sensor.patterns())
+    )
 
 
 def test_patterns_file_and_preview(tmp_path):
     pats = np.random.default_rng(0).choice([-1.0, 1.0], size=(3, 4, 4)).astype(np.float32)
     np.save(tmp_path / "p.npy", pats)
-    assert cli.main(["export", "--patterns", str(tmp_path / "p.npy"), "--format", "dlpc350",
-                     "--out", str(tmp_path / "e"), "--device", "16x16",
-                     "--preview", str(tmp_path / "preview.png")]) == 0
+    assert (
+        cli.main(
+            [
+                "export",
+                "--patterns",
+                str(tmp_path / "p.npy"),
+                "--format",
+                "dlpc350",
+                "--out",
+                str(tmp_path / "e"),
+                "--device",
+                "16x16",
+                "--preview",
+                str(tmp_path / "preview.png"),
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "preview.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_errors_are_one_line_and_exit_2(tmp_path, capsys):
     out = tmp_path / "e"
-    args = ["export", "--family", "rademacher", "--k", "3", "--size", "4x8", "--format",
-            "png", "--out", str(out)]
+    args = [
+        "export",
+        "--family",
+        "rademacher",
+        "--k",
+        "3",
+        "--size",
+        "4x8",
+        "--format",
+        "png",
+        "--out",
+        str(out),
+    ]
     assert cli.main(args) == 0
     capsys.readouterr()
     assert cli.main(args) == 2
@@ -73,11 +143,45 @@ def test_errors_are_one_line_and_exit_2(tmp_path, capsys):
     assert cli.main(["import-patterns", str(out)]) == 2
     assert "checksum mismatch" in capsys.readouterr().err
 
-    assert cli.main(["export", "--family", "hadamard", "--size", "8", "--format", "png",
-                     "--out", str(tmp_path / "x")]) == 2
+    assert (
+        cli.main(
+            [
+                "export",
+                "--family",
+                "hadamard",
+                "--size",
+                "8",
+                "--format",
+                "png",
+                "--out",
+                str(tmp_path / "x"),
+            ]
+        )
+        == 2
+    )
     assert "exactly one of --rate or --k" in capsys.readouterr().err
-    assert cli.main(["export", "--family", "hadamard", "--k", "4", "--size", "8", "--format",
-                     "alp4", "--device", "8x8", "--zoom", "2", "--out", str(tmp_path / "x")]) == 2
+    assert (
+        cli.main(
+            [
+                "export",
+                "--family",
+                "hadamard",
+                "--k",
+                "4",
+                "--size",
+                "8",
+                "--format",
+                "alp4",
+                "--device",
+                "8x8",
+                "--zoom",
+                "2",
+                "--out",
+                str(tmp_path / "x"),
+            ]
+        )
+        == 2
+    )
     assert "largest zoom that fits is 1" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
 
@@ -108,15 +212,24 @@ def test_default_recipe_style_learned_sensor_from_run_dir(tmp_path, fmt, capsys)
     from spjax.export import import_patterns
     from spjax.sensing import NoiseModel
 
-    sensor = Sensor.learned(32, 32, 0.05, parameterization="signed_binary",
-                            init="hadamard:low_frequency", split=True,
-                            noise=NoiseModel(photons=1e5), rngs=nnx.Rngs(0))
+    sensor = Sensor.learned(
+        32,
+        32,
+        0.05,
+        parameterization="signed_binary",
+        init="hadamard:low_frequency",
+        split=True,
+        noise=NoiseModel(photons=1e5),
+        rngs=nnx.Rngs(0),
+    )
     values = sensor.source.values
     values[...] = values[...] + jax.random.normal(jax.random.key(1), values.shape)
     save_sensor(sensor, tmp_path / "run")
     out = tmp_path / "e"
-    assert cli.main(["export", "--run", str(tmp_path / "run"), "--format", fmt, "--out",
-                     str(out)]) == 0
+    assert (
+        cli.main(["export", "--run", str(tmp_path / "run"), "--format", fmt, "--out", str(out)])
+        == 0
+    )
     assert "exported 102 frames (K=51, 32x32, r=0.0498, split=True)" in capsys.readouterr().out
     back = import_patterns(out)
     assert np.array_equal(np.asarray(back.patterns()), np.asarray(sensor.patterns()))

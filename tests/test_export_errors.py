@@ -26,6 +26,7 @@ def rehash(out, name):
 
 # --------------------------------------------------------------------------- export input
 
+
 def test_gray_level_patterns_are_rejected():
     gray = np.full((2, 4, 4), 0.5, np.float32)
     with pytest.raises(ValueError, match=r"patterns: .*gray level 0\.5 at pattern 0"):
@@ -34,9 +35,15 @@ def test_gray_level_patterns_are_rejected():
         to_frames(np.full((1, 2, 2), 2.0))
 
 
-@pytest.mark.parametrize("bad, err", [
-    (np.zeros((4, 4)), ValueError), (np.zeros((0, 4, 4)), ValueError),
-    (np.array([[[np.nan]]]), ValueError), (np.array([[["a"]]]), TypeError)])
+@pytest.mark.parametrize(
+    "bad, err",
+    [
+        (np.zeros((4, 4)), ValueError),
+        (np.zeros((0, 4, 4)), ValueError),
+        (np.array([[[np.nan]]]), ValueError),
+        (np.array([[["a"]]]), TypeError),
+    ],
+)
 def test_malformed_pattern_arrays(bad, err):
     with pytest.raises(err, match="patterns"):
         to_frames(bad)
@@ -57,10 +64,18 @@ def test_resolution_too_small_for_zoom(tmp_path):
     assert not (tmp_path / "e").exists()
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"rotate": 45}, "rotate"), ({"zoom": 0}, "zoom"), ({"zoom": 1.5}, "zoom"),
-    ({"device": "big"}, "device"), ({"exposure_us": 0}, "exposure_us"),
-    ({"dark_us": -1}, "dark_us"), ({"offset": (-1, 0)}, "offset")])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"rotate": 45}, "rotate"),
+        ({"zoom": 0}, "zoom"),
+        ({"zoom": 1.5}, "zoom"),
+        ({"device": "big"}, "device"),
+        ({"exposure_us": 0}, "exposure_us"),
+        ({"dark_us": -1}, "dark_us"),
+        ({"offset": (-1, 0)}, "offset"),
+    ],
+)
 def test_bad_geometry_and_timing_arguments(tmp_path, kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
         export_patterns(pats(), "png", tmp_path / "e", **kwargs)
@@ -77,6 +92,7 @@ def test_placement_rejects_non_integer_device():
 
 
 # --------------------------------------------------------------------------- overwrite
+
 
 def test_never_overwrites_unless_asked(tmp_path):
     out = export_patterns(pats(seed=0), "npz", tmp_path / "e")
@@ -105,6 +121,7 @@ def test_empty_existing_directory_is_fine(tmp_path):
 
 # --------------------------------------------------------------------------- damaged exports
 
+
 def test_missing_manifest_and_directory(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a directory"):
         read_export(tmp_path / "nope")
@@ -120,9 +137,16 @@ def test_missing_frame_file(tmp_path):
         read_export(out)
 
 
-@pytest.mark.parametrize("fmt, name", [("png", "frame_0001.png"), ("npz", "patterns.npz"),
-                                       ("alp4", "bitplanes.npy"), ("dlpc900", "image_0000.bmp"),
-                                       ("dlpc350", "image_0000.bmp")])
+@pytest.mark.parametrize(
+    "fmt, name",
+    [
+        ("png", "frame_0001.png"),
+        ("npz", "patterns.npz"),
+        ("alp4", "bitplanes.npy"),
+        ("dlpc900", "image_0000.bmp"),
+        ("dlpc350", "image_0000.bmp"),
+    ],
+)
 def test_checksum_mismatch(tmp_path, fmt, name):
     out = export_patterns(pats(), fmt, tmp_path / "e", device="8x8" if fmt != "png" else None)
     data = bytearray((out / name).read_bytes())
@@ -205,18 +229,21 @@ def test_tampered_frame_order_is_caught(tmp_path):
         read_export(out)
 
 
-@pytest.mark.parametrize("edit, match", [
-    (lambda m: m.__setitem__("k", "3"), "k must be a positive integer"),
-    (lambda m: m.__setitem__("device", None), "device.height must be a positive integer"),
-    (lambda m: m.__setitem__("frames", [1, 2]), "frames must be a list of objects"),
-    (lambda m: m.__setitem__("split", "yes"), "split must be true or false"),
-    (lambda m: m["geometry"].pop("offset"), r"geometry lacks \['offset'\]"),
-    (lambda m: m["geometry"].__setitem__("rotate", 45), "rotate"),
-    (lambda m: m["geometry"]["region"].__setitem__("top", 1), "recorded region"),
-    (lambda m: m.__setitem__("manifest_version", 99), "manifest_version"),
-    (lambda m: m.__setitem__("format", "tiff"), "format: expected one of"),
-    (lambda m: m["files"].__setitem__("../x.png", "0" * 64), "leaves the directory"),
-])
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (lambda m: m.__setitem__("k", "3"), "k must be a positive integer"),
+        (lambda m: m.__setitem__("device", None), "device.height must be a positive integer"),
+        (lambda m: m.__setitem__("frames", [1, 2]), "frames must be a list of objects"),
+        (lambda m: m.__setitem__("split", "yes"), "split must be true or false"),
+        (lambda m: m["geometry"].pop("offset"), r"geometry lacks \['offset'\]"),
+        (lambda m: m["geometry"].__setitem__("rotate", 45), "rotate"),
+        (lambda m: m["geometry"]["region"].__setitem__("top", 1), "recorded region"),
+        (lambda m: m.__setitem__("manifest_version", 99), "manifest_version"),
+        (lambda m: m.__setitem__("format", "tiff"), "format: expected one of"),
+        (lambda m: m["files"].__setitem__("../x.png", "0" * 64), "leaves the directory"),
+    ],
+)
 def test_malformed_manifest_fields(tmp_path, edit, match):
     out = export_patterns(pats(), "png", tmp_path / "e")
     path = out / "manifest.json"

@@ -24,8 +24,9 @@ def sensors():
     return {
         "hadamard_split": Sensor.hadamard(H, W, rate=0.25),
         "bernoulli_nonsplit": Sensor.family("bernoulli", H, W, k=7, seed=2),
-        "rademacher_split_noisy": Sensor.family("rademacher", H, W, k=5, seed=1,
-                                                noise=NoiseModel(photons=1e4, dark=3.0)),
+        "rademacher_split_noisy": Sensor.family(
+            "rademacher", H, W, k=5, seed=1, noise=NoiseModel(photons=1e4, dark=3.0)
+        ),
     }
 
 
@@ -33,12 +34,23 @@ def sensors():
 @pytest.mark.parametrize("name", ["hadamard_split", "bernoulli_nonsplit"])
 def test_every_format_round_trips_split_and_nonsplit(tmp_path, fmt, name, frames):
     sensor = sensors()[name]
-    out = export_patterns(sensor, fmt, tmp_path / "e", device=None if fmt in ("png", "npz")
-                          else "24x16", rotate=270, flip_v=True)
+    out = export_patterns(
+        sensor,
+        fmt,
+        tmp_path / "e",
+        device=None if fmt in ("png", "npz") else "24x16",
+        rotate=270,
+        flip_v=True,
+    )
     back = import_patterns(out)
     assert np.array_equal(np.asarray(back.patterns()), np.asarray(sensor.patterns()))
     assert (back.k, back.h, back.w, back.split, back.signed) == (
-        sensor.k, sensor.h, sensor.w, sensor.split, sensor.signed)
+        sensor.k,
+        sensor.h,
+        sensor.w,
+        sensor.split,
+        sensor.signed,
+    )
     assert np.array_equal(np.asarray(back(frames)), np.asarray(sensor(frames)))
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["split"] is sensor.split
@@ -64,8 +76,9 @@ def test_noise_model_and_noisy_measurements_survive(tmp_path, frames):
 
 @pytest.mark.parametrize("parameterization", ["signed_binary", "binary"])
 def test_learned_sensor_exports_its_hard_patterns(tmp_path, parameterization, frames):
-    sensor = Sensor.learned(H, W, k=6, parameterization=parameterization, init="rademacher",
-                            rngs=nnx.Rngs(0))
+    sensor = Sensor.learned(
+        H, W, k=6, parameterization=parameterization, init="rademacher", rngs=nnx.Rngs(0)
+    )
     back = import_patterns(export_patterns(sensor, "alp4", tmp_path / "e", device="32x32"))
     hard = np.asarray(sensor.patterns())
     assert set(np.unique(hard)) <= {-1.0, 0.0, 1.0}
@@ -74,8 +87,9 @@ def test_learned_sensor_exports_its_hard_patterns(tmp_path, parameterization, fr
 
 
 def test_gray_level_learned_sensor_is_rejected(tmp_path):
-    sensor = Sensor.learned(H, W, k=3, parameterization="continuous", init="gaussian",
-                            rngs=nnx.Rngs(0))
+    sensor = Sensor.learned(
+        H, W, k=3, parameterization="continuous", init="gaussian", rngs=nnx.Rngs(0)
+    )
     with pytest.raises(ValueError, match="gray level"):
         export_patterns(sensor, "png", tmp_path / "e")
     assert not (tmp_path / "e").exists()

@@ -13,8 +13,16 @@ from spjax.models import generation, registry
 from spjax.models.llama import Llama, LlamaConfig, init_cache, prefix_lm_mask
 from spjax.models.weights import to_hf_tensors
 
-CFG = LlamaConfig(vocab_size=61, dim=64, n_layers=2, n_heads=4, n_kv_heads=2, hidden_dim=96,
-                  rope_theta=10000.0, max_seq_len=64)
+CFG = LlamaConfig(
+    vocab_size=61,
+    dim=64,
+    n_layers=2,
+    n_heads=4,
+    n_kv_heads=2,
+    hidden_dim=96,
+    rope_theta=10000.0,
+    max_seq_len=64,
+)
 
 
 def _spread(model: Llama, seed: int = 0, std: float = 0.25) -> Llama:
@@ -34,6 +42,7 @@ def model():
 
 # ------------------------------------------------------------------ NumPy reference ---
 
+
 def _np_rms(x, w, eps):
     return x / np.sqrt(np.mean(x * x, -1, keepdims=True) + eps) * w
 
@@ -49,19 +58,38 @@ def _np_rope(x, pos, theta, interleaved):
         out = np.empty_like(x)
         out[..., 0::2], out[..., 1::2] = a * c - b * s, a * s + b * c
         return out
-    a, b = x[..., : hd // 2], x[..., hd // 2:]
+    a, b = x[..., : hd // 2], x[..., hd // 2 :]
     return np.concatenate([a * c - b * s, b * c + a * s], -1)
 
 
-def numpy_forward(w, tokens, *, n_layers, n_heads, n_kv, theta, eps, interleaved=False,
-                  layer_fmt="model.layers.{i}.", names=None):
+def numpy_forward(
+    w,
+    tokens,
+    *,
+    n_layers,
+    n_heads,
+    n_kv,
+    theta,
+    eps,
+    interleaved=False,
+    layer_fmt="model.layers.{i}.",
+    names=None,
+):
     """Logits (S, V) of a llama model for one token sequence, float64, weights as (out, in)."""
     names = names or {
-        "embed": "model.embed_tokens.weight", "norm": "model.norm.weight", "head": "lm_head.weight",
-        "attn_norm": "input_layernorm.weight", "q": "self_attn.q_proj.weight",
-        "k": "self_attn.k_proj.weight", "v": "self_attn.v_proj.weight",
-        "o": "self_attn.o_proj.weight", "ffn_norm": "post_attention_layernorm.weight",
-        "gate": "mlp.gate_proj.weight", "up": "mlp.up_proj.weight", "down": "mlp.down_proj.weight"}
+        "embed": "model.embed_tokens.weight",
+        "norm": "model.norm.weight",
+        "head": "lm_head.weight",
+        "attn_norm": "input_layernorm.weight",
+        "q": "self_attn.q_proj.weight",
+        "k": "self_attn.k_proj.weight",
+        "v": "self_attn.v_proj.weight",
+        "o": "self_attn.o_proj.weight",
+        "ffn_norm": "post_attention_layernorm.weight",
+        "gate": "mlp.gate_proj.weight",
+        "up": "mlp.up_proj.weight",
+        "down": "mlp.down_proj.weight",
+    }
     g = lambda n: np.asarray(w[n], np.float64)  # noqa: E731
     emb = g(names["embed"])
     h = emb[np.asarray(tokens)]
@@ -94,6 +122,7 @@ def numpy_forward(w, tokens, *, n_layers, n_heads, n_kv, theta, eps, interleaved
 
 # ------------------------------------------------------------------------- tests ---
 
+
 def test_config_errors():
     with pytest.raises(ValueError, match="n_kv_heads"):
         LlamaConfig(vocab_size=10, dim=64, n_layers=1, n_heads=4, n_kv_heads=3, hidden_dim=8)
@@ -110,19 +139,24 @@ def test_prefix_lm_mask_values():
     # 2 prefix slots, 3 token slots, last key padded.
     valid = jnp.array([[1, 1, 1, 1, 0]], bool)
     m = np.asarray(prefix_lm_mask(jnp.arange(5), jnp.arange(5), valid, 2))[0]
-    expected = np.array([[1, 1, 0, 0, 0],
-                         [1, 1, 0, 0, 0],
-                         [1, 1, 1, 0, 0],
-                         [1, 1, 1, 1, 0],
-                         [1, 1, 1, 1, 0]], bool)
+    expected = np.array(
+        [[1, 1, 0, 0, 0], [1, 1, 0, 0, 0], [1, 1, 1, 0, 0], [1, 1, 1, 1, 0], [1, 1, 1, 1, 0]], bool
+    )
     np.testing.assert_array_equal(m, expected)
 
 
 def test_matches_numpy_reference(model):
     tokens = np.array([[3, 17, 42, 5, 60, 1, 9]])
     ours = np.asarray(model(jnp.asarray(tokens)))[0]
-    ref = numpy_forward(to_hf_tensors(model), tokens[0], n_layers=CFG.n_layers, n_heads=CFG.n_heads,
-                        n_kv=CFG.n_kv_heads, theta=CFG.rope_theta, eps=CFG.norm_eps)
+    ref = numpy_forward(
+        to_hf_tensors(model),
+        tokens[0],
+        n_layers=CFG.n_layers,
+        n_heads=CFG.n_heads,
+        n_kv=CFG.n_kv_heads,
+        theta=CFG.rope_theta,
+        eps=CFG.norm_eps,
+    )
     np.testing.assert_allclose(ours, ref, atol=2e-4, rtol=1e-4)
 
 
@@ -138,7 +172,7 @@ def test_shapes_and_prefix_is_bidirectional_rest_causal(model):
     # Changing a later token leaves every earlier slot unchanged (causal), later ones change.
     logits3 = model(tokens.at[:, 3].set((tokens[:, 3] + 1) % CFG.vocab_size), prefix=prefix)
     np.testing.assert_allclose(logits3[:, : P + 3], logits[:, : P + 3], atol=1e-5)
-    assert float(jnp.abs(logits3[:, P + 3:] - logits[:, P + 3:]).max()) > 1e-3
+    assert float(jnp.abs(logits3[:, P + 3 :] - logits[:, P + 3 :]).max()) > 1e-3
 
 
 def test_left_padding_does_not_change_outputs(model):
@@ -157,7 +191,7 @@ def test_kv_cache_incremental_equals_full(model):
     first, cache = model(tokens[:, :3], prefix=prefix, cache=cache)
     steps = [first]
     for t in range(3, S):
-        out, cache = model(tokens[:, t:t + 1], cache=cache)
+        out, cache = model(tokens[:, t : t + 1], cache=cache)
         steps.append(out)
     np.testing.assert_allclose(jnp.concatenate(steps, axis=1), full, atol=1e-4)
     assert int(cache.index) == P + S
@@ -180,23 +214,28 @@ def test_generate_cache_equals_recomputation(model):
     # The greedy ids are the argmax of a plain forward pass over the generated sequence.
     seq = jnp.concatenate([tokens[1:], cached[1:]], axis=1)
     logits = model(seq, prefix=prefix[1:])
-    np.testing.assert_array_equal(jnp.argmax(logits[0, 3 + 4:-1], -1), cached[1])
+    np.testing.assert_array_equal(jnp.argmax(logits[0, 3 + 4 : -1], -1), cached[1])
 
 
 def test_sampling_and_eos(model):
     tokens = jnp.array([[4, 5, 6]])
     greedy = generation.generate(model, tokens, max_new_tokens=8)
-    top1 = generation.generate(model, tokens, max_new_tokens=8, temperature=0.7, top_k=1,
-                               rng=jax.random.key(0))
+    top1 = generation.generate(
+        model, tokens, max_new_tokens=8, temperature=0.7, top_k=1, rng=jax.random.key(0)
+    )
     np.testing.assert_array_equal(top1, greedy)
-    s1 = generation.generate(model, tokens, max_new_tokens=8, temperature=1.5, rng=jax.random.key(1))
-    s2 = generation.generate(model, tokens, max_new_tokens=8, temperature=1.5, rng=jax.random.key(1))
+    s1 = generation.generate(
+        model, tokens, max_new_tokens=8, temperature=1.5, rng=jax.random.key(1)
+    )
+    s2 = generation.generate(
+        model, tokens, max_new_tokens=8, temperature=1.5, rng=jax.random.key(1)
+    )
     np.testing.assert_array_equal(s1, s2)
     eos = int(greedy[0, 2])
     cut = generation.generate(model, tokens, max_new_tokens=8, eos_id=eos, pad_id=0)
     first = list(np.asarray(greedy[0])).index(eos)
     np.testing.assert_array_equal(cut[0, : first + 1], greedy[0, : first + 1])
-    assert (np.asarray(cut[0, first + 1:]) == 0).all()
+    assert (np.asarray(cut[0, first + 1 :]) == 0).all()
     assert generation.trim(cut, eos)[0] == list(np.asarray(greedy[0, :first]))
     with pytest.raises(ValueError, match="rng"):
         generation.generate(model, tokens, temperature=1.0)
@@ -213,8 +252,9 @@ def test_beam_search_beats_or_equals_greedy(model):
         logp = jax.nn.log_softmax(model(seq)[0, 2:-1], -1)
         return float(jnp.take_along_axis(logp, ids[0][:, None], -1).sum())
 
-    np.testing.assert_array_equal(generation.beam_search(model, tokens, max_new_tokens=8, num_beams=1),
-                                  greedy)
+    np.testing.assert_array_equal(
+        generation.beam_search(model, tokens, max_new_tokens=8, num_beams=1), greedy
+    )
     beam = generation.beam_search(model, tokens, max_new_tokens=8, num_beams=4)
     assert seq_logprob(beam) >= seq_logprob(greedy) - 1e-4
 
@@ -236,6 +276,7 @@ def test_forward_backward_under_jit(model):
         def loss(m):
             logits = m(t[:, :-1])
             return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(logits), t[:, 1:, None], -1))
+
         return nnx.value_and_grad(loss)(m)
 
     value, grads = step(model, tokens)
@@ -245,6 +286,7 @@ def test_forward_backward_under_jit(model):
 
 
 # ------------------------------------------------------------- real SmolLM2 (slow) ---
+
 
 def _smollm2_path():
     try:
@@ -263,8 +305,9 @@ def smollm2():
 def test_smollm2_capital_of_france(smollm2):
     model, tok = smollm2
     ids = tok.encode("The capital of France is")
-    out = generation.generate(model, jnp.asarray([ids]), max_new_tokens=6, eos_id=tok.eos_id,
-                              pad_id=tok.pad_id)
+    out = generation.generate(
+        model, jnp.asarray([ids]), max_new_tokens=6, eos_id=tok.eos_id, pad_id=tok.pad_id
+    )
     assert "Paris" in tok.decode(out[0])
 
 
@@ -280,15 +323,34 @@ def test_smollm2_logits_match_numpy_reference(smollm2):
     for t in reader.tensors:
         shape = tuple(int(s) for s in reversed(t.shape))
         w[t.name] = quants.dequantize(t.data, t.tensor_type).reshape(shape)
-    names = {"embed": "token_embd.weight", "norm": "output_norm.weight", "head": "output.weight",
-             "attn_norm": "attn_norm.weight", "q": "attn_q.weight", "k": "attn_k.weight",
-             "v": "attn_v.weight", "o": "attn_output.weight", "ffn_norm": "ffn_norm.weight",
-             "gate": "ffn_gate.weight", "up": "ffn_up.weight", "down": "ffn_down.weight"}
+    names = {
+        "embed": "token_embd.weight",
+        "norm": "output_norm.weight",
+        "head": "output.weight",
+        "attn_norm": "attn_norm.weight",
+        "q": "attn_q.weight",
+        "k": "attn_k.weight",
+        "v": "attn_v.weight",
+        "o": "attn_output.weight",
+        "ffn_norm": "ffn_norm.weight",
+        "gate": "ffn_gate.weight",
+        "up": "ffn_up.weight",
+        "down": "ffn_down.weight",
+    }
     ids = tok.encode("A single-pixel camera measures light")
     c = model.config
-    ref = numpy_forward(w, ids, n_layers=c.n_layers, n_heads=c.n_heads, n_kv=c.n_kv_heads,
-                        theta=c.rope_theta, eps=c.norm_eps, interleaved=True,
-                        layer_fmt="blk.{i}.", names=names)
+    ref = numpy_forward(
+        w,
+        ids,
+        n_layers=c.n_layers,
+        n_heads=c.n_heads,
+        n_kv=c.n_kv_heads,
+        theta=c.rope_theta,
+        eps=c.norm_eps,
+        interleaved=True,
+        layer_fmt="blk.{i}.",
+        names=names,
+    )
     ours = np.asarray(model(jnp.asarray([ids])))[0]
     np.testing.assert_allclose(ours[-1], ref[-1], atol=1e-3, rtol=0)
     np.testing.assert_allclose(ours, ref, atol=1e-3, rtol=0)

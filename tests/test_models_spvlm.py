@@ -17,8 +17,9 @@ from spjax.models.heads import LabelHeads, activity_targets, label_loss, label_p
 from spjax.models.llama import Llama, LlamaConfig
 from spjax.sensing import NoiseModel, Sensor
 
-DCFG = LlamaConfig(vocab_size=40, dim=64, n_layers=2, n_heads=4, n_kv_heads=2, hidden_dim=96,
-                   max_seq_len=64)
+DCFG = LlamaConfig(
+    vocab_size=40, dim=64, n_layers=2, n_heads=4, n_kv_heads=2, hidden_dim=96, max_seq_len=64
+)
 S, T, M = 16, 6, 4
 
 
@@ -41,8 +42,12 @@ def _encoder(size=S, seed=0, **kw):
 
 def _model(seed=0, sensor=None):
     sensor = sensor or Sensor.hadamard(S, S, 0.25, order="low_frequency")
-    return spvlm.SPVLM(sensor, _encoder(seed=seed), Llama(DCFG, rngs=nnx.Rngs(seed + 1)),
-                       LabelHeads(M, DCFG.dim, 4, rngs=nnx.Rngs(seed + 2)))
+    return spvlm.SPVLM(
+        sensor,
+        _encoder(seed=seed),
+        Llama(DCFG, rngs=nnx.Rngs(seed + 1)),
+        LabelHeads(M, DCFG.dim, 4, rngs=nnx.Rngs(seed + 2)),
+    )
 
 
 def _clips(B=4, seed=0):
@@ -54,15 +59,27 @@ def _batch(B=4, L=10, seed=0, sensor=None):
     sensor = sensor or Sensor.hadamard(S, S, 0.25, order="low_frequency")
     loss_mask = np.zeros((B, L), np.int32)
     loss_mask[:, 6:] = 1
-    return {"y": sensor(_clips(B, seed)), "tokens": jax.random.randint(k2, (B, L), 3, DCFG.vocab_size),
-            "loss_mask": jnp.asarray(loss_mask), "attention_mask": jnp.ones((B, L), jnp.int32)}
+    return {
+        "y": sensor(_clips(B, seed)),
+        "tokens": jax.random.randint(k2, (B, L), 3, DCFG.vocab_size),
+        "loss_mask": jnp.asarray(loss_mask),
+        "attention_mask": jnp.ones((B, L), jnp.int32),
+    }
 
 
 # ---------------------------------------------------------------------------- encoder ---
 
-@pytest.mark.parametrize("family, rate", [("hadamard:low_frequency", 1 / 256),
-                                          ("hadamard:sequency", 0.1), ("rademacher", 0.1),
-                                          ("bernoulli", 0.3), ("gaussian", 1.0)])
+
+@pytest.mark.parametrize(
+    "family, rate",
+    [
+        ("hadamard:low_frequency", 1 / 256),
+        ("hadamard:sequency", 0.1),
+        ("rademacher", 0.1),
+        ("bernoulli", 0.3),
+        ("gaussian", 1.0),
+    ],
+)
 def test_encoder_reads_any_sensor_family_and_k(family, rate):
     sensor = Sensor.family(family, S, S, rate)
     enc = _encoder()
@@ -96,7 +113,11 @@ def test_encoder_lift_is_the_pseudo_inverse_and_follows_learned_patterns():
 
     grads = nnx.grad(loss)(learned)
     g = jax.tree.leaves(nnx.state(grads, nnx.Param))
-    assert g and all(bool(jnp.isfinite(v).all()) for v in g) and any(float(jnp.abs(v).max()) > 0 for v in g)
+    assert (
+        g
+        and all(bool(jnp.isfinite(v).all()) for v in g)
+        and any(float(jnp.abs(v).max()) > 0 for v in g)
+    )
 
 
 def test_encoder_photon_scale_invariance_and_errors():
@@ -129,14 +150,18 @@ def test_label_heads_loss_predictions_and_activity_targets():
     assert targets.shape == (3, 11)
     np.testing.assert_array_equal(targets[:, :3], [[1, 0, 1], [0, 0, 0], [0, 1, 0]])
     assert float(targets[2, 10]) == 1.0
-    total, parts = label_loss(logits, jnp.array([0, 1, 2]), jnp.array([0, 1, 3]),
-                              np.zeros((3, 3), np.int32))
+    total, parts = label_loss(
+        logits, jnp.array([0, 1, 2]), jnp.array([0, 1, 3]), np.zeros((3, 3), np.int32)
+    )
     np.testing.assert_allclose(float(total), sum(float(v) for v in parts.values()), rtol=1e-6)
     pred = label_predictions(logits)
-    assert pred["count"].shape == (3,) and bool(((pred["anomaly_score"] >= 0) & (pred["anomaly_score"] <= 1)).all())
+    assert pred["count"].shape == (3,) and bool(
+        ((pred["anomaly_score"] >= 0) & (pred["anomaly_score"] <= 1)).all()
+    )
 
 
 # ------------------------------------------------------------------------------ SP-VLM ---
+
 
 def test_loss_counts_answer_tokens_only():
     model = _model()
@@ -144,7 +169,9 @@ def test_loss_counts_answer_tokens_only():
 
     @nnx.jit
     def run(model, b):
-        loss, metrics = spvlm.loss_fn(model, b["y"], b["tokens"], b["loss_mask"], b["attention_mask"])
+        loss, metrics = spvlm.loss_fn(
+            model, b["y"], b["tokens"], b["loss_mask"], b["attention_mask"]
+        )
         return loss, metrics, model(b["y"], b["tokens"], b["attention_mask"])
 
     loss, metrics, logits = run(model, b)
@@ -162,27 +189,40 @@ def test_loss_counts_answer_tokens_only():
     short = np.asarray(b["loss_mask"]).copy()
     short[0, 7:] = 0
     per_row = spvlm.answer_metrics(logits, b["tokens"], jnp.asarray(short), M, per_row=True)
-    rows = [-np.mean([logp[i, M + s - 1, tokens[i, s]] for s in range(6, 10) if short[i, s]])
-            for i in range(4)]
+    rows = [
+        -np.mean([logp[i, M + s - 1, tokens[i, s]] for s in range(6, 10) if short[i, s]])
+        for i in range(4)
+    ]
     np.testing.assert_allclose(float(per_row["loss"]), np.mean(rows), rtol=1e-5)
     sensor = Sensor.hadamard(S, S, 0.25)
     with pytest.raises(ValueError, match="out_dim"):
-        spvlm.SPVLM(sensor, _encoder(), Llama(LlamaConfig(vocab_size=40, dim=32, n_layers=1, n_heads=2,
-                                                          n_kv_heads=1, hidden_dim=64), rngs=nnx.Rngs(0)))
+        spvlm.SPVLM(
+            sensor,
+            _encoder(),
+            Llama(
+                LlamaConfig(
+                    vocab_size=40, dim=32, n_layers=1, n_heads=2, n_kv_heads=1, hidden_dim=64
+                ),
+                rngs=nnx.Rngs(0),
+            ),
+        )
     with pytest.raises(ValueError, match="sensor"):
         spvlm.SPVLM(Sensor.hadamard(32, 32, 0.25), _encoder(), Llama(DCFG, rngs=nnx.Rngs(0)))
 
 
 def test_frozen_decoder_proof_and_training_reduces_loss():
-    sensor = Sensor.learned(S, S, 0.25, init="hadamard:low_frequency", noise=NoiseModel(1e5),
-                            rngs=nnx.Rngs(3))
+    sensor = Sensor.learned(
+        S, S, 0.25, init="hadamard:low_frequency", noise=NoiseModel(1e5), rngs=nnx.Rngs(3)
+    )
     model = _model(sensor=sensor)
     before = jax.tree.map(lambda x: np.asarray(x).tobytes(), nnx.state(model.decoder))
     enc_before = jax.tree.map(np.array, nnx.state(model.encoder, nnx.Param))
     opt = spvlm.make_optimizer(model, optax.adam(3e-3))
     # No optimiser state is created for any decoder parameter.
-    opt_paths = ["/".join(map(str, p)) for p, _ in jax.tree_util.tree_flatten_with_path(
-        nnx.state(opt, nnx.OptState))[0]]
+    opt_paths = [
+        "/".join(map(str, p))
+        for p, _ in jax.tree_util.tree_flatten_with_path(nnx.state(opt, nnx.OptState))[0]
+    ]
     assert opt_paths and not any("decoder" in p for p in opt_paths)
     b = _batch(sensor=Sensor.hadamard(S, S, 0.25, order="low_frequency"))
     losses = [float(spvlm.train_step(model, opt, b)["loss"]) for _ in range(8)]
@@ -190,11 +230,15 @@ def test_frozen_decoder_proof_and_training_reduces_loss():
     after = jax.tree.map(lambda x: np.asarray(x).tobytes(), nnx.state(model.decoder))
     assert after == before  # byte-identical decoder after optimiser steps
     enc_after = nnx.state(model.encoder, nnx.Param)
-    assert any(not np.array_equal(a, np.asarray(c)) for a, c in
-               zip(jax.tree.leaves(enc_before), jax.tree.leaves(enc_after)))
+    assert any(
+        not np.array_equal(a, np.asarray(c))
+        for a, c in zip(jax.tree.leaves(enc_before), jax.tree.leaves(enc_after))
+    )
     # Even a gradient w.r.t. *all* parameters is exactly zero for the decoder (stop_gradient),
     # and the learned patterns receive one through the lift.
-    grads = nnx.jit(nnx.grad(lambda m: spvlm.loss_fn(m, b["y"], b["tokens"], b["loss_mask"])[0]))(model)
+    grads = nnx.jit(nnx.grad(lambda m: spvlm.loss_fn(m, b["y"], b["tokens"], b["loss_mask"])[0]))(
+        model
+    )
     dec = jax.tree.leaves(grads["decoder"])
     assert dec and all(float(jnp.abs(g).max()) == 0.0 for g in dec)
     assert any(float(jnp.abs(g).max()) > 0 for g in jax.tree.leaves(grads["encoder"]))
@@ -214,31 +258,47 @@ def test_batches_prompts_and_generation_text():
     y = _batch(B=2)["y"]
     texts = spvlm.generate_text(model, tok, y, ["how many", "who"], max_new_tokens=5)
     assert len(texts) == 2 and all(isinstance(t, str) for t in texts)
-    ids = spvlm.generate(model, y, jnp.asarray(prompts), attention_mask=jnp.asarray(pmask),
-                         max_new_tokens=5)
-    beams = spvlm.generate(model, y, jnp.asarray(prompts), attention_mask=jnp.asarray(pmask),
-                           max_new_tokens=5, num_beams=1)
+    ids = spvlm.generate(
+        model, y, jnp.asarray(prompts), attention_mask=jnp.asarray(pmask), max_new_tokens=5
+    )
+    beams = spvlm.generate(
+        model,
+        y,
+        jnp.asarray(prompts),
+        attention_mask=jnp.asarray(pmask),
+        max_new_tokens=5,
+        num_beams=1,
+    )
     np.testing.assert_array_equal(ids, beams)
-    assert texts[0] == tok.decode([i for i in np.asarray(ids[0]).tolist()
-                                   if i != tok.eos_id][: (list(ids[0]).index(2) if 2 in list(ids[0]) else 5)])
+    assert texts[0] == tok.decode(
+        [i for i in np.asarray(ids[0]).tolist() if i != tok.eos_id][
+            : (list(ids[0]).index(2) if 2 in list(ids[0]) else 5)
+        ]
+    )
 
 
 # ------------------------------------------------------------------------- adversaries ---
+
 
 def test_adversary_shapes():
     rngs = nnx.Rngs(0)
     faces = jax.random.uniform(jax.random.key(0), (5, 20))
     clips = jax.random.uniform(jax.random.key(1), (5, 3, 20))
     both = nnx.jit(lambda m, y: (m(y), m(40.0 * y + 2.0)))  # one compile per model
-    for m in (adv.LinearAdversary(20, 7, rngs=rngs), adv.MLPAdversary(20, 7, hidden=(16,), rngs=rngs),
-              adv.AttentionAdversary(20, 7, width=16, heads=2, tokens=6, rngs=rngs)):
+    for m in (
+        adv.LinearAdversary(20, 7, rngs=rngs),
+        adv.MLPAdversary(20, 7, hidden=(16,), rngs=rngs),
+        adv.AttentionAdversary(20, 7, width=16, heads=2, tokens=6, rngs=rngs),
+    ):
         plain, scaled = both(m, faces)
         assert plain.shape == (5, 7)
         np.testing.assert_allclose(plain, scaled, atol=1e-4)  # robust to the photon scale
     att_clip = adv.AttentionAdversary(20, 7, width=16, heads=2, max_frames=4, rngs=rngs)
     assert both(att_clip, clips)[0].shape == (5, 7)
     assert both(adv.LinearAdversary(20, 7, rngs=rngs), clips)[0].shape == (5, 7)
-    assert both(adv.AttentionAdversary(1, 3, width=8, heads=2, rngs=rngs), faces[:, :1])[0].shape == (5, 3)
+    assert both(adv.AttentionAdversary(1, 3, width=8, heads=2, rngs=rngs), faces[:, :1])[
+        0
+    ].shape == (5, 3)
     with pytest.raises(ValueError, match=r"expected shape \(B, 20\) or \(B, T, 20\)"):
         att_clip(clips[:, :, :19])
     with pytest.raises(ValueError, match="max_frames"):
@@ -249,8 +309,14 @@ def test_adversary_shapes():
 
 def test_ensemble_worst_restart_and_training():
     rngs = nnx.Rngs(0)
-    ens = adv.AdversaryEnsemble.build(["linear", "mlp", "attention"], 16, 4, rngs=rngs,
-                                      mlp={"hidden": (32,)}, attention={"width": 16, "heads": 2})
+    ens = adv.AdversaryEnsemble.build(
+        ["linear", "mlp", "attention"],
+        16,
+        4,
+        rngs=rngs,
+        mlp={"hidden": (32,)},
+        attention={"width": 16, "heads": 2},
+    )
     ids = jnp.arange(64) % 4
     protos = jax.random.normal(jax.random.key(0), (4, 16))
     y = protos[ids] + 0.1 * jax.random.normal(jax.random.key(1), (64, 16))
@@ -276,12 +342,16 @@ def test_ensemble_worst_restart_and_training():
     restarted = losses(ens)
     assert float(restarted[0]) > float(trained[0]) + 0.1  # fresh weights: back near chance
     np.testing.assert_allclose(restarted[1:], trained[1:], rtol=1e-6)
-    assert jax.tree.all(jax.tree.map(np.array_equal, kept, jax.tree.map(np.array, nnx.state(ens.members[1]))))
+    assert jax.tree.all(
+        jax.tree.map(np.array_equal, kept, jax.tree.map(np.array, nnx.state(ens.members[1])))
+    )
     step(ens, opt)  # the optimiser still drives the restarted member
     with pytest.raises(ValueError, match="restart i"):
         ens.restart(3, nnx.Rngs(0))
     with pytest.raises(ValueError, match="n_classes"):
-        adv.AdversaryEnsemble([adv.LinearAdversary(4, 2, rngs=rngs), adv.LinearAdversary(4, 3, rngs=rngs)])
+        adv.AdversaryEnsemble(
+            [adv.LinearAdversary(4, 2, rngs=rngs), adv.LinearAdversary(4, 3, rngs=rngs)]
+        )
 
 
 def test_privacy_losses():
@@ -289,9 +359,13 @@ def test_privacy_losses():
     uniform = jnp.zeros((2, 5))
     confident = jnp.array([[9.0, 0, 0, 0, 0], [0, 9.0, 0, 0, 0]])
     np.testing.assert_allclose(adv.privacy_loss(uniform, labels, "kl_uniform"), 0.0, atol=1e-6)
-    np.testing.assert_allclose(adv.privacy_loss(uniform, labels, "neg_entropy"), -np.log(5), rtol=1e-6)
+    np.testing.assert_allclose(
+        adv.privacy_loss(uniform, labels, "neg_entropy"), -np.log(5), rtol=1e-6
+    )
     np.testing.assert_allclose(adv.privacy_loss(uniform, labels, "neg_ce"), -np.log(5), rtol=1e-6)
-    assert float(adv.privacy_loss(confident, labels, "neg_ce")) > float(adv.privacy_loss(uniform, labels, "neg_ce"))
+    assert float(adv.privacy_loss(confident, labels, "neg_ce")) > float(
+        adv.privacy_loss(uniform, labels, "neg_ce")
+    )
     assert float(adv.privacy_loss(confident, labels, "kl_uniform")) > 1.0
     with pytest.raises(ValueError, match="kind"):
         adv.privacy_loss(uniform, labels, "bogus")
@@ -301,13 +375,22 @@ def test_concept_tokens_are_the_decoders_word_embeddings_of_the_heads_decisions(
     from spjax.data.text import ABSENT_WORD, CONCEPT_WORDS, WordTokenizer, concept_context
 
     tok = WordTokenizer.build()
-    cfg = LlamaConfig(vocab_size=tok.vocab_size, dim=DCFG.dim, n_layers=1, n_heads=4, n_kv_heads=2,
-                      hidden_dim=96, max_seq_len=64)
+    cfg = LlamaConfig(
+        vocab_size=tok.vocab_size,
+        dim=DCFG.dim,
+        n_layers=1,
+        n_heads=4,
+        n_kv_heads=2,
+        hidden_dim=96,
+        max_seq_len=64,
+    )
     sensor = Sensor.hadamard(S, S, 0.25, order="low_frequency")
     decoder = Llama(cfg, rngs=nnx.Rngs(1))
     ids = spvlm.concept_ids(tok)
     assert ids["absent"] == tok.encode(ABSENT_WORD)[0]
-    model = spvlm.SPVLM(sensor, _encoder(), decoder, LabelHeads(M, DCFG.dim, 4, rngs=nnx.Rngs(2)), ids)
+    model = spvlm.SPVLM(
+        sensor, _encoder(), decoder, LabelHeads(M, DCFG.dim, 4, rngs=nnx.Rngs(2)), ids
+    )
     y = sensor(_clips(3))
     prefix, logits = nnx.jit(lambda m, y: m.prefix_and_labels(y))(model, y)
     n_act = len(CONCEPT_WORDS["activities"])
@@ -318,18 +401,34 @@ def test_concept_tokens_are_the_decoders_word_embeddings_of_the_heads_decisions(
     acts = np.asarray(logits["activities"]) > 0
     for b in range(3):
         np.testing.assert_allclose(prefix[b, M], table[ids["count"][count[b]]], atol=1e-6)
-        np.testing.assert_allclose(prefix[b, M + 1], table[ids["anomaly_type"][atype[b]]], atol=1e-6)
+        np.testing.assert_allclose(
+            prefix[b, M + 1], table[ids["anomaly_type"][atype[b]]], atol=1e-6
+        )
         for j in range(n_act):
             word = ids["activities"][j] if acts[b, j] else ids["absent"]
             np.testing.assert_allclose(prefix[b, M + 2 + j], table[word], atol=1e-6)
     # The same layout in text is what the decoder is pretrained on.
-    text = concept_context({"count": 2, "anomaly_type": "fall", "location": "sink",
-                            "people": [("fallen", "sink"), ("walking", None)]})
+    text = concept_context(
+        {
+            "count": 2,
+            "anomaly_type": "fall",
+            "location": "sink",
+            "people": [("fallen", "sink"), ("walking", None)],
+        }
+    )
     words = text.split()
     assert words[:2] == ["two", "fallen"] and len(words) == 2 + n_act
-    assert words[2] == "walking" and words[2 + 7] == "lying" and words.count(ABSENT_WORD) == n_act - 2
+    assert (
+        words[2] == "walking" and words[2 + 7] == "lying" and words.count(ABSENT_WORD) == n_act - 2
+    )
     with pytest.raises(ValueError, match="concept tokens need label heads"):
         spvlm.SPVLM(sensor, _encoder(), decoder, None, ids)
     with pytest.raises(ValueError, match="concept_mode"):
-        spvlm.SPVLM(sensor, _encoder(), decoder, LabelHeads(M, DCFG.dim, 4, rngs=nnx.Rngs(2)), ids,
-                    concept_mode="loud")
+        spvlm.SPVLM(
+            sensor,
+            _encoder(),
+            decoder,
+            LabelHeads(M, DCFG.dim, 4, rngs=nnx.Rngs(2)),
+            ids,
+            concept_mode="loud",
+        )

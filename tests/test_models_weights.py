@@ -29,9 +29,18 @@ def _vocab():
 
 
 VOCAB = _vocab()
-CFG = LlamaConfig(vocab_size=len(VOCAB), dim=64, n_layers=2, n_heads=4, n_kv_heads=2,
-                  hidden_dim=96, rope_theta=50000.0, norm_eps=1e-5, tie_embeddings=False,
-                  max_seq_len=64)
+CFG = LlamaConfig(
+    vocab_size=len(VOCAB),
+    dim=64,
+    n_layers=2,
+    n_heads=4,
+    n_kv_heads=2,
+    hidden_dim=96,
+    rope_theta=50000.0,
+    norm_eps=1e-5,
+    tie_embeddings=False,
+    max_seq_len=64,
+)
 TOKENS = jnp.array([[5, 40, 77, 100, 3, 260]])
 
 
@@ -41,8 +50,12 @@ def model():
     state = nnx.state(m, nnx.Param)
     leaves, treedef = jax.tree.flatten(state)
     keys = jax.random.split(jax.random.key(1), len(leaves))
-    nnx.update(m, jax.tree.unflatten(treedef, [x + 0.2 * jax.random.normal(k, x.shape)
-                                               for x, k in zip(leaves, keys)]))
+    nnx.update(
+        m,
+        jax.tree.unflatten(
+            treedef, [x + 0.2 * jax.random.normal(k, x.shape) for x, k in zip(leaves, keys)]
+        ),
+    )
     return m
 
 
@@ -83,18 +96,28 @@ def write_gguf(path, model, qtype, *, with_tokenizer=True):
         w.add_pad_token_id(0)
         w.add_chat_template("<|im_start|>system\nBe brief.<|im_end|>\n")
     hf = to_hf_tensors(model)
-    names = {"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight",
-             "lm_head.weight": "output.weight"}
-    per = {"input_layernorm": "attn_norm", "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k",
-           "self_attn.v_proj": "attn_v", "self_attn.o_proj": "attn_output",
-           "post_attention_layernorm": "ffn_norm", "mlp.gate_proj": "ffn_gate",
-           "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down"}
+    names = {
+        "model.embed_tokens.weight": "token_embd.weight",
+        "model.norm.weight": "output_norm.weight",
+        "lm_head.weight": "output.weight",
+    }
+    per = {
+        "input_layernorm": "attn_norm",
+        "self_attn.q_proj": "attn_q",
+        "self_attn.k_proj": "attn_k",
+        "self_attn.v_proj": "attn_v",
+        "self_attn.o_proj": "attn_output",
+        "post_attention_layernorm": "ffn_norm",
+        "mlp.gate_proj": "ffn_gate",
+        "mlp.up_proj": "ffn_up",
+        "mlp.down_proj": "ffn_down",
+    }
     expected = {}
     for name, arr in hf.items():
         if name in names:
             gname = names[name]
         else:
-            i, rest = name[len("model.layers."):].split(".", 1)
+            i, rest = name[len("model.layers.") :].split(".", 1)
             gname = f"blk.{i}.{per[rest.rsplit('.', 1)[0]]}.weight"
         arr = np.asarray(arr, np.float32)
         if gname.endswith("attn_q.weight"):
@@ -118,7 +141,9 @@ def write_gguf(path, model, qtype, *, with_tokenizer=True):
     return expected
 
 
-@pytest.mark.parametrize("qname, atol", [("F32", 1e-4), ("F16", 5e-2), ("Q8_0", None), ("Q4_1", None)])
+@pytest.mark.parametrize(
+    "qname, atol", [("F32", 1e-4), ("F16", 5e-2), ("Q8_0", None), ("Q4_1", None)]
+)
 def test_gguf_round_trip(tmp_path, model, logits, qname, atol):
     from gguf import GGMLQuantizationType
 
@@ -148,14 +173,19 @@ def test_gguf_tokenizer_and_json_file(tmp_path, model):
     ids = tok.encode(text)
     assert tok.decode(ids) == text
     assert VOCAB.index("Ġthe") in ids and VOCAB.index("4") in ids  # merges and split digits
-    assert tok.encode("<|im_start|>user") [0] == 1  # special tokens are single ids
+    assert tok.encode("<|im_start|>user")[0] == 1  # special tokens are single ids
     chat = tok.chat("hi")
-    assert chat.startswith("<|im_start|>system\nBe brief.<|im_end|>") and chat.endswith("assistant\n")
+    assert chat.startswith("<|im_start|>system\nBe brief.<|im_end|>") and chat.endswith(
+        "assistant\n"
+    )
     assert tok.decode(tok.encode(chat)) == "system\nBe brief.\nuser\nhi\nassistant\n"
     # The same tokenizer saved as tokenizer.json (+ tokenizer_config.json) reloads identically.
     tok._tok.save(str(tmp_path / "tokenizer.json"))
-    (tmp_path / "tokenizer_config.json").write_text(json.dumps(
-        {"bos_token": "<|im_start|>", "eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"}))
+    (tmp_path / "tokenizer_config.json").write_text(
+        json.dumps(
+            {"bos_token": "<|im_start|>", "eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"}
+        )
+    )
     tok2 = tokenizer.tokenizer_from_file(tmp_path / "tokenizer.json")
     assert tok2.encode(chat) == tok.encode(chat)
     assert (tok2.bos_id, tok2.eos_id, tok2.pad_id) == (1, 2, 0)
@@ -198,11 +228,15 @@ def test_safetensors_round_trip_and_errors(tmp_path, model, logits):
     np.testing.assert_allclose(np.asarray(loaded(TOKENS)), logits, atol=1e-4)
     bf16 = {k: v.astype(ml_dtypes.bfloat16) for k, v in hf.items()}
     loaded16 = weights.load_safetensors(write(tmp_path / "bf16", bf16))
-    np.testing.assert_array_equal(param_arrays(loaded16)["wq"],
-                                  param_arrays(loaded)["wq"].astype(ml_dtypes.bfloat16).astype(np.float32))
+    np.testing.assert_array_equal(
+        param_arrays(loaded16)["wq"],
+        param_arrays(loaded)["wq"].astype(ml_dtypes.bfloat16).astype(np.float32),
+    )
     weights.save_safetensors(model, tmp_path / "ours")
-    np.testing.assert_array_equal(param_arrays(weights.load_safetensors(tmp_path / "ours"))["w_up"],
-                                  param_arrays(model)["w_up"])
+    np.testing.assert_array_equal(
+        param_arrays(weights.load_safetensors(tmp_path / "ours"))["w_up"],
+        param_arrays(model)["w_up"],
+    )
 
     wrong = dict(hf)
     wrong["model.layers.1.mlp.up_proj.weight"] = np.zeros((3, 3), np.float32)
@@ -212,8 +246,13 @@ def test_safetensors_round_trip_and_errors(tmp_path, model, logits):
     with pytest.raises(ValueError, match="missing tensor 'layers.0.self_attn.k_proj.weight'"):
         weights.load_safetensors(write(tmp_path / "missing", missing))
     with pytest.raises(ValueError, match="model_type"):
-        weights.load_safetensors(write(tmp_path / "arch", hf, {**cfg, "model_type": "gpt2",
-                                                                "architectures": ["GPT2LMHeadModel"]}))
+        weights.load_safetensors(
+            write(
+                tmp_path / "arch",
+                hf,
+                {**cfg, "model_type": "gpt2", "architectures": ["GPT2LMHeadModel"]},
+            )
+        )
     extra = {**hf, "model.layers.0.self_attn.q_proj.bias": np.zeros(64, np.float32)}
     with pytest.raises(ValueError, match="not used"):
         weights.load_safetensors(write(tmp_path / "extra", extra))
@@ -261,16 +300,43 @@ def test_cli_info_and_generate(tmp_path, model, capsys):
     write_gguf(path, model, GGMLQuantizationType.Q8_0)
     assert cli.main(["lm", "info", "--model", str(path)]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert (info["n_layers"], info["dim"], info["n_kv_heads"], info["tie_embeddings"]) == (2, 64, 2, False)
+    assert (info["n_layers"], info["dim"], info["n_kv_heads"], info["tie_embeddings"]) == (
+        2,
+        64,
+        2,
+        False,
+    )
     assert info["tokenizer"]["vocab_size"] == CFG.vocab_size
-    assert cli.main(["lm", "generate", "--model", str(path), "--prompt", "the", "--max-new-tokens",
-                     "4", "--chat"]) == 0
+    assert (
+        cli.main(
+            [
+                "lm",
+                "generate",
+                "--model",
+                str(path),
+                "--prompt",
+                "the",
+                "--max-new-tokens",
+                "4",
+                "--chat",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     m, tok = registry.load_decoder(path)
-    ids = generation.generate(m, jnp.asarray([tok.encode(tok.chat("the"))]), max_new_tokens=4,
-                              eos_id=tok.eos_id, pad_id=tok.pad_id)
+    ids = generation.generate(
+        m,
+        jnp.asarray([tok.encode(tok.chat("the"))]),
+        max_new_tokens=4,
+        eos_id=tok.eos_id,
+        pad_id=tok.pad_id,
+    )
     assert printed == tok.decode(generation.trim(ids, tok.eos_id)[0]) + "\n"
-    assert cli.main(["lm", "generate", "--model", str(tmp_path / "missing.gguf"), "--prompt", "x"]) == 2
+    assert (
+        cli.main(["lm", "generate", "--model", str(tmp_path / "missing.gguf"), "--prompt", "x"])
+        == 2
+    )
     assert "missing.gguf" in capsys.readouterr().err
     bare = tmp_path / "bare.gguf"
     write_gguf(bare, model, GGMLQuantizationType.F32, with_tokenizer=False)

@@ -18,16 +18,26 @@ def _constant_sensor(size=16, k=8):
     """Measures nothing of the scene: zero patterns, so the counts are dark noise only."""
     from spjax.sensing import NoiseModel, Sensor
 
-    return Sensor.from_patterns(np.zeros((k, size, size), np.float32),
-                                noise=NoiseModel(1e3, dark=20.0))
+    return Sensor.from_patterns(
+        np.zeros((k, size, size), np.float32), noise=NoiseModel(1e3, dark=20.0)
+    )
 
 
 def _audit(sensor, **kw):
     from spjax.eval.audit import privacy_audit
 
-    opts = dict(size=16, identities=6, per_identity=10, seeds=(0, 1), quick=True,
-                attackers=("lda", "knn"), conv=True, reconstruction=False, recognizer=False,
-                scenes=False)
+    opts = dict(
+        size=16,
+        identities=6,
+        per_identity=10,
+        seeds=(0, 1),
+        quick=True,
+        attackers=("lda", "knn"),
+        conv=True,
+        reconstruction=False,
+        recognizer=False,
+        scenes=False,
+    )
     opts.update(kw)
     return privacy_audit(sensor, **opts)
 
@@ -66,12 +76,19 @@ def test_low_rate_sensor_is_calibrated_against_a_full_rate_reference():
 
 
 def test_constant_sensor_reads_as_chance_on_faces_and_scenes():
-    rep = _audit(_constant_sensor(), conv=False, calibrate=False, scenes=True,
-                 scene_options=dict(identities=5, n_train=300, n_val=100, n_test=200))
+    rep = _audit(
+        _constant_sensor(),
+        conv=False,
+        calibrate=False,
+        scenes=True,
+        scene_options=dict(identities=5, n_train=300, n_val=100, n_test=200),
+    )
     chance, n = rep["chance"]["top1"], rep["leak"]["by_attack"]["lda"]["n"]
     assert not rep["leaks"]
     for m in rep["attackers"].values():  # within 4 binomial sigmas of chance
-        assert m["pooled"]["correct"] / m["pooled"]["n"] <= chance + 4 * np.sqrt(chance * (1 - chance) / n)
+        assert m["pooled"]["correct"] / m["pooled"]["n"] <= chance + 4 * np.sqrt(
+            chance * (1 - chance) / n
+        )
     sc = rep["scene_reid"]
     assert sc["chance"] == pytest.approx(0.2) and not sc["leaks"]
     for m in sc["attackers"].values():
@@ -82,11 +99,17 @@ def test_scene_reid_finds_people_through_a_full_rate_sensor():
     from spjax.eval.scene_reid import SceneClips, scene_config, scene_reid
     from spjax.sensing import Sensor
 
-    clips = SceneClips(scene_config(16, identities=5), n_train=300, n_val=100, n_test=200, keep=True)
-    full = scene_reid(Sensor.hadamard(16, 16, 1.0, order="low_frequency"), identities=5, quick=True,
-                      clips=clips)
+    clips = SceneClips(
+        scene_config(16, identities=5), n_train=300, n_val=100, n_test=200, keep=True
+    )
+    full = scene_reid(
+        Sensor.hadamard(16, 16, 1.0, order="low_frequency"), identities=5, quick=True, clips=clips
+    )
     assert full["best"]["top1"] >= 2 * full["chance"]
-    assert set(full["attackers"]) == {"ridge:stats", "lda:stats"} and full["baseline"]["name"] == "ridge:stats"
+    assert (
+        set(full["attackers"]) == {"ridge:stats", "lda:stats"}
+        and full["baseline"]["name"] == "ridge:stats"
+    )
     assert full["attackers"]["lda:stats"]["pooled"]["n"] == 200
     lk = L.leak_test({k: v["pooled"] for k, v in full["attackers"].items()}, full["chance"])
     assert lk["leaks"]
@@ -104,8 +127,9 @@ def test_hadamard_means_the_2d_low_frequency_order():
 
     assert canonical_family("hadamard") == "hadamard:low_frequency"
     assert canonical_family("hadamard:sequency") == "hadamard:sequency"
-    args = argparse.Namespace(family="hadamard", rate=0.05, photons=None, size=32, run=None,
-                              patterns=None)
+    args = argparse.Namespace(
+        family="hadamard", rate=0.05, photons=None, size=32, run=None, patterns=None
+    )
     sensor = sensor_from_args(args)
     desc = sensor.describe()
     assert desc["family"] == "hadamard:low_frequency" and desc["order"] == "low_frequency"
@@ -155,7 +179,9 @@ def _generated_lfw(root: Path) -> Path:
     for name, img in (("Eileen_Collins", data.astronaut()), ("Camera_Man", data.camera())):
         (root / name).mkdir(parents=True)
         Image.fromarray(img).save(root / name / f"{name}_0001.png")
-        Image.fromarray(np.ascontiguousarray(img[:, ::-1][16:, 8:])).save(root / name / f"{name}_0002.png")
+        Image.fromarray(np.ascontiguousarray(img[:, ::-1][16:, 8:])).save(
+            root / name / f"{name}_0002.png"
+        )
     (root / "Solo_Person").mkdir()
     Image.fromarray(data.camera()[::2, ::2]).save(root / "Solo_Person" / "Solo_Person_0001.png")
     return root
@@ -166,7 +192,9 @@ def test_lfw_folder_goes_through_the_data_areas_reader(tmp_path):
 
     root = _generated_lfw(tmp_path / "lfw")
     photos = load_lfw_folder(root, size=64)
-    assert [p.identity for p in photos] == ["Camera_Man"] * 2 + ["Eileen_Collins"] * 2 + ["Solo_Person"]
+    assert [p.identity for p in photos] == ["Camera_Man"] * 2 + ["Eileen_Collins"] * 2 + [
+        "Solo_Person"
+    ]
     assert photos[0].image.shape == (64, 64, 3) and photos[0].image.dtype == np.uint8
     assert photos[0].source == os.path.join(root, "Camera_Man", "Camera_Man_0001.png")
     two = load_lfw_folder(root, min_per_identity=2, max_identities=1, max_per_identity=1, size=32)
@@ -208,6 +236,9 @@ def test_cross_photo_identification_on_a_generated_folder(tmp_path):
     assert full["gallery_detection_rate"] == pytest.approx(1 / 3)  # dlib finds the astronaut only
     # Full rate, noiseless: the sensed probe is the clean probe at sensor resolution.
     assert full["sensed"]["rank1"] == full["clean_sensor_res"]["rank1"]
-    single = recognizer_attack([Photo("a", photos[0].image), Photo("b", photos[2].image)],
-                               Sensor.hadamard(32, 32, 1.0), recognizer=rec)
+    single = recognizer_attack(
+        [Photo("a", photos[0].image), Photo("b", photos[2].image)],
+        Sensor.hadamard(32, 32, 1.0),
+        recognizer=rec,
+    )
     assert single["mode"] == SAME_PHOTO and single["same_photo_probes"] == 2

@@ -45,11 +45,18 @@ def test_face_snr_planted_signal_is_log_one_plus_snr():
     y2 = faces + sigma * rng.standard_normal((b, k))
     np.testing.assert_allclose(float(adv.face_snr_leakage(y1, y2)), np.log(1 + 100), atol=0.1)
     # More noise → lower term; a pure rescale of both shots leaves it unchanged.
-    noisier = float(adv.face_snr_leakage(faces + 5 * sigma * rng.standard_normal((b, k)),
-                                         faces + 5 * sigma * rng.standard_normal((b, k))))
+    noisier = float(
+        adv.face_snr_leakage(
+            faces + 5 * sigma * rng.standard_normal((b, k)),
+            faces + 5 * sigma * rng.standard_normal((b, k)),
+        )
+    )
     assert noisier < np.log(101) - 2
-    np.testing.assert_allclose(float(adv.face_snr_leakage(1e3 * y1, 1e3 * y2)),
-                               float(adv.face_snr_leakage(y1, y2)), rtol=1e-4)
+    np.testing.assert_allclose(
+        float(adv.face_snr_leakage(1e3 * y1, 1e3 * y2)),
+        float(adv.face_snr_leakage(y1, y2)),
+        rtol=1e-4,
+    )
 
 
 def test_face_capacity_is_the_mean_per_measurement_gaussian_capacity():
@@ -63,10 +70,14 @@ def test_face_capacity_is_the_mean_per_measurement_gaussian_capacity():
     y2 = faces + sigma * rng.standard_normal((b, 3))
     expected = 0.5 * np.mean(np.log1p(snr))
     np.testing.assert_allclose(float(adv.face_capacity_leakage(y1, y2)), expected, atol=0.03)
-    np.testing.assert_allclose(float(adv.face_snr_leakage(y1, y2)), np.log(np.mean(1 + snr)), atol=0.05)
+    np.testing.assert_allclose(
+        float(adv.face_snr_leakage(y1, y2)), np.log(np.mean(1 + snr)), atol=0.05
+    )
     # Silencing the leakiest measurement lowers both; capacity still charges the SNR-3 one.
     y1[:, 0], y2[:, 0] = y1[:, 1], y2[:, 1]
-    np.testing.assert_allclose(float(adv.face_capacity_leakage(y1, y2)), 0.5 * np.log(4) / 3, atol=0.03)
+    np.testing.assert_allclose(
+        float(adv.face_capacity_leakage(y1, y2)), 0.5 * np.log(4) / 3, atol=0.03
+    )
     g = jax.grad(adv.face_capacity_leakage)(jnp.asarray(y1), jnp.asarray(y2))
     assert np.isfinite(np.asarray(g)).all()
     with pytest.raises(ValueError, match="same shape"):
@@ -77,7 +88,7 @@ def test_face_snr_noiseless_is_scale_free_coefficient_of_variation():
     rng = np.random.default_rng(2)
     y = 5.0 + rng.standard_normal((256, 4))  # noiseless: y1 == y2
     v = np.var(y, axis=0, ddof=1)
-    m = np.mean(y ** 2, axis=0)
+    m = np.mean(y**2, axis=0)
     expected = np.log(np.mean(v / (1e-4 * m)))
     np.testing.assert_allclose(float(adv.face_snr_leakage(y, y)), expected, rtol=1e-4)
     np.testing.assert_allclose(float(adv.face_snr_leakage(7 * y, 7 * y)), expected, rtol=1e-4)
@@ -101,13 +112,16 @@ def test_face_snr_on_a_noisy_sensor_sees_the_noise_floor():
     assert float(adv.face_snr_leakage(y1, y2)) > 0.5
 
 
-@pytest.mark.parametrize("y1, y2, message", [
-    (np.zeros((4, 3)), np.zeros((4, 2)), "same shape"),
-    (np.zeros((4, 3)), np.zeros((5, 3)), "same shape"),
-    (np.zeros((4, 2, 3)), np.zeros((4, 2, 3)), "2-D"),
-    (np.zeros(4), np.zeros(4), "2-D"),
-    (np.zeros((1, 3)), np.zeros((1, 3)), "B ≥ 2"),
-])
+@pytest.mark.parametrize(
+    "y1, y2, message",
+    [
+        (np.zeros((4, 3)), np.zeros((4, 2)), "same shape"),
+        (np.zeros((4, 3)), np.zeros((5, 3)), "same shape"),
+        (np.zeros((4, 2, 3)), np.zeros((4, 2, 3)), "2-D"),
+        (np.zeros(4), np.zeros(4), "2-D"),
+        (np.zeros((1, 3)), np.zeros((1, 3)), "B ≥ 2"),
+    ],
+)
 def test_face_snr_shape_errors(y1, y2, message):
     with pytest.raises(ValueError, match=message):
         adv.face_snr_leakage(y1, y2)
@@ -144,8 +158,13 @@ def test_tiny_face_snr_run_is_finite_and_logs_the_term(tmp_path):
 
     recipe = tmp_path / "decoder_recipe.py"
     recipe.write_text(TINY_DECODER)
-    cfg = tiny_config((str(recipe), str(tmp_path / "cache")), "privacy.term=face_snr",
-                      "train.steps=3", "train.eval_every=3", "train.checkpoint_every=3")
+    cfg = tiny_config(
+        (str(recipe), str(tmp_path / "cache")),
+        "privacy.term=face_snr",
+        "train.steps=3",
+        "train.eval_every=3",
+        "train.checkpoint_every=3",
+    )
     metrics = SPVLMTrainer(cfg, tmp_path / "run").train()
     for key in ("task_loss", "privacy_loss", "face_snr", "adversary_accuracy_worst", "grad_norm"):
         assert np.isfinite(metrics[key]), key

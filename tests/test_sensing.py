@@ -22,8 +22,9 @@ def make(name, rate=None, k=None, **kw):
     if name.startswith("learned:"):
         par = name.split(":", 1)[1]
         init = "hadamard" if par in ("hadamard_select", "binary") else "rademacher"
-        return S.Sensor.learned(H, W, rate, k=k, parameterization=par, init=init,
-                                rngs=nnx.Rngs(0), **kw)
+        return S.Sensor.learned(
+            H, W, rate, k=k, parameterization=par, init=init, rngs=nnx.Rngs(0), **kw
+        )
     frames = TRAIN if name == "hadamard:variance" else None
     return S.Sensor.family(name, H, W, rate, k=k, frames=frames, **kw)
 
@@ -101,8 +102,9 @@ def test_fast_equals_dense(name):
     close(s.pinv(s(x, noiseless=True)), d.pinv(d(x, noiseless=True)), tol=1e-3)
 
 
-@pytest.mark.parametrize("name", [f for f in ALL if f not in ("bernoulli", "learned:binary",
-                                                                "learned:continuous")])
+@pytest.mark.parametrize(
+    "name", [f for f in ALL if f not in ("bernoulli", "learned:binary", "learned:continuous")]
+)
 def test_split_equals_signed_without_noise(name):
     s, x = make(name, 0.5), frames()
     assert s.signed and s.split and s.physical_frames == 2 * s.k
@@ -142,8 +144,9 @@ def test_noise_statistics(sampler):
     s = S.Sensor.hadamard(H, W, k=4, noise=nm)
     x = jnp.broadcast_to(frames(7, (1,)), (20000, H, W))
     c = np.asarray(s.counts(x, jax.random.key(8), sampler=sampler), np.float64)
-    lam = nm.photons * np.asarray(jnp.einsum("hw,fhw->f", x[0], s.physical_patterns())) / N \
-        + nm.dark
+    lam = (
+        nm.photons * np.asarray(jnp.einsum("hw,fhw->f", x[0], s.physical_patterns())) / N + nm.dark
+    )
     m = c.shape[0]
     var_want = lam + nm.read_std**2
     assert np.all(np.abs(c.mean(0) - lam) < 5 * np.sqrt(var_want / m))
@@ -207,8 +210,10 @@ def test_hadamard_select_gradient_reaches_unselected_rows():
     assert np.any(gl[rest] != 0) and np.isfinite(gl).all()
 
 
-@pytest.mark.parametrize("name", ["hadamard:cake_cutting", "gaussian", "learned:signed_binary",
-                                  "learned:hadamard_select"])
+@pytest.mark.parametrize(
+    "name",
+    ["hadamard:cake_cutting", "gaussian", "learned:signed_binary", "learned:hadamard_select"],
+)
 def test_jit_and_vmap(name):
     s = make(name, 0.5, noise=S.NoiseModel(1e3, dark=1.0))
     x, key = frames(), jax.random.key(3)
@@ -275,9 +280,11 @@ from hypothesis.extra.numpy import arrays  # noqa: E402
 
 
 @settings(max_examples=15, deadline=None)
-@given(raw=arrays(np.float32, (3, H, W), elements=st.floats(-5, 5, width=32)),
-       par=st.sampled_from(["binary", "signed_binary"]),
-       temp=st.floats(0.01, 10.0))
+@given(
+    raw=arrays(np.float32, (3, H, W), elements=st.floats(-5, 5, width=32)),
+    par=st.sampled_from(["binary", "signed_binary"]),
+    temp=st.floats(0.01, 10.0),
+)
 def test_binary_parameterizations_output_binary(raw, par, temp):
     s = S.Sensor.learned(H, W, k=3, parameterization=par, temperature=temp)
     s.source.values[...] = jnp.asarray(raw)
@@ -295,8 +302,9 @@ def test_hadamard_select_outputs_hadamard_rows():
     np.testing.assert_array_equal(np.asarray(s.patterns()), S.hadamard_rows(H, W, rows))
 
 
-@pytest.mark.parametrize("name", ["hadamard:sequency", "dct", "learned:hadamard_select",
-                                  "learned:signed_binary"])
+@pytest.mark.parametrize(
+    "name", ["hadamard:sequency", "dct", "learned:hadamard_select", "learned:signed_binary"]
+)
 def test_patterns_and_reconstruction_under_jit(name):
     s = make(name, 0.5)
     x = frames()

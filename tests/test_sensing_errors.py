@@ -10,15 +10,18 @@ import spjax.sensing as S
 X = jnp.full((2, 8, 8), 0.5)
 
 
-@pytest.mark.parametrize("frames, exc, match", [
-    (jnp.ones((64,)), ValueError, r"frames must have shape \(\.\.\., H, W\)"),
-    (jnp.ones((2, 8, 4)), ValueError, r"trailing shape \(H, W\) = \(8, 8\)"),
-    (jnp.ones((2, 8, 8), jnp.int32), TypeError, "floating-point"),
-    ([[0.0]], TypeError, "must be an array"),
-    (X.at[0, 1, 1].set(jnp.nan), ValueError, "NaN/inf"),
-    (X.at[0, 1, 1].set(jnp.inf), ValueError, "NaN/inf"),
-    (X.at[0, 1, 1].set(-0.5), ValueError, "non-negative radiance"),
-])
+@pytest.mark.parametrize(
+    "frames, exc, match",
+    [
+        (jnp.ones((64,)), ValueError, r"frames must have shape \(\.\.\., H, W\)"),
+        (jnp.ones((2, 8, 4)), ValueError, r"trailing shape \(H, W\) = \(8, 8\)"),
+        (jnp.ones((2, 8, 8), jnp.int32), TypeError, "floating-point"),
+        ([[0.0]], TypeError, "must be an array"),
+        (X.at[0, 1, 1].set(jnp.nan), ValueError, "NaN/inf"),
+        (X.at[0, 1, 1].set(jnp.inf), ValueError, "NaN/inf"),
+        (X.at[0, 1, 1].set(-0.5), ValueError, "non-negative radiance"),
+    ],
+)
 def test_bad_frames(frames, exc, match):
     with pytest.raises(exc, match=match):
         S.Sensor.hadamard(8, 8, 0.25)(frames)
@@ -54,15 +57,18 @@ def test_k_out_of_range():
         S.Sensor.hadamard(8, 8, k=2.5)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(photons=0.0), "photons must be finite and > 0"),
-    (dict(photons=-5), "photons must be finite and > 0"),
-    (dict(photons=float("nan")), "photons"),
-    (dict(photons=10, dark=-1), "dark must be finite and >= 0"),
-    (dict(photons=10, read_std=-1), "read_std"),
-    (dict(photons=10, adc_bits=0), "adc_bits must be in"),
-    (dict(photons=10, full_scale=0), "full_scale"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(photons=0.0), "photons must be finite and > 0"),
+        (dict(photons=-5), "photons must be finite and > 0"),
+        (dict(photons=float("nan")), "photons"),
+        (dict(photons=10, dark=-1), "dark must be finite and >= 0"),
+        (dict(photons=10, read_std=-1), "read_std"),
+        (dict(photons=10, adc_bits=0), "adc_bits must be in"),
+        (dict(photons=10, full_scale=0), "full_scale"),
+    ],
+)
 def test_bad_noise(kwargs, match):
     with pytest.raises(ValueError, match=match):
         S.NoiseModel(**kwargs)
@@ -87,8 +93,9 @@ def test_bad_names():
     with pytest.raises(ValueError, match="timing must be one of"):
         S.Sensor.hadamard(8, 8, 0.5, timing="rolling")
     with pytest.raises(ValueError, match="sampler must be"):
-        S.Sensor.hadamard(8, 8, 0.5, noise=S.NoiseModel(10.0))(X, jax.random.key(0),
-                                                               sampler="gauss")
+        S.Sensor.hadamard(8, 8, 0.5, noise=S.NoiseModel(10.0))(
+            X, jax.random.key(0), sampler="gauss"
+        )
     with pytest.raises(ValueError, match="needs frames"):
         S.hadamard(8, 8, order="variance")
     with pytest.raises(ValueError, match="hadamard_select needs init"):

@@ -20,8 +20,9 @@ TRAIN = np.random.default_rng(1).random((8, H, W)).astype(np.float32)
 def make(name):
     noise = S.NoiseModel(100.0, dark=1.0, read_std=0.5, adc_bits=10)
     if name.startswith("learned:"):
-        return S.Sensor.learned(H, W, 0.25, parameterization=name.split(":")[1], noise=noise,
-                                rngs=nnx.Rngs(0))
+        return S.Sensor.learned(
+            H, W, 0.25, parameterization=name.split(":")[1], noise=noise, rngs=nnx.Rngs(0)
+        )
     fr = TRAIN if name == "hadamard:variance" else None
     return S.Sensor.family(name, H, W, 0.25, noise=noise, frames=fr, timing="pattern")
 
@@ -36,8 +37,9 @@ def test_round_trip(name, tmp_path):
     np.testing.assert_array_equal(np.asarray(t.patterns()), np.asarray(s.patterns()))
     clip = X[None]
     key = jax.random.key(0)
-    np.testing.assert_allclose(np.asarray(t(clip, key)), np.asarray(s(clip, key)),
-                               rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(
+        np.asarray(t(clip, key)), np.asarray(s(clip, key)), rtol=1e-5, atol=1e-3
+    )
 
 
 def test_corrupt_files(tmp_path):
@@ -77,8 +79,24 @@ def test_reconstruct_and_psnr():
 
 
 def test_demo_command(tmp_path, capsys):
-    rc = main(["sensing", "demo", "--out", str(tmp_path), "--size", "8", "--rate", "0.25", "1.0",
-               "--families", "hadamard:low_frequency", "bernoulli", "--photons", "0"])
+    rc = main(
+        [
+            "sensing",
+            "demo",
+            "--out",
+            str(tmp_path),
+            "--size",
+            "8",
+            "--rate",
+            "0.25",
+            "1.0",
+            "--families",
+            "hadamard:low_frequency",
+            "bernoulli",
+            "--photons",
+            "0",
+        ]
+    )
     assert rc == 0
     out = capsys.readouterr().out
     assert "hadamard:low_frequency" in out and "bernoulli" in out

@@ -19,8 +19,9 @@ FRAMES = np.random.default_rng(0).random((16, 8, 8)).astype(np.float32)
 def test_fwht_matches_sylvester_matrix(bits, batch, seed):
     n = 2**bits
     x = np.random.default_rng(seed).standard_normal((batch, n)).astype(np.float32)
-    np.testing.assert_allclose(np.asarray(S.fwht(x)), x @ scipy.linalg.hadamard(n).T,
-                               rtol=1e-4, atol=1e-4 * n)
+    np.testing.assert_allclose(
+        np.asarray(S.fwht(x)), x @ scipy.linalg.hadamard(n).T, rtol=1e-4, atol=1e-4 * n
+    )
 
 
 def test_fwht_axis_involution_and_transpose():
@@ -57,7 +58,9 @@ def test_orders_are_permutations_with_their_key_sorted(order):
     elif order == "cake_cutting":
         key = [scipy.ndimage.label(q > 0)[1] + scipy.ndimage.label(q < 0)[1] for q in p]
     elif order == "low_frequency":
-        key = (np.diff(p, axis=1) != 0).sum((1, 2)) // w + (np.diff(p, axis=2) != 0).sum((1, 2)) // h
+        key = (np.diff(p, axis=1) != 0).sum((1, 2)) // w + (np.diff(p, axis=2) != 0).sum(
+            (1, 2)
+        ) // h
     elif order == "variance":
         key = -np.var(FRAMES.reshape(16, -1) @ flat.T, axis=0)
     else:

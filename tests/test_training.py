@@ -38,14 +38,35 @@ TINY_DECODER = textwrap.dedent("""
 
 
 def tiny_overrides(decoder_recipe, cache_dir) -> list[str]:
-    return [f"decoder.recipe={decoder_recipe}", f"decoder.cache_dir={cache_dir}",
-            "data.size=16", "data.frames=8", "data.n_train=24", "data.n_val=8", "data.n_test=8",
-            "data.n_identities=8", "data.faces_per_identity=6", "sensor.rate=0.1",
-            "encoder.width=16", "encoder.depth=1", "encoder.heads=2", "encoder.num_queries=2",
-            "encoder.channels=8", "encoder.grid=8",
-            "train.steps=6", "train.label_steps=2", "train.batch_size=8", "train.log_every=1", "train.eval_every=3",
-            "train.checkpoint_every=2", "privacy.face_batch_size=8", "privacy.restart_every=4",
-            "privacy.warmup_steps=2", "eval.batch_size=16", "eval.samples_to_log=1"]
+    return [
+        f"decoder.recipe={decoder_recipe}",
+        f"decoder.cache_dir={cache_dir}",
+        "data.size=16",
+        "data.frames=8",
+        "data.n_train=24",
+        "data.n_val=8",
+        "data.n_test=8",
+        "data.n_identities=8",
+        "data.faces_per_identity=6",
+        "sensor.rate=0.1",
+        "encoder.width=16",
+        "encoder.depth=1",
+        "encoder.heads=2",
+        "encoder.num_queries=2",
+        "encoder.channels=8",
+        "encoder.grid=8",
+        "train.steps=6",
+        "train.label_steps=2",
+        "train.batch_size=8",
+        "train.log_every=1",
+        "train.eval_every=3",
+        "train.checkpoint_every=2",
+        "privacy.face_batch_size=8",
+        "privacy.restart_every=4",
+        "privacy.warmup_steps=2",
+        "eval.batch_size=16",
+        "eval.samples_to_log=1",
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +85,7 @@ def tiny_config(tiny, *extra):
 
 
 # -- configs and errors before compute -----------------------------------------------------
+
 
 def test_unknown_override_names_the_key():
     from spjax.training.config import apply_overrides, load_recipe
@@ -90,12 +112,15 @@ def test_every_recipe_loads():
         assert cfg.task in ("pretrain_decoder", "spvlm"), path
 
 
-@pytest.mark.parametrize("override, message", [
-    ("sensor.rate=1.5", "sensor.rate"),
-    ("sensor.rate=0.0001", "sensor.rate"),
-    ("privacy.term='loud'", "privacy.term"),
-    ("privacy.weight=-1.0", "privacy.weight"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("sensor.rate=1.5", "sensor.rate"),
+        ("sensor.rate=0.0001", "sensor.rate"),
+        ("privacy.term='loud'", "privacy.term"),
+        ("privacy.weight=-1.0", "privacy.weight"),
+    ],
+)
 def test_impossible_configs_fail_before_compute(override, message):
     from spjax.training.config import apply_overrides, load_recipe
     from spjax.training.trainer import validate_spvlm_config
@@ -109,8 +134,9 @@ def test_missing_dataset_is_a_clear_error(tmp_path):
     from spjax.training.config import apply_overrides, load_recipe
     from spjax.training.run import run_recipe
 
-    cfg = apply_overrides(load_recipe(RECIPE), ["data.source=tfds",
-                                                f"data.data_dir={tmp_path / 'nowhere'}"])
+    cfg = apply_overrides(
+        load_recipe(RECIPE), ["data.source=tfds", f"data.data_dir={tmp_path / 'nowhere'}"]
+    )
     with pytest.raises(FileNotFoundError, match="spjax data prepare"):
         run_recipe(cfg, tmp_path / "run")
 
@@ -124,6 +150,7 @@ def test_cli_reports_bad_recipe_in_one_line(tmp_path, capsys):
 
 # -- the trainer in-process (tiny) ---------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_tiny_run_trains_keeps_decoder_frozen_and_reports(tiny, tmp_path):
     import jax
@@ -135,17 +162,24 @@ def test_tiny_run_trains_keeps_decoder_frozen_and_reports(tiny, tmp_path):
     cfg = tiny_config(tiny)
     trainer = SPVLMTrainer(cfg, tmp_path / "run")
     before_frozen = [np.array(x) for x in jax.tree.leaves(trainer.frozen)]
-    before_sensor = [np.array(x) for x in jax.tree.leaves(nnx.state(trainer.model().sensor, nnx.Param))]
+    before_sensor = [
+        np.array(x) for x in jax.tree.leaves(nnx.state(trainer.model().sensor, nnx.Param))
+    ]
     metrics = trainer.train()
     assert np.isfinite(metrics["task_loss"])
     after_frozen = [np.array(x) for x in jax.tree.leaves(trainer.frozen)]
     assert all(a.tobytes() == b.tobytes() for a, b in zip(before_frozen, after_frozen))
-    after_sensor = [np.array(x) for x in jax.tree.leaves(nnx.state(trainer.model().sensor, nnx.Param))]
-    assert any(not np.array_equal(a, b) for a, b in zip(before_sensor, after_sensor)), \
+    after_sensor = [
+        np.array(x) for x in jax.tree.leaves(nnx.state(trainer.model().sensor, nnx.Param))
+    ]
+    assert any(not np.array_equal(a, b) for a, b in zip(before_sensor, after_sensor)), (
         "learned patterns must receive gradients"
+    )
     # Optimiser state exists only for trainable parts: no decoder leaves anywhere in the state.
-    paths = ["/".join(str(getattr(k, "key", k)) for k in p)
-             for p, _ in jax.tree_util.tree_flatten_with_path(trainer.state)[0]]
+    paths = [
+        "/".join(str(getattr(k, "key", k)) for k in p)
+        for p, _ in jax.tree_util.tree_flatten_with_path(trainer.state)[0]
+    ]
     assert not any("decoder" in p for p in paths)
     assert any("sensor" in p for p in paths) and any("adversaries" in p for p in paths)
 
@@ -159,7 +193,9 @@ def test_tiny_run_trains_keeps_decoder_frozen_and_reports(tiny, tmp_path):
     assert saved["privacy"]["chance"] == pytest.approx(1 / 8)
     assert (tmp_path / "run2" / "sensor.json").is_file()
     assert all(Path(p).is_file() for p in report["figures"])
-    rows = [json.loads(line) for line in (tmp_path / "run2" / "metrics.jsonl").read_text().splitlines()]
+    rows = [
+        json.loads(line) for line in (tmp_path / "run2" / "metrics.jsonl").read_text().splitlines()
+    ]
     assert {r["kind"] for r in rows} >= {"train", "val"}
 
 
@@ -174,8 +210,10 @@ def test_nan_loss_stops_with_step_and_term_and_keeps_checkpoint(tiny, tmp_path):
     cfg = tiny_config(tiny, "train.steps=8", "train.checkpoint_every=2")
     trainer = SPVLMTrainer(cfg, tmp_path / "run", resume=True)
     clips = trainer.train_clips.clips
-    trainer.train_clips.clips = lambda step: {**clips(step), "frames": np.full_like(
-        clips(step)["frames"], np.nan)}  # corrupt data after validation
+    trainer.train_clips.clips = lambda step: {
+        **clips(step),
+        "frames": np.full_like(clips(step)["frames"], np.nan),
+    }  # corrupt data after validation
     with pytest.raises(TrainingError, match=r"non-finite .*task_loss.* at step 5"):
         trainer.train()
     after = sorted(p.name for p in (tmp_path / "run" / "checkpoints" / "last").iterdir())
@@ -202,6 +240,7 @@ def test_resume_refuses_other_config_and_existing_workdir(tiny, tmp_path):
 
 
 # -- subprocess tests: kill/resume, 8 devices, 2 processes ---------------------------------
+
 
 def _env(**extra):
     env = dict(os.environ)
@@ -233,8 +272,9 @@ def pretrained(tiny):
 def test_sigkill_then_resume_equals_uninterrupted_run(pretrained, tmp_path):
     steps = ["train.steps=12", "train.checkpoint_every=2", "train.eval_every=100"]
     ref = tmp_path / "ref.npz"
-    subprocess.run(_worker(tmp_path / "ref", pretrained, ref, *steps), env=_env(), check=True,
-                   timeout=600)
+    subprocess.run(
+        _worker(tmp_path / "ref", pretrained, ref, *steps), env=_env(), check=True, timeout=600
+    )
     run = tmp_path / "killed"
     proc = subprocess.Popen(_worker(run, pretrained, tmp_path / "unused.npz", *steps), env=_env())
     last = run / "checkpoints" / "last"
@@ -250,8 +290,9 @@ def test_sigkill_then_resume_equals_uninterrupted_run(pretrained, tmp_path):
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
     out = tmp_path / "resumed.npz"
-    subprocess.run(_worker(run, pretrained, out, "--resume", *steps), env=_env(), check=True,
-                   timeout=600)
+    subprocess.run(
+        _worker(run, pretrained, out, "--resume", *steps), env=_env(), check=True, timeout=600
+    )
     a, b = _load(ref), _load(out)
     assert a.keys() == b.keys() and a
     for k in a:
@@ -264,14 +305,27 @@ def test_sharded_step_on_8_devices_equals_single_device(pretrained, tmp_path):
     # Without the clip summary: its max-pool over tokens has float-level near-ties that another
     # device count's matmul tiling flips, routing a gradient to a different token; the
     # trajectories then differ by a few percent of an update for a reason that is not sharding.
-    steps = ["train.steps=3", "train.eval_every=100", "train.checkpoint_every=100",
-             "optim.name=sgd", "optim.warmup_steps=0", "encoder.clip_summary=False"]
+    steps = [
+        "train.steps=3",
+        "train.eval_every=100",
+        "train.checkpoint_every=100",
+        "optim.name=sgd",
+        "optim.warmup_steps=0",
+        "encoder.clip_summary=False",
+    ]
     one, eight, init = tmp_path / "one.npz", tmp_path / "eight.npz", tmp_path / "init.npz"
-    subprocess.run(_worker(tmp_path / "r1", pretrained, one, "--init", str(init), *steps),
-                   env=_env(), check=True, timeout=600)
-    subprocess.run(_worker(tmp_path / "r8", pretrained, eight, *steps),
-                   env=_env(XLA_FLAGS="--xla_force_host_platform_device_count=8"), check=True,
-                   timeout=600)
+    subprocess.run(
+        _worker(tmp_path / "r1", pretrained, one, "--init", str(init), *steps),
+        env=_env(),
+        check=True,
+        timeout=600,
+    )
+    subprocess.run(
+        _worker(tmp_path / "r8", pretrained, eight, *steps),
+        env=_env(XLA_FLAGS="--xla_force_host_platform_device_count=8"),
+        check=True,
+        timeout=600,
+    )
     a, b, a0 = _load(one), _load(eight), _load(init)
     assert a.keys() == b.keys() == a0.keys() and a
     assert not any("summary" in k for k in a), "the switch should remove the summary layer"
@@ -292,10 +346,17 @@ def test_two_processes_train_to_identical_parameters(pretrained, tmp_path):
     steps = ["train.steps=3", "train.eval_every=100", "train.checkpoint_every=100"]
     port = _free_port()
     out = tmp_path / "p{pid}.npz"
-    procs = [subprocess.Popen(_worker(tmp_path / "run", pretrained, out, *steps),
-                              env=_env(SPJAX_COORDINATOR=f"127.0.0.1:{port}",
-                                       SPJAX_NUM_PROCESSES="2", SPJAX_PROCESS_ID=str(i)))
-             for i in range(2)]
+    procs = [
+        subprocess.Popen(
+            _worker(tmp_path / "run", pretrained, out, *steps),
+            env=_env(
+                SPJAX_COORDINATOR=f"127.0.0.1:{port}",
+                SPJAX_NUM_PROCESSES="2",
+                SPJAX_PROCESS_ID=str(i),
+            ),
+        )
+        for i in range(2)
+    ]
     for p in procs:
         assert p.wait(timeout=600) == 0
     a, b = _load(tmp_path / "p0.npz"), _load(tmp_path / "p1.npz")
@@ -314,19 +375,26 @@ def test_tfds_recipe_trains_on_prepared_datasets(tiny, tmp_path):
     faces_cfg = "size=16,n_identities=8,train_per_identity=4,val_per_identity=2,test_per_identity=2"
     prepare("spjax_scenes", tmp_path / "data", dict(i.split("=") for i in scenes_cfg.split(",")))
     prepare("spjax_faces", tmp_path / "data", dict(i.split("=") for i in faces_cfg.split(",")))
-    cfg = apply_overrides(load_recipe(ROOT / "recipes" / "spvlm_tfds.py"),
-                          tiny_overrides(*tiny) + [f"data.data_dir={tmp_path / 'data'}",
-                                                   f"data.scenes_config={scenes_cfg}",
-                                                   f"data.faces_config={faces_cfg}",
-                                                   "train.steps=2"])
+    cfg = apply_overrides(
+        load_recipe(ROOT / "recipes" / "spvlm_tfds.py"),
+        tiny_overrides(*tiny)
+        + [
+            f"data.data_dir={tmp_path / 'data'}",
+            f"data.scenes_config={scenes_cfg}",
+            f"data.faces_config={faces_cfg}",
+            "train.steps=2",
+        ],
+    )
     trainer = SPVLMTrainer(cfg, tmp_path / "run")
     assert trainer.train_clips.arrays["frames"].shape[1:] == (8, 16, 16)
     assert trainer.n_identities == 8
     assert np.isfinite(trainer.train()["task_loss"])
     # A config that does not match the prepared data is named, not silently used.
-    bad = apply_overrides(load_recipe(ROOT / "recipes" / "spvlm_tfds.py"),
-                          tiny_overrides(*tiny) + [f"data.data_dir={tmp_path / 'data'}",
-                                                   "data.scenes_config=size=16,frames=9"])
+    bad = apply_overrides(
+        load_recipe(ROOT / "recipes" / "spvlm_tfds.py"),
+        tiny_overrides(*tiny)
+        + [f"data.data_dir={tmp_path / 'data'}", "data.scenes_config=size=16,frames=9"],
+    )
     with pytest.raises(FileNotFoundError, match="spjax data prepare"):
         SPVLMTrainer(bad, tmp_path / "run_bad")
 
@@ -341,13 +409,16 @@ def test_run_logger_writes_jsonl_and_wandb_offline_needs_no_login(tmp_path, monk
     log.log("train", 2, loss=float("nan"))
     log.close()
     rows = read_metrics(tmp_path, "train")
-    assert [r["step"] for r in rows] == [1, 2] and rows[0]["loss"] == 0.5 and rows[1]["loss"] == "nan"
+    assert (
+        [r["step"] for r in rows] == [1, 2] and rows[0]["loss"] == 0.5 and rows[1]["loss"] == "nan"
+    )
     assert any((tmp_path / "wandb").glob("offline-run-*"))
     with pytest.raises(ValueError, match="wandb mode"):
         RunLogger(tmp_path, wandb_mode="cloud")
 
 
 # -- spjax evaluate -------------------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_evaluate_a_trained_run_on_other_worlds_and_its_errors(tiny, tmp_path, capsys):
@@ -368,9 +439,26 @@ def test_evaluate_a_trained_run_on_other_worlds_and_its_errors(tiny, tmp_path, c
     assert other["utility"]["details"]["count"]["n"] == 6
     assert set(other["utility"]) >= {"anomaly_accuracy", "count_mae", "label_heads"}
     out = tmp_path / "eval.json"
-    assert main(["evaluate", "--run", str(run), "--set", "data.identity_offset=8",
-                 "--set", "sensor.photons=1e4", "--out", str(out)]) == 0
-    assert json.loads(out.read_text())["overrides"] == ["data.identity_offset=8", "sensor.photons=1e4"]
+    assert (
+        main(
+            [
+                "evaluate",
+                "--run",
+                str(run),
+                "--set",
+                "data.identity_offset=8",
+                "--set",
+                "sensor.photons=1e4",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert json.loads(out.read_text())["overrides"] == [
+        "data.identity_offset=8",
+        "sensor.photons=1e4",
+    ]
     # Errors: named, one line, nothing written.
     with pytest.raises(ValueError, match="unknown config key 'data.wrld_seed'"):
         evaluate_run(run, ["data.wrld_seed=1"])

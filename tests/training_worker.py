@@ -33,15 +33,20 @@ def main(argv):
     from test_training import tiny_overrides
 
     maybe_initialize_distributed()
-    cfg = apply_overrides(load_recipe(os.path.join(here, "..", "recipes", "spvlm_synthetic.py")),
-                          tiny_overrides(decoder_recipe, cache_dir) + overrides)
+    cfg = apply_overrides(
+        load_recipe(os.path.join(here, "..", "recipes", "spvlm_synthetic.py")),
+        tiny_overrides(decoder_recipe, cache_dir) + overrides,
+    )
     trainer = SPVLMTrainer(cfg, workdir, resume=resume)
 
     def save(path):
         params = nnx.state(trainer.model(), nnx.Param)
-        flat = {"/".join(str(getattr(k, "key", k)) for k in keys):
-                np.asarray(v.addressable_data(0) if hasattr(v, "addressable_data") else v)
-                for keys, v in jax.tree_util.tree_flatten_with_path(params)[0]}
+        flat = {
+            "/".join(str(getattr(k, "key", k)) for k in keys): np.asarray(
+                v.addressable_data(0) if hasattr(v, "addressable_data") else v
+            )
+            for keys, v in jax.tree_util.tree_flatten_with_path(params)[0]
+        }
         if "{pid}" in path or jax.process_index() == 0:
             np.savez(path.format(pid=jax.process_index()), **flat)
 

@@ -9,6 +9,18 @@ from spjax.data.scenes import ACTIVITIES, ANOMALY_TYPES, SceneConfig, generate_s
 from spjax.data.text import WordTokenizer, corpus, parse_answer
 
 __all__ = [
-    "ACTIVITIES", "ANOMALY_TYPES", "SceneConfig", "WordTokenizer", "corpus", "faces", "generate_faces",
-    "generate_scenes", "identity_traits", "layout", "parse_answer", "people", "scenes", "text",
+    "ACTIVITIES",
+    "ANOMALY_TYPES",
+    "SceneConfig",
+    "WordTokenizer",
+    "corpus",
+    "faces",
+    "generate_faces",
+    "generate_scenes",
+    "identity_traits",
+    "layout",
+    "parse_answer",
+    "people",
+    "scenes",
+    "text",
 ]

@@ -50,16 +50,29 @@ def identity_traits(ids, seed: int = 0) -> dict[str, np.ndarray]:
     whatever subset or order of identities is asked for."""
     ids = np.asarray(ids)
     if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer):
-        raise TypeError(f"ids: expected a 1-D integer array, got dtype {ids.dtype} shape {ids.shape}")
+        raise TypeError(
+            f"ids: expected a 1-D integer array, got dtype {ids.dtype} shape {ids.shape}"
+        )
     if ids.size and ids.min() < 0:
         raise ValueError(f"ids: expected non-negative identity ids, got min {ids.min()}")
     lo = np.array([r[0] for r in TRAIT_RANGES.values()], np.float64)
     hi = np.array([r[1] for r in TRAIT_RANGES.values()], np.float64)
-    u = np.stack([np.random.default_rng([int(seed), streams.FACE_VARIATION, int(i)]).random(len(lo)) for i in ids]) if ids.size else np.zeros((0, len(lo)))
+    u = (
+        np.stack(
+            [
+                np.random.default_rng([int(seed), streams.FACE_VARIATION, int(i)]).random(len(lo))
+                for i in ids
+            ]
+        )
+        if ids.size
+        else np.zeros((0, len(lo)))
+    )
     vals = lo + (hi - lo) * u
     out = {name: vals[:, j].astype(np.float32) for j, name in enumerate(TRAIT_NAMES)}
     # Keep hair visibly different from skin: push it darker when too close.
-    out["hair_tone"] = np.where(np.abs(out["hair_tone"] - out["skin"]) < 0.25, out["hair_tone"] * 0.4, out["hair_tone"]).astype(np.float32)
+    out["hair_tone"] = np.where(
+        np.abs(out["hair_tone"] - out["skin"]) < 0.25, out["hair_tone"] * 0.4, out["hair_tone"]
+    ).astype(np.float32)
     return out
 
 
@@ -84,13 +97,18 @@ def _nuisance(rng: np.random.Generator, n: int, strength: float) -> dict[str, np
     }
 
 
-def render_faces(traits: dict[str, np.ndarray], nuisance: dict[str, np.ndarray], size: int) -> np.ndarray:
+def render_faces(
+    traits: dict[str, np.ndarray], nuisance: dict[str, np.ndarray], size: int
+) -> np.ndarray:
     """Render one face per row of `traits`/`nuisance` → (N, size, size) float32 in [0, 1]."""
     n = len(traits["skin"])
     c = (np.arange(size, dtype=np.float32) + 0.5) / size * 2.0 - 1.0  # pixel centres in [-1, 1]
     gy, gx = np.meshgrid(c, c, indexing="ij")
     t = {k: np.asarray(v, np.float32).reshape(n, 1, 1) for k, v in traits.items()}
-    z = {k: (np.asarray(v, np.float32).reshape(n, 1, 1) if np.ndim(v) else v) for k, v in nuisance.items()}
+    z = {
+        k: (np.asarray(v, np.float32).reshape(n, 1, 1) if np.ndim(v) else v)
+        for k, v in nuisance.items()
+    }
     # Pose: express each pixel in the face's own frame (inverse similarity transform).
     cos, sin = np.cos(z["rot"]), np.sin(z["rot"])
     px, py = gx - z["dx"], gy - z["dy"]
@@ -109,44 +127,133 @@ def render_faces(traits: dict[str, np.ndarray], nuisance: dict[str, np.ndarray],
     # Face: upper half an ellipse, lower half narrowed by the jaw factor.
     jaw = np.where(y > 0, t["jaw"], 1.0)
     img = over(img, ellipse(x, y, 0, 0, fw * jaw, fh, pw), t["skin"])
-    img = over(img, (t["beard"] > 0.8) * ellipse(x, y, 0, fh * 0.55, fw * jaw * 0.85, fh * 0.45, pw) * (y > fh * 0.25), t["hair_tone"] * 0.9)
+    img = over(
+        img,
+        (t["beard"] > 0.8)
+        * ellipse(x, y, 0, fh * 0.55, fw * jaw * 0.85, fh * 0.45, pw)
+        * (y > fh * 0.25),
+        t["hair_tone"] * 0.9,
+    )
     # Hair cap: the part of a slightly larger head ellipse above the hairline.
     cap = ellipse(x, y, 0, -0.05, fw * 1.08, fh * 1.08, pw)
     line = np.clip((t["hairline"] - y) / pw + 0.5, 0, 1)
     short = (style == 2).astype(np.float32)
-    fringe = (style == 3).astype(np.float32) * ellipse(x, y, -0.1, t["hairline"] + 0.06, fw * 0.7, 0.12, pw)
+    fringe = (style == 3).astype(np.float32) * ellipse(
+        x, y, -0.1, t["hairline"] + 0.06, fw * 0.7, 0.12, pw
+    )
     img = over(img, np.maximum(cap * line * (1 - 0.5 * short), fringe), t["hair_tone"])
     # Eyes (blink squashes them), brows above.
     for side in (-1.0, 1.0):
         ex = side * t["eye_sep"]
-        img = over(img, ellipse(x, y, ex, t["eye_y"], t["eye_size"] * 1.3, t["eye_size"] * 0.8 * z["blink"] + 0.01, pw), 0.95)
-        img = over(img, ellipse(x, y, ex, t["eye_y"], t["eye_size"] * 0.6, t["eye_size"] * 0.6 * z["blink"] + 0.005, pw), 0.05)
+        img = over(
+            img,
+            ellipse(
+                x,
+                y,
+                ex,
+                t["eye_y"],
+                t["eye_size"] * 1.3,
+                t["eye_size"] * 0.8 * z["blink"] + 0.01,
+                pw,
+            ),
+            0.95,
+        )
+        img = over(
+            img,
+            ellipse(
+                x,
+                y,
+                ex,
+                t["eye_y"],
+                t["eye_size"] * 0.6,
+                t["eye_size"] * 0.6 * z["blink"] + 0.005,
+                pw,
+            ),
+            0.05,
+        )
         by = t["eye_y"] - t["brow_gap"] - t["eye_size"]
-        img = over(img, capsule(x, y, ex - 0.09, by + side * t["brow_tilt"], ex + 0.09, by - side * t["brow_tilt"], t["brow_thick"], pw), t["hair_tone"] * 0.8)
+        img = over(
+            img,
+            capsule(
+                x,
+                y,
+                ex - 0.09,
+                by + side * t["brow_tilt"],
+                ex + 0.09,
+                by - side * t["brow_tilt"],
+                t["brow_thick"],
+                pw,
+            ),
+            t["hair_tone"] * 0.8,
+        )
         g = t["glasses"] > 0.75
-        ring = ellipse(x, y, ex, t["eye_y"], 0.13, 0.10, pw) - ellipse(x, y, ex, t["eye_y"], 0.105, 0.075, pw)
+        ring = ellipse(x, y, ex, t["eye_y"], 0.13, 0.10, pw) - ellipse(
+            x, y, ex, t["eye_y"], 0.105, 0.075, pw
+        )
         img = over(img, g * np.clip(ring, 0, 1), 0.05)
     g = t["glasses"] > 0.75
-    img = over(img, g * capsule(x, y, -t["eye_sep"] + 0.12, t["eye_y"], t["eye_sep"] - 0.12, t["eye_y"], 0.015, pw), 0.05)
+    img = over(
+        img,
+        g
+        * capsule(
+            x, y, -t["eye_sep"] + 0.12, t["eye_y"], t["eye_sep"] - 0.12, t["eye_y"], 0.015, pw
+        ),
+        0.05,
+    )
     # Nose: a shaded ridge and nostrils.
-    img = over(img, 0.6 * capsule(x, y, 0.0, t["eye_y"] + 0.05, 0.02, t["eye_y"] + t["nose_len"], t["nose_w"] * 0.6, pw), t["skin"] * 0.7)
-    img = over(img, ellipse(x, y, 0.0, t["eye_y"] + t["nose_len"] + 0.01, t["nose_w"], 0.025, pw), t["skin"] * 0.45)
+    img = over(
+        img,
+        0.6
+        * capsule(
+            x, y, 0.0, t["eye_y"] + 0.05, 0.02, t["eye_y"] + t["nose_len"], t["nose_w"] * 0.6, pw
+        ),
+        t["skin"] * 0.7,
+    )
+    img = over(
+        img,
+        ellipse(x, y, 0.0, t["eye_y"] + t["nose_len"] + 0.01, t["nose_w"], 0.025, pw),
+        t["skin"] * 0.45,
+    )
     # Mouth: width and position are identity; smile and opening are expression.
     my = t["mouth_y"]
     curve = 0.04 * z["smile"]
-    img = over(img, capsule(x, y, -t["mouth_w"], my - curve, 0.0, my, t["mouth_thick"] + 0.02 * z["mouth_open"], pw), 0.25)
-    img = over(img, capsule(x, y, 0.0, my, t["mouth_w"], my - curve, t["mouth_thick"] + 0.02 * z["mouth_open"], pw), 0.25)
+    img = over(
+        img,
+        capsule(
+            x, y, -t["mouth_w"], my - curve, 0.0, my, t["mouth_thick"] + 0.02 * z["mouth_open"], pw
+        ),
+        0.25,
+    )
+    img = over(
+        img,
+        capsule(
+            x, y, 0.0, my, t["mouth_w"], my - curve, t["mouth_thick"] + 0.02 * z["mouth_open"], pw
+        ),
+        0.25,
+    )
     # Lighting: a directional gradient and a global gain.
     shade = 1.0 + z["light"] * (np.cos(z["light_dir"]) * gx + np.sin(z["light_dir"]) * gy)
     img = img * shade * z["gain"]
     # Occlusion: a band (scarf, hand, mask) across the lower face.
-    occ = z["occlude"] * np.clip((y - z["occ_y"]) / pw + 0.5, 0, 1) * ellipse(x, y, 0, 0, fw * 1.2, fh * 1.3, pw)
+    occ = (
+        z["occlude"]
+        * np.clip((y - z["occ_y"]) / pw + 0.5, 0, 1)
+        * ellipse(x, y, 0, 0, fw * 1.2, fh * 1.3, pw)
+    )
     img = over(img, occ, z["occ_tone"])
     return img.astype(np.float32)
 
 
-def generate_faces(n_identities: int, per_identity: int, *, size: int = 32, seed: int = 0,
-                   identity_offset: int = 0, nuisance: float = 1.0, world: int = 0) -> dict[str, np.ndarray]:
+def generate_faces(
+    n_identities: int,
+    per_identity: int,
+    *,
+    size: int = 32,
+    seed: int = 0,
+    identity_offset: int = 0,
+    nuisance: float = 1.0,
+    world: int = 0,
+) -> dict[str, np.ndarray]:
     """`n_identities` × `per_identity` faces → dict(image=(N,H,W) float32 in [0,1], identity=(N,) int32).
 
     Identities are `identity_offset … identity_offset + n_identities − 1`; use disjoint offsets
@@ -161,10 +268,14 @@ def generate_faces(n_identities: int, per_identity: int, *, size: int = 32, seed
         raise ValueError(f"size: expected >= 8 pixels, got {size}")
     if identity_offset < 0:
         raise ValueError(f"identity_offset: expected >= 0, got {identity_offset}")
-    ids = np.repeat(np.arange(identity_offset, identity_offset + n_identities, dtype=np.int32), per_identity)
+    ids = np.repeat(
+        np.arange(identity_offset, identity_offset + n_identities, dtype=np.int32), per_identity
+    )
     traits = identity_traits(np.arange(identity_offset, identity_offset + n_identities), seed=world)
     traits = {k: np.repeat(v, per_identity) for k, v in traits.items()}
-    rng = np.random.default_rng([int(seed), streams.FACE_SET, int(identity_offset), n_identities, per_identity])
+    rng = np.random.default_rng(
+        [int(seed), streams.FACE_SET, int(identity_offset), n_identities, per_identity]
+    )
     nz = _nuisance(rng, len(ids), nuisance)
     img = render_faces(traits, nz, size)
     img = img + rng.standard_normal(img.shape, dtype=np.float32) * np.float32(nz["noise"])

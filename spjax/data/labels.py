@@ -4,5 +4,17 @@ Scenes draw labels from it, the text grammar speaks it, the label heads and metr
 it; one home keeps their indices the same everywhere."""
 
 ANOMALY_TYPES = ("none", "fall", "fight", "loiter", "crowding")
-ACTIVITIES = ("absent", "walking", "waiting", "washing hands", "sitting", "entering", "leaving",
-              "loitering", "fallen", "fighting", "being pushed", "crowding")
+ACTIVITIES = (
+    "absent",
+    "walking",
+    "waiting",
+    "washing hands",
+    "sitting",
+    "entering",
+    "leaving",
+    "loitering",
+    "fallen",
+    "fighting",
+    "being pushed",
+    "crowding",
+)

@@ -51,9 +51,15 @@ def read_lfw(root, size: int = 32) -> dict:
     root = os.fspath(root)
     if not os.path.isdir(root):
         raise FileNotFoundError(f"faces folder not found: {root}")
-    names = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)) and not d.startswith("."))
+    names = sorted(
+        d
+        for d in os.listdir(root)
+        if os.path.isdir(os.path.join(root, d)) and not d.startswith(".")
+    )
     if not names:
-        raise ValueError(f"{root}: expected LFW layout NAME/NAME_0001.jpg, found no identity folders")
+        raise ValueError(
+            f"{root}: expected LFW layout NAME/NAME_0001.jpg, found no identity folders"
+        )
     images, ids = [], []
     for k, name in enumerate(names):
         folder = os.path.join(root, name)
@@ -64,7 +70,9 @@ def read_lfw(root, size: int = 32) -> dict:
             stem, ext = os.path.splitext(f)
             path = os.path.join(folder, f)
             if ext.lower() not in IMAGE_EXT or not re.fullmatch(re.escape(name) + r"_\d+", stem):
-                raise ValueError(f"{path}: expected LFW name {name}/{name}_NNNN.jpg, got {name}/{f}")
+                raise ValueError(
+                    f"{path}: expected LFW name {name}/{name}_NNNN.jpg, got {name}/{f}"
+                )
             images.append(read_image(path, size))
             ids.append(k)
     return {"image": np.stack(images), "identity": np.array(ids, np.int32), "names": names}
@@ -87,7 +95,9 @@ def read_clip(path, frames: int = 16, size: int = 32) -> np.ndarray:
         img = _open(path)
         seq = [_gray(fr.copy(), size, path) for fr in ImageSequence.Iterator(img)]
     else:
-        raise FileNotFoundError(f"clip not found: {path} (expected a frame folder or a .gif/.tif file)")
+        raise FileNotFoundError(
+            f"clip not found: {path} (expected a frame folder or a .gif/.tif file)"
+        )
     return _resample(seq, frames)
 
 
@@ -96,7 +106,9 @@ def _find_clip(root: str, clip: str) -> str:
     for c in cand:
         if os.path.exists(c):
             return c
-    raise FileNotFoundError(f"clip {clip!r} listed in labels.csv not found: expected {cand[0]}/ or {cand[0]}.gif/.tif")
+    raise FileNotFoundError(
+        f"clip {clip!r} listed in labels.csv not found: expected {cand[0]}/ or {cand[0]}.gif/.tif"
+    )
 
 
 def read_label_csv(path) -> list[dict]:
@@ -108,21 +120,34 @@ def read_label_csv(path) -> list[dict]:
         reader = csv.DictReader(f)
         missing = {"clip", "count", "anomaly_type"} - set(reader.fieldnames or [])
         if missing:
-            raise ValueError(f"{path}: missing column(s) {sorted(missing)}; expected clip,count,anomaly_type[,caption,location]")
+            raise ValueError(
+                f"{path}: missing column(s) {sorted(missing)}; expected clip,count,anomaly_type[,caption,location]"
+            )
         rows = []
         for line, row in enumerate(reader, start=2):
             try:
                 count = int(row["count"])
             except (TypeError, ValueError):
-                raise ValueError(f"{path}:{line}: count: expected an int, got {row['count']!r}") from None
+                raise ValueError(
+                    f"{path}:{line}: count: expected an int, got {row['count']!r}"
+                ) from None
             at = (row["anomaly_type"] or "none").strip()
             if at not in ANOMALY_TYPES:
-                raise ValueError(f"{path}:{line}: anomaly_type: expected one of {ANOMALY_TYPES}, got {at!r}")
+                raise ValueError(
+                    f"{path}:{line}: anomaly_type: expected one of {ANOMALY_TYPES}, got {at!r}"
+                )
             loc = (row.get("location") or "").strip() or None
             if loc is not None and loc not in ZONES:
                 raise ValueError(f"{path}:{line}: location: expected one of {ZONES}, got {loc!r}")
-            rows.append({"clip": row["clip"].strip(), "count": count, "anomaly_type": at,
-                         "caption": (row.get("caption") or "").strip(), "location": loc})
+            rows.append(
+                {
+                    "clip": row["clip"].strip(),
+                    "count": count,
+                    "anomaly_type": at,
+                    "caption": (row.get("caption") or "").strip(),
+                    "location": loc,
+                }
+            )
     if not rows:
         raise ValueError(f"{path}: no rows")
     return rows
@@ -136,12 +161,28 @@ def read_videos(root, frames: int = 16, size: int = 32) -> dict:
     rows = read_label_csv(os.path.join(root, "labels.csv"))
     clips = np.stack([read_clip(_find_clip(root, r["clip"]), frames, size) for r in rows])
     from spjax.data import text as tx
+
     rng = np.random.default_rng(0)
     caps, qas = [], []
     for r in rows:
-        lab = {"count": r["count"], "anomaly_type": r["anomaly_type"], "location": r["location"], "people": []}
+        lab = {
+            "count": r["count"],
+            "anomaly_type": r["anomaly_type"],
+            "location": r["location"],
+            "people": [],
+        }
         caps.append([r["caption"]] * 3 if r["caption"] else tx.captions(lab, rng, 3))
-        qas.append([q for q in tx.qa_pairs(lab, rng) if q[0] != "describe"] + [("describe", "Describe the scene.", caps[-1][0])])
+        qas.append(
+            [q for q in tx.qa_pairs(lab, rng) if q[0] != "describe"]
+            + [("describe", "Describe the scene.", caps[-1][0])]
+        )
     at = np.array([ANOMALY_TYPES.index(r["anomaly_type"]) for r in rows], np.int32)
-    return {"frames": clips, "count": np.array([r["count"] for r in rows], np.int32), "anomaly": (at > 0).astype(np.int32),
-            "anomaly_type": at, "captions": caps, "qa": qas, "clip": [r["clip"] for r in rows]}
+    return {
+        "frames": clips,
+        "count": np.array([r["count"] for r in rows], np.int32),
+        "anomaly": (at > 0).astype(np.int32),
+        "anomaly_type": at,
+        "captions": caps,
+        "qa": qas,
+        "clip": [r["clip"] for r in rows],
+    }

@@ -16,9 +16,21 @@ from spjax.data._render import capsule, ellipse
 
 # Pose codes (per person per frame). Fight poses face right (+) or left (−).
 POSES = (
-    "stand", *[f"walk{i}" for i in range(8)], "wash0", "wash1",
-    *[f"fight{i}R" for i in range(4)], *[f"fight{i}L" for i in range(4)],
-    "sit", "crouch", "fall30R", "fall60R", "lyingR", "fall30L", "fall60L", "lyingL", "defend",
+    "stand",
+    *[f"walk{i}" for i in range(8)],
+    "wash0",
+    "wash1",
+    *[f"fight{i}R" for i in range(4)],
+    *[f"fight{i}L" for i in range(4)],
+    "sit",
+    "crouch",
+    "fall30R",
+    "fall60R",
+    "lyingR",
+    "fall30L",
+    "fall60L",
+    "lyingL",
+    "defend",
 )
 POSE = {name: i for i, name in enumerate(POSES)}
 LYING = (POSE["lyingR"], POSE["lyingL"])
@@ -44,8 +56,12 @@ def _skeleton(name: str):
     elif name.startswith("fight"):
         k, d = int(name[5]), (1.0 if name.endswith("R") else -1.0)
         lean = 0.06 * d
-        hands = {0: [(d * 0.45, 0.76), (d * 0.12, 0.62)], 1: [(d * 0.16, 0.66), (d * 0.2, 0.6)],
-                 2: [(d * 0.12, 0.62), (d * 0.44, 0.72)], 3: [(d * 0.25, 0.9), (d * 0.3, 0.86)]}[k]
+        hands = {
+            0: [(d * 0.45, 0.76), (d * 0.12, 0.62)],
+            1: [(d * 0.16, 0.66), (d * 0.2, 0.6)],
+            2: [(d * 0.12, 0.62), (d * 0.44, 0.72)],
+            3: [(d * 0.25, 0.9), (d * 0.3, 0.86)],
+        }[k]
         feet = [(-0.1, 0.02), (0.1, 0.02)]
     elif name == "sit":
         hip, shoulder, head = 0.3, 0.57, 0.71
@@ -95,7 +111,9 @@ def _render_sprite(name: str, length: float, box: int, ox: float, oy: float) -> 
     cov = {ch: np.zeros((box, box), np.float32) for ch in CHANNELS}
     # Contact shadow on the floor under the body (image-aligned, from the feet to below the head).
     head_x = np.sin(tilt) * 0.9
-    cov["shadow"] = 0.7 * capsule(wx, wy, min(0.0, head_x) - 0.12, -0.04, max(0.0, head_x) + 0.12, -0.04, 0.08, pw)
+    cov["shadow"] = 0.7 * capsule(
+        wx, wy, min(0.0, head_x) - 0.12, -0.04, max(0.0, head_x) + 0.12, -0.04, 0.08, pw
+    )
     for ch, kind, p in parts:
         a = capsule(bx, by, *p, pw) if kind == "capsule" else ellipse(bx, by, *p, pw)
         if ch == "hair":  # hair covers the top of the head only
@@ -105,8 +123,13 @@ def _render_sprite(name: str, length: float, box: int, ox: float, oy: float) -> 
     # ceiling light): keeps every person visible against a floor or wall of their own tone.
     body = np.maximum.reduce([cov[ch] for ch in CHANNELS[1:]])
     padded = np.pad(body, 1)
-    grown = np.maximum.reduce([padded[1 + dy:1 + dy + box, 1 + dx:1 + dx + box]
-                               for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
+    grown = np.maximum.reduce(
+        [
+            padded[1 + dy : 1 + dy + box, 1 + dx : 1 + dx + box]
+            for dy in (-1, 0, 1)
+            for dx in (-1, 0, 1)
+        ]
+    )
     cov["shadow"] = np.maximum(cov["shadow"], RIM * np.clip(grown - body, 0.0, 1.0))
     # Painter's order: shadow < trousers < shirt < skin < hair; later layers hide earlier ones.
     out = np.zeros((len(CHANNELS), box, box), np.float32)
@@ -131,7 +154,10 @@ def sprite_bank(size: int) -> tuple[np.ndarray, int, int]:
     box = lmax + 4
     sprites = [
         _render_sprite(name, float(length), box, 0.5 * ox, 0.5 * oy)
-        for length in range(lmin, lmax + 1) for name in POSES for oy in (0, 1) for ox in (0, 1)
+        for length in range(lmin, lmax + 1)
+        for name in POSES
+        for oy in (0, 1)
+        for ox in (0, 1)
     ]
     bank = np.stack(sprites).reshape(len(sprites), len(CHANNELS), box * box)
     bank.setflags(write=False)

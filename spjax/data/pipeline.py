@@ -44,7 +44,9 @@ class ToFloat(grain.transforms.Map):
             if k in self.keys and getattr(v, "dtype", None) == np.uint8:
                 out[k] = v.astype(np.float32) / np.float32(255.0)
             elif isinstance(v, np.ndarray) and v.dtype == object:
-                out[k] = np.array([x.decode() if isinstance(x, bytes) else x for x in v.ravel()], dtype=object).reshape(v.shape)
+                out[k] = np.array(
+                    [x.decode() if isinstance(x, bytes) else x for x in v.ravel()], dtype=object
+                ).reshape(v.shape)
             elif isinstance(v, bytes):
                 out[k] = v.decode()
         return out
@@ -56,9 +58,19 @@ def _process_shard():
     return jax.process_index(), jax.process_count()
 
 
-def make_loader(source, *, batch_size: int, seed: int = 0, shuffle: bool = True, num_epochs: int | None = 1,
-                shard_index: int | None = None, shard_count: int | None = None, drop_remainder: bool = False,
-                to_float: bool = True, operations=()) -> grain.IterDataset:
+def make_loader(
+    source,
+    *,
+    batch_size: int,
+    seed: int = 0,
+    shuffle: bool = True,
+    num_epochs: int | None = 1,
+    shard_index: int | None = None,
+    shard_count: int | None = None,
+    drop_remainder: bool = False,
+    to_float: bool = True,
+    operations=(),
+) -> grain.IterDataset:
     """A deterministic grain dataset over `source` yielding dicts of batched numpy arrays.
 
     Records `shard_index::shard_count` form this process's shard (defaults: this JAX
@@ -66,21 +78,29 @@ def make_loader(source, *, batch_size: int, seed: int = 0, shuffle: bool = True,
     `num_epochs` times (None = forever), mapped by `operations` (grain MapTransforms or
     callables) and batched. `iter(loader)` gives an iterator with `get_state()`/`set_state()`."""
     if not hasattr(source, "__len__") or not hasattr(source, "__getitem__"):
-        raise TypeError(f"source: expected a random-access source (len and [i]), got {type(source).__name__}")
+        raise TypeError(
+            f"source: expected a random-access source (len and [i]), got {type(source).__name__}"
+        )
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
     if (shard_index is None) != (shard_count is None):
-        raise ValueError(f"shard_index/shard_count: give both or neither, got {shard_index!r}/{shard_count!r}")
+        raise ValueError(
+            f"shard_index/shard_count: give both or neither, got {shard_index!r}/{shard_count!r}"
+        )
     if shard_index is None:
         shard_index, shard_count = _process_shard()
     if not 0 <= shard_index < shard_count:
-        raise ValueError(f"shard_index: expected 0 <= index < shard_count={shard_count}, got {shard_index}")
+        raise ValueError(
+            f"shard_index: expected 0 <= index < shard_count={shard_count}, got {shard_index}"
+        )
     if num_epochs is not None and num_epochs < 1:
         raise ValueError(f"num_epochs: expected a positive int or None, got {num_epochs!r}")
     if len(source) < shard_count:
-        raise ValueError(f"source: expected at least shard_count={shard_count} records, got {len(source)}")
+        raise ValueError(
+            f"source: expected at least shard_count={shard_count} records, got {len(source)}"
+        )
     # grain 0.2.18's IndexSampler drops records when shards are uneven, so shard by slicing.
-    ds = grain.MapDataset.source(source)[int(shard_index)::int(shard_count)]
+    ds = grain.MapDataset.source(source)[int(shard_index) :: int(shard_count)]
     if shuffle:
         ds = ds.shuffle(seed=int(seed))
     ds = ds.repeat(num_epochs)

@@ -21,7 +21,10 @@ def grid(images, cols: int, scale: int = 4, gap: int = 1) -> np.ndarray:
     sheet = np.full((rows * (h + gap) + gap, cols * (w + gap) + gap), 255, np.uint8)
     for i, im in enumerate(images):
         r, c = divmod(i, cols)
-        sheet[gap + r * (h + gap):gap + r * (h + gap) + h, gap + c * (w + gap):gap + c * (w + gap) + w] = im
+        sheet[
+            gap + r * (h + gap) : gap + r * (h + gap) + h,
+            gap + c * (w + gap) : gap + c * (w + gap) + w,
+        ] = im
     return np.kron(sheet, np.ones((scale, scale), np.uint8))
 
 
@@ -36,6 +39,8 @@ def save_clips(frames, path, cols: int = 4, scale: int = 4, fps: int = 4) -> Non
     n, t = frames.shape[:2]
     if str(path).lower().endswith(".gif"):
         tiles = [Image.fromarray(grid(frames[:, k], cols, scale)) for k in range(t)]
-        tiles[0].save(path, save_all=True, append_images=tiles[1:], duration=int(1000 / fps), loop=0)
+        tiles[0].save(
+            path, save_all=True, append_images=tiles[1:], duration=int(1000 / fps), loop=0
+        )
     else:
         Image.fromarray(grid(frames.reshape(n * t, *frames.shape[2:]), t, scale)).save(path)

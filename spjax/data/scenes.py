@@ -56,23 +56,58 @@ class SceneConfig:
     def __post_init__(self):
         def need(cond, name, expected):
             if not cond:
-                raise ValueError(f"SceneConfig.{name}: expected {expected}, got {getattr(self, name)!r}")
+                raise ValueError(
+                    f"SceneConfig.{name}: expected {expected}, got {getattr(self, name)!r}"
+                )
+
         need(isinstance(self.frames, int) and self.frames >= 6, "frames", "an int >= 6")
         need(isinstance(self.size, int) and self.size >= 16, "size", "an int >= 16")
         need(isinstance(self.min_people, int) and self.min_people >= 0, "min_people", "an int >= 0")
-        need(isinstance(self.max_people, int) and self.min_people <= self.max_people <= 6, "max_people", f"an int in [{self.min_people}, 6]")
+        need(
+            isinstance(self.max_people, int) and self.min_people <= self.max_people <= 6,
+            "max_people",
+            f"an int in [{self.min_people}, 6]",
+        )
         need(0.0 <= float(self.anomaly_fraction) <= 1.0, "anomaly_fraction", "a float in [0, 1]")
         object.__setattr__(self, "anomaly_types", tuple(self.anomaly_types))
         for t in self.anomaly_types:
             need(t in _MIN_PEOPLE, "anomaly_types", f"names from {tuple(_MIN_PEOPLE)}")
-            need(_MIN_PEOPLE[t] <= self.max_people, "max_people", f">= {_MIN_PEOPLE[t]} for anomaly {t!r}")
-        need(self.anomaly_fraction == 0 or self.anomaly_types, "anomaly_types", "at least one type when anomaly_fraction > 0")
-        need(isinstance(self.layout_seeds, int) and self.layout_seeds >= 1, "layout_seeds", "an int >= 1")
-        need(isinstance(self.layout_offset, int) and self.layout_offset >= 0, "layout_offset", "an int >= 0")
-        need(isinstance(self.identity_offset, int) and self.identity_offset >= 0, "identity_offset", "an int >= 0")
-        need(isinstance(self.n_identities, int) and self.n_identities >= self.max_people, "n_identities", f"an int >= max_people ({self.max_people})")
+            need(
+                _MIN_PEOPLE[t] <= self.max_people,
+                "max_people",
+                f">= {_MIN_PEOPLE[t]} for anomaly {t!r}",
+            )
+        need(
+            self.anomaly_fraction == 0 or self.anomaly_types,
+            "anomaly_types",
+            "at least one type when anomaly_fraction > 0",
+        )
+        need(
+            isinstance(self.layout_seeds, int) and self.layout_seeds >= 1,
+            "layout_seeds",
+            "an int >= 1",
+        )
+        need(
+            isinstance(self.layout_offset, int) and self.layout_offset >= 0,
+            "layout_offset",
+            "an int >= 0",
+        )
+        need(
+            isinstance(self.identity_offset, int) and self.identity_offset >= 0,
+            "identity_offset",
+            "an int >= 0",
+        )
+        need(
+            isinstance(self.n_identities, int) and self.n_identities >= self.max_people,
+            "n_identities",
+            f"an int >= max_people ({self.max_people})",
+        )
         need(float(self.noise_std) >= 0, "noise_std", "a float >= 0")
-        need(isinstance(self.captions_per_clip, int) and self.captions_per_clip >= 1, "captions_per_clip", "an int >= 1")
+        need(
+            isinstance(self.captions_per_clip, int) and self.captions_per_clip >= 1,
+            "captions_per_clip",
+            "an int >= 1",
+        )
 
     @classmethod
     def from_dict(cls, values: dict) -> SceneConfig:
@@ -106,11 +141,16 @@ def _floor_points(rng, lay_wall, n_shape):
 
 def _plan(cfg: SceneConfig, n: int, rng: np.random.Generator):
     """Labels and per-frame kinematics for n clips (all vectorised)."""
-    T, Pm = cfg.frames, max(cfg.max_people, 2)  # slot 1 always exists (the fight victim), maybe absent
+    T, Pm = (
+        cfg.frames,
+        max(cfg.max_people, 2),
+    )  # slot 1 always exists (the fight victim), maybe absent
     t = np.arange(T, dtype=np.float32)
     layout = cfg.layout_offset + rng.integers(0, cfg.layout_seeds, n)
     marks = L.landmark_array(cfg.seed, layout)  # (n, Z, 2)
-    wall = np.array([L.room_layout(cfg.seed, int(lid))["wall_y"] for lid in layout], np.float32)[:, None]
+    wall = np.array([L.room_layout(cfg.seed, int(lid))["wall_y"] for lid in layout], np.float32)[
+        :, None
+    ]
     has_bench = ~np.isnan(marks[:, L.ZONES.index("bench"), 0])
 
     # Anomaly type and people count.
@@ -124,7 +164,9 @@ def _plan(cfg: SceneConfig, n: int, rng: np.random.Generator):
     present = np.arange(Pm)[None] < count[:, None]
 
     # Identities: distinct per clip.
-    ids = cfg.identity_offset + np.argsort(rng.random((n, cfg.n_identities)), axis=1)[:, :Pm].astype(np.int32)
+    ids = cfg.identity_offset + np.argsort(rng.random((n, cfg.n_identities)), axis=1)[
+        :, :Pm
+    ].astype(np.int32)
     ids = np.where(present, ids, -1)
 
     # Normal activities for everyone, then anomaly actors overwrite slots 0 (and 1).
@@ -142,21 +184,32 @@ def _plan(cfg: SceneConfig, n: int, rng: np.random.Generator):
     shp = (n, Pm)
     A = _floor_points(rng, wall, shp)
     B = _floor_points(rng, wall, shp)
+
     def zone_pt(z):
         return marks[:, L.ZONES.index(z)][:, None, :]
+
     spread = np.stack([(np.arange(Pm) - (Pm - 1) / 2) * 0.07, np.zeros(Pm)], -1)[None]
     door = zone_pt("door") + np.array([0, 0.02])
     # People at the sink stand side by side along the wall (far enough apart to be seen).
     inward = np.where(marks[:, L.ZONES.index("sink"), 0] > 0.5, -1.0, 1.0)[:, None]
-    sink = zone_pt("sink") + np.stack([inward * 0.04 * (np.arange(Pm) % 2),
-                                       np.broadcast_to((np.arange(Pm) - 1.5) * 0.11, (n, Pm))], -1)
+    sink = zone_pt("sink") + np.stack(
+        [
+            inward * 0.04 * (np.arange(Pm) % 2),
+            np.broadcast_to((np.arange(Pm) - 1.5) * 0.11, (n, Pm)),
+        ],
+        -1,
+    )
     bench = np.nan_to_num(zone_pt("bench")) + spread
+
     def u(lo_, hi_):
         return rng.uniform(lo_, hi_, shp)
+
     t0 = np.zeros(shp)
     dur = u(0.6, 1.3) * T
+
     def is_(name):
         return act == ACT[name]
+
     # waiting: stand first, then walk off.
     t0 = np.where(is_("waiting"), np.floor(u(T / 3, 2 * T / 3)), t0)
     # entering: from the door; leaving: to the door, then gone.
@@ -172,7 +225,9 @@ def _plan(cfg: SceneConfig, n: int, rng: np.random.Generator):
         B = np.where(is_(name)[..., None], pt, B)
     # loiter: pacing back and forth on the floor in front of the stalls or the door for the
     # whole clip (a behaviour a camera can see: it never leaves, never settles, keeps turning).
-    loiter_pt = np.where(rng.random((n, 1, 1)) < 0.5, zone_pt("stalls"), zone_pt("door")) + [[[0, 0.1]]]
+    loiter_pt = np.where(rng.random((n, 1, 1)) < 0.5, zone_pt("stalls"), zone_pt("door")) + [
+        [[0, 0.1]]
+    ]
     pace = rng.uniform(0.06, 0.1, (n, 1, 1)) * np.where(rng.random((n, 1, 1)) < 0.5, 1.0, -1.0)
     A = np.where(is_("loitering")[..., None], loiter_pt - pace * [[[1, 0]]], A)
     B = np.where(is_("loitering")[..., None], loiter_pt + pace * [[[1, 0]]], B)
@@ -187,8 +242,13 @@ def _plan(cfg: SceneConfig, n: int, rng: np.random.Generator):
     t_end = np.where(fall[:, None] & (np.arange(Pm) == 0), tf[:, None], 1_000)
     # fight: victim (slot 1) near a wall or corner, aggressor (slot 0) walks up to them.
     fight = a_name == "fight"
-    V = np.stack([np.where(rng.random(n) < 0.5, rng.uniform(0.15, 0.3, n), rng.uniform(0.7, 0.85, n)),
-                  rng.uniform(wall[:, 0] + 0.1, 0.9)], -1)
+    V = np.stack(
+        [
+            np.where(rng.random(n) < 0.5, rng.uniform(0.15, 0.3, n), rng.uniform(0.7, 0.85, n)),
+            rng.uniform(wall[:, 0] + 0.1, 0.9),
+        ],
+        -1,
+    )
     side = np.where(V[:, 0] < 0.5, 1.0, -1.0)  # aggressor stands towards the middle
     tfi = np.floor(rng.uniform(2, T / 3, n)).astype(int)
     A[:, 1] = np.where(fight[:, None], V, A[:, 1])
@@ -196,7 +256,11 @@ def _plan(cfg: SceneConfig, n: int, rng: np.random.Generator):
     t0[:, 1] = np.where(fight, tfi + 1, t0[:, 1])
     dur[:, 1] = np.where(fight, 2.0, dur[:, 1])
     agg_stop = V + np.stack([side * 0.13, np.zeros(n)], -1)
-    A[:, 0] = np.where(fight[:, None], agg_stop + np.stack([side * rng.uniform(0.2, 0.35, n), rng.uniform(-0.15, 0.15, n)], -1), A[:, 0])
+    A[:, 0] = np.where(
+        fight[:, None],
+        agg_stop + np.stack([side * rng.uniform(0.2, 0.35, n), rng.uniform(-0.15, 0.15, n)], -1),
+        A[:, 0],
+    )
     B[:, 0] = np.where(fight[:, None], agg_stop, B[:, 0])
     t0[:, 0] = np.where(fight, 0, t0[:, 0])
     dur[:, 0] = np.where(fight, np.maximum(tfi, 1), dur[:, 0])
@@ -211,7 +275,10 @@ def _plan(cfg: SceneConfig, n: int, rng: np.random.Generator):
     tt = np.minimum(t[None, None], t_end[..., None])  # the fall victim freezes at tf
     frac = np.clip((tt - t0[..., None]) / dur[..., None], 0.0, 1.0)
     # Pacers swing between A and B with a period of 6-10 frames.
-    swing = 0.5 - 0.5 * np.cos(2 * np.pi * tt / rng.uniform(6, 10, shp)[..., None] + rng.uniform(0, 2 * np.pi, shp)[..., None])
+    swing = 0.5 - 0.5 * np.cos(
+        2 * np.pi * tt / rng.uniform(6, 10, shp)[..., None]
+        + rng.uniform(0, 2 * np.pi, shp)[..., None]
+    )
     frac = np.where(pacing[..., None], swing, frac)
     pos = A[..., None, :] + (B - A)[..., None, :] * frac[..., None]  # (n, P, T, 2)
     moving = (tt >= t0[..., None]) & (tt < t0[..., None] + dur[..., None]) & ~stationary[..., None]
@@ -227,14 +294,21 @@ def _plan(cfg: SceneConfig, n: int, rng: np.random.Generator):
     dist = np.cumsum(step_len, axis=2)
     walk = P.POSE["walk0"] + (np.floor(dist / 0.035).astype(int) % 8)
     pose = np.where(moving, walk, P.POSE["stand"])
-    pose = np.where(is_("washing hands")[..., None], np.where((t // 2) % 2 == 0, P.POSE["wash0"], P.POSE["wash1"])[None, None], pose)
+    pose = np.where(
+        is_("washing hands")[..., None],
+        np.where((t // 2) % 2 == 0, P.POSE["wash0"], P.POSE["wash1"])[None, None],
+        pose,
+    )
     pose = np.where(is_("sitting")[..., None], P.POSE["sit"], pose)
     # Fall sequence: fall30, fall60, then lying towards the walking direction.
     right = (B - A)[:, 0, 0] >= 0
     k = t[None] - tf[:, None]
     seq = np.where(k < 0, -1, np.where(k == 0, 0, np.where(k == 1, 1, 2)))
-    fall_pose = np.where(right[:, None], np.array([P.POSE["fall30R"], P.POSE["fall60R"], P.POSE["lyingR"]])[np.maximum(seq, 0)],
-                         np.array([P.POSE["fall30L"], P.POSE["fall60L"], P.POSE["lyingL"]])[np.maximum(seq, 0)])
+    fall_pose = np.where(
+        right[:, None],
+        np.array([P.POSE["fall30R"], P.POSE["fall60R"], P.POSE["lyingR"]])[np.maximum(seq, 0)],
+        np.array([P.POSE["fall30L"], P.POSE["fall60L"], P.POSE["lyingL"]])[np.maximum(seq, 0)],
+    )
     pose[:, 0] = np.where(fall[:, None] & (seq >= 0), fall_pose, pose[:, 0])
     # Fight: aggressor punches (a new arm position every frame) facing the victim;
     # the victim defends, then is pushed down (crouch, sometimes lying) or stays cornered.
@@ -245,7 +319,11 @@ def _plan(cfg: SceneConfig, n: int, rng: np.random.Generator):
     pose[:, 0] = np.where(fight[:, None] & on, fight_pose, pose[:, 0])
     down_at = tfi + np.floor(rng.uniform(3, 6, n)).astype(int)
     pushed_down = rng.random(n) < 0.6
-    vpose = np.where(t[None] >= down_at[:, None], np.where(pushed_down[:, None], P.POSE["crouch"], P.POSE["defend"]), P.POSE["defend"])
+    vpose = np.where(
+        t[None] >= down_at[:, None],
+        np.where(pushed_down[:, None], P.POSE["crouch"], P.POSE["defend"]),
+        P.POSE["defend"],
+    )
     pose[:, 1] = np.where(fight[:, None] & on, vpose, pose[:, 1])
 
     span = np.full((n, 2), -1, np.int32)
@@ -265,9 +343,19 @@ def _plan(cfg: SceneConfig, n: int, rng: np.random.Generator):
     zone = np.where(is_("sitting"), L.ZONES.index("bench"), zone)
     zone = np.where(present, zone, -1)
     k = cfg.max_people
-    return dict(layout=layout, wall=wall[:, 0], count=count.astype(np.int32), anomaly_type=atype.astype(np.int32),
-                identities=ids[:, :k], activity=act[:, :k].astype(np.int32), zone=zone[:, :k].astype(np.int32),
-                pos=pos[:, :k].astype(np.float32), pose=pose[:, :k].astype(np.int32), visible=visible[:, :k], event_span=span)
+    return dict(
+        layout=layout,
+        wall=wall[:, 0],
+        count=count.astype(np.int32),
+        anomaly_type=atype.astype(np.int32),
+        identities=ids[:, :k],
+        activity=act[:, :k].astype(np.int32),
+        zone=zone[:, :k].astype(np.int32),
+        pos=pos[:, :k].astype(np.float32),
+        pose=pose[:, :k].astype(np.int32),
+        visible=visible[:, :k],
+        event_span=span,
+    )
 
 
 @functools.lru_cache(maxsize=16)
@@ -289,15 +377,25 @@ def _composite(cfg: SceneConfig, plan: dict, rng: np.random.Generator, out: np.n
     Sp = S + 2 * pad
     canvas = np.zeros((n, T, Sp, Sp), np.float32)
     for lid in np.unique(plan["layout"]):
-        canvas[plan["layout"] == lid, :, pad:pad + S, pad:pad + S] = L.render_room(cfg.seed, int(lid), S)
-    look = _appearance(cfg.identity_offset + cfg.n_identities, cfg.seed)[np.maximum(plan["identities"], 0)]
-    colours = np.concatenate([np.full(look.shape[:-1] + (1,), P.SHADOW_TONE, np.float32), look[..., :4]], -1)
+        canvas[plan["layout"] == lid, :, pad : pad + S, pad : pad + S] = L.render_room(
+            cfg.seed, int(lid), S
+        )
+    look = _appearance(cfg.identity_offset + cfg.n_identities, cfg.seed)[
+        np.maximum(plan["identities"], 0)
+    ]
+    colours = np.concatenate(
+        [np.full(look.shape[:-1] + (1,), P.SHADOW_TONE, np.float32), look[..., :4]], -1
+    )
     height = look[..., 4]
     pos, pose, vis = plan["pos"], plan["pose"], plan["visible"]
     wall = plan["wall"][:, None, None]
-    persp = np.array([L.room_layout(cfg.seed, int(lid))["persp"] for lid in plan["layout"]], np.float32)[:, None, None]
+    persp = np.array(
+        [L.room_layout(cfg.seed, int(lid))["persp"] for lid in plan["layout"]], np.float32
+    )[:, None, None]
     depth = np.clip((pos[..., 1] - wall) / (1 - wall), 0, 1)
-    length = height[..., None] * (persp + (1 - persp) * depth) * P.BODY_SCALE * S  # (n, P, T) pixels
+    length = (
+        height[..., None] * (persp + (1 - persp) * depth) * P.BODY_SCALE * S
+    )  # (n, P, T) pixels
     li = np.clip(np.rint(length).astype(int), lmin, lmin + nL - 1)
     anchor = pos * S + P.anchor_offset(pose) * li[..., None]
     half = np.rint(anchor * 2).astype(int)
@@ -321,7 +419,9 @@ def _composite(cfg: SceneConfig, plan: dict, rng: np.random.Generator, out: np.n
         y0 = np.clip(iy[nv, pv, tv] - box // 2 + pad, 0, Sp - box)
         x0 = np.clip(ix[nv, pv, tv] - box // 2 + pad, 0, Sp - box)
         idx = ((((nv * T + tv) * Sp + y0) * Sp + x0).astype(idx_t))[:, None] + off[None]
-        a = np.take(bank, sprite[nv, pv, tv], axis=0)  # (M, channels, box²); np.take is ~5× faster than bank[...]
+        a = np.take(
+            bank, sprite[nv, pv, tv], axis=0
+        )  # (M, channels, box²); np.take is ~5× faster than bank[...]
         col = colours[nv, pv].astype(np.float32)
         cov = a.sum(1)
         flat[idx] = flat[idx] * (1 - cov) + np.einsum("mc,mcp->mp", col, a)
@@ -330,11 +430,15 @@ def _composite(cfg: SceneConfig, plan: dict, rng: np.random.Generator, out: np.n
         cols_in = (x0[:, None] + ar - pad) % Sp < S
         solid = (cov > 0.5).reshape(-1, box, box)
         drawn[nv, pv, tv] = (solid.sum(2, where=cols_in[:, None, :]) * rows_in).sum(1)
-    crop = canvas[:, :, pad:pad + S, pad:pad + S]
+    crop = canvas[:, :, pad : pad + S, pad : pad + S]
     if cfg.lighting:
         gain = rng.uniform(0.8, 1.15, (n, 1)) + rng.normal(0, 0.015, (n, T))
         step = rng.random(n) < 0.15  # lights dim or brighten part-way through
-        gain += np.where(step[:, None] & (np.arange(T)[None] >= rng.integers(1, T, n)[:, None]), rng.uniform(-0.25, 0.2, (n, 1)), 0)
+        gain += np.where(
+            step[:, None] & (np.arange(T)[None] >= rng.integers(1, T, n)[:, None]),
+            rng.uniform(-0.25, 0.2, (n, 1)),
+            0,
+        )
         np.multiply(crop, gain[..., None, None].astype(np.float32), out=out)
     else:
         out[...] = crop
@@ -350,7 +454,9 @@ def _composite(cfg: SceneConfig, plan: dict, rng: np.random.Generator, out: np.n
     plan["drawn"] = drawn
 
 
-def generate_scenes(config: SceneConfig, n: int, *, seed: int | tuple = 0, text: bool = True, chunk: int = 256) -> dict:
+def generate_scenes(
+    config: SceneConfig, n: int, *, seed: int | tuple = 0, text: bool = True, chunk: int = 256
+) -> dict:
     """`n` clips → dict of numpy arrays (see module doc and docs/architecture.md).
 
     Keys: frames (n,T,S,S) float32 in [0,1]; count (n,) int32 (distinct people in the clip);
@@ -372,23 +478,34 @@ def generate_scenes(config: SceneConfig, n: int, *, seed: int | tuple = 0, text:
     for start in range(0, n, chunk):
         m = min(chunk, n - start)
         plan = _plan(config, m, rng)
-        _composite(config, plan, rng, frames[start:start + m])
+        _composite(config, plan, rng, frames[start : start + m])
         parts.append(plan)
     if not parts:
         parts = [_plan(config, 0, rng)]
         parts[0]["drawn"] = np.zeros((0, config.max_people, config.frames), np.int32)
+
     def cat(k):
         return np.concatenate([p[k] for p in parts])
+
     out = {
-        "frames": frames, "count": cat("count"),
+        "frames": frames,
+        "count": cat("count"),
         "count_per_frame": cat("visible").sum(1).astype(np.int32),
-        "anomaly": (cat("anomaly_type") > 0).astype(np.int32), "anomaly_type": cat("anomaly_type"),
-        "event_span": cat("event_span"), "identities": cat("identities"), "activity": cat("activity"),
-        "zone": cat("zone"), "layout": cat("layout").astype(np.int32), "positions": cat("pos"),
-        "pose": cat("pose"), "visible": cat("visible"), "drawn_pixels": cat("drawn"),
+        "anomaly": (cat("anomaly_type") > 0).astype(np.int32),
+        "anomaly_type": cat("anomaly_type"),
+        "event_span": cat("event_span"),
+        "identities": cat("identities"),
+        "activity": cat("activity"),
+        "zone": cat("zone"),
+        "layout": cat("layout").astype(np.int32),
+        "positions": cat("pos"),
+        "pose": cat("pose"),
+        "visible": cat("visible"),
+        "drawn_pixels": cat("drawn"),
     }
     if text:
         from spjax.data import text as tx
+
         trng = random.Random(f"spjax-scenes-text-{int(config.seed)}-{'-'.join(map(str, seeds))}")
         labels = [clip_labels(out, i) for i in range(n)]
         out["captions"] = [tx.captions(lab, trng, config.captions_per_clip) for lab in labels]
@@ -398,11 +515,18 @@ def generate_scenes(config: SceneConfig, n: int, *, seed: int | tuple = 0, text:
 
 def clip_labels(out: dict, i: int) -> dict:
     """Plain-Python labels of clip i, the input of the text grammar."""
-    people = [(ACTIVITIES[a], L.ZONES[z]) for a, z in zip(out["activity"][i], out["zone"][i]) if a > 0]
+    people = [
+        (ACTIVITIES[a], L.ZONES[z]) for a, z in zip(out["activity"][i], out["zone"][i]) if a > 0
+    ]
     atype = ANOMALY_TYPES[int(out["anomaly_type"][i])]
     where = None
     if atype in ("fall", "loiter"):
         where = L.ZONES[int(out["zone"][i][0])]
     elif atype == "fight":
         where = L.ZONES[int(out["zone"][i][1])]
-    return {"count": int(out["count"][i]), "anomaly_type": atype, "location": where, "people": people}
+    return {
+        "count": int(out["count"][i]),
+        "anomaly_type": atype,
+        "location": where,
+        "people": people,
+    }

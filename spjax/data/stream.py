@@ -16,18 +16,37 @@ import numpy as np
 from spjax.data.scenes import SceneConfig, generate_scenes
 
 
-def clip_batch(config: SceneConfig, batch_size: int, *, seed: int, step: int, shard_index: int = 0,
-               text: bool = True) -> dict:
+def clip_batch(
+    config: SceneConfig,
+    batch_size: int,
+    *,
+    seed: int,
+    step: int,
+    shard_index: int = 0,
+    text: bool = True,
+) -> dict:
     """The clips of one step (this process's shard): `generate_scenes` output for `batch_size`
     clips from the seed `(seed, 0, step, shard_index)`."""
-    return generate_scenes(config, batch_size,
-                           seed=(int(seed), SPLIT_TAGS["train"], int(step), int(shard_index)),
-                           text=text)
+    return generate_scenes(
+        config,
+        batch_size,
+        seed=(int(seed), SPLIT_TAGS["train"], int(step), int(shard_index)),
+        text=text,
+    )
 
 
-def clip_stream(config: SceneConfig, batch_size: int, *, seed: int, start: int = 0,
-                stop: int | None = None, shard_index: int | None = None, text: bool = True,
-                transform=None, prefetch: int = 4) -> grain.IterDataset:
+def clip_stream(
+    config: SceneConfig,
+    batch_size: int,
+    *,
+    seed: int,
+    start: int = 0,
+    stop: int | None = None,
+    shard_index: int | None = None,
+    text: bool = True,
+    transform=None,
+    prefetch: int = 4,
+) -> grain.IterDataset:
     """Batches for steps `start, start+1, …` (`stop` excluded; None = unbounded: 2**40).
 
     `transform(batch) -> batch` runs on the background thread too (e.g. tokenising QA pairs)."""
@@ -40,8 +59,9 @@ def clip_stream(config: SceneConfig, batch_size: int, *, seed: int, start: int =
     stop = 2**40 if stop is None else stop
 
     def make(step):
-        batch = clip_batch(config, batch_size, seed=seed, step=int(step), shard_index=shard_index,
-                           text=text)
+        batch = clip_batch(
+            config, batch_size, seed=seed, step=int(step), shard_index=shard_index, text=text
+        )
         batch["step"] = np.int64(step)
         return batch if transform is None else transform(batch)
 

@@ -31,9 +31,27 @@ from spjax.data.layout import ZONES
 QTYPES = ("count", "anomaly", "activity", "describe")
 NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
-COUNT_ZERO = ("No one.", "Nobody.", "The room is empty.", "There is no one in the room.", "0 people.")
-COUNT_ONE = ("One person.", "There is one person.", "1 person.", "I see one person.", "Just one person.")
-COUNT_MANY = ("{W} people.", "There are {w} people.", "{d} people.", "I see {w} people.", "{W} people are in the room.")
+COUNT_ZERO = (
+    "No one.",
+    "Nobody.",
+    "The room is empty.",
+    "There is no one in the room.",
+    "0 people.",
+)
+COUNT_ONE = (
+    "One person.",
+    "There is one person.",
+    "1 person.",
+    "I see one person.",
+    "Just one person.",
+)
+COUNT_MANY = (
+    "{W} people.",
+    "There are {w} people.",
+    "{d} people.",
+    "I see {w} people.",
+    "{W} people are in the room.",
+)
 
 LOCATIONS = {
     "door": ("by the door", "near the door"),
@@ -42,7 +60,12 @@ LOCATIONS = {
     "bench": ("by the bench", "near the bench"),
     "middle": ("in the middle of the room", "in the middle"),
 }
-ANOMALY_NONE = ("No.", "No, everything looks normal.", "Nothing unusual.", "No, nothing unusual is happening.")
+ANOMALY_NONE = (
+    "No.",
+    "No, everything looks normal.",
+    "Nothing unusual.",
+    "No, nothing unusual is happening.",
+)
 ANOMALY_YES = {  # phrases after "Yes, " (answers) or "Alert: " / "Warning: " (captions)
     "fall": ("someone has fallen", "a person fell", "a person is lying on the floor"),
     "fight": ("there is a fight", "someone is being bullied", "people are fighting"),
@@ -68,8 +91,18 @@ NORMAL_SENTENCES = ("Nothing unusual is happening.", "Everything looks normal.")
 ALERT_PREFIX = ("Alert: ", "Warning: ")
 
 QUESTIONS = {
-    "count": ("How many people are in the room?", "How many people are there?", "How many people do you see?", "Count the people."),
-    "anomaly": ("Is anything unusual happening?", "Is anything wrong?", "Is anyone in trouble?", "Any problem here?"),
+    "count": (
+        "How many people are in the room?",
+        "How many people are there?",
+        "How many people do you see?",
+        "Count the people.",
+    ),
+    "anomaly": (
+        "Is anything unusual happening?",
+        "Is anything wrong?",
+        "Is anyone in trouble?",
+        "Any problem here?",
+    ),
     "activity": ("What is the person {loc} doing?", "What is the person {loc} up to?"),
     "activity_one": ("What is the person doing?", "What is that person doing?"),
     "describe": ("Describe the scene.", "What is happening?", "What do you see?"),
@@ -82,8 +115,19 @@ QUESTIONS = {
 CONCEPT_WORDS = {
     "count": ("empty", *NUMBERS[1:]),
     "anomaly_type": ("normal", "fallen", "fight", "loitering", "crowded"),
-    "activities": ("walking", "waiting", "washing", "sitting", "entering", "leaving", "loitering",
-                   "lying", "fighting", "pushed", "crowd"),
+    "activities": (
+        "walking",
+        "waiting",
+        "washing",
+        "sitting",
+        "entering",
+        "leaving",
+        "loitering",
+        "lying",
+        "fighting",
+        "pushed",
+        "crowd",
+    ),
 }
 ABSENT_WORD = "none"  # an activity slot of a concept context where nobody does that activity
 
@@ -93,11 +137,17 @@ def concept_context(labels: dict) -> str:
     count word, anomaly-type word, then one slot per activity (its word if someone does it,
     else `ABSENT_WORD`). The tiny decoder is pretrained to answer from such contexts too."""
     present = {a for a, _ in labels["people"]}
-    acts = [w if a in present else ABSENT_WORD
-            for a, w in zip(ACTIVITIES[1:], CONCEPT_WORDS["activities"])]
-    return " ".join([CONCEPT_WORDS["count"][labels["count"]],
-                     CONCEPT_WORDS["anomaly_type"][ANOMALY_TYPES.index(labels["anomaly_type"])],
-                     *acts])
+    acts = [
+        w if a in present else ABSENT_WORD
+        for a, w in zip(ACTIVITIES[1:], CONCEPT_WORDS["activities"])
+    ]
+    return " ".join(
+        [
+            CONCEPT_WORDS["count"][labels["count"]],
+            CONCEPT_WORDS["anomaly_type"][ANOMALY_TYPES.index(labels["anomaly_type"])],
+            *acts,
+        ]
+    )
 
 
 def _cap(s: str) -> str:
@@ -105,6 +155,7 @@ def _cap(s: str) -> str:
 
 
 # --- rendering ---------------------------------------------------------------------------
+
 
 def count_answer(n: int, variant: int) -> str:
     """Count answer `variant` (index into COUNT_ZERO / COUNT_ONE / COUNT_MANY by n)."""
@@ -132,9 +183,10 @@ def activity_answer(activity: str, variant: int, prefix: int) -> str:
 
 def caption(labels: dict, choice: dict) -> str:
     """One caption from labels and explicit template choices (see `captions`)."""
-    count_s = {0: ("The room is empty.", "There is no one in the room."),
-               1: ("One person is in the room.", "There is one person in the room.")}.get(
-        labels["count"], ("There are {w} people in the room.", "{W} people are in the room."))
+    count_s = {
+        0: ("The room is empty.", "There is no one in the room."),
+        1: ("One person is in the room.", "There is one person in the room."),
+    }.get(labels["count"], ("There are {w} people in the room.", "{W} people are in the room."))
     w = NUMBERS[labels["count"]]
     parts = [count_s[choice["count"] % 2].format(w=w, W=_cap(w))]
     people = []
@@ -150,7 +202,9 @@ def caption(labels: dict, choice: dict) -> str:
     if atype == "none":
         anomaly_s = NORMAL_SENTENCES[choice["anomaly"] % 2]
     else:
-        loc = location_phrase(labels.get("location") if choice["detail"] >= 2 else None, choice["loc"])
+        loc = location_phrase(
+            labels.get("location") if choice["detail"] >= 2 else None, choice["loc"]
+        )
         phrase = ANOMALY_YES[atype][choice["anomaly"] % len(ANOMALY_YES[atype])]
         anomaly_s = f"{ALERT_PREFIX[choice['alert'] % 2]}{phrase}{loc}."
     if choice["anomaly_first"] and atype != "none":
@@ -165,15 +219,26 @@ def _py_rng(rng) -> random.Random:
         return rng
     if isinstance(rng, np.random.Generator):
         return random.Random(int(rng.integers(2**63)))
-    raise TypeError(f"rng: expected numpy.random.Generator or random.Random, got {type(rng).__name__}")
+    raise TypeError(
+        f"rng: expected numpy.random.Generator or random.Random, got {type(rng).__name__}"
+    )
 
 
 def _random_choice(rng: random.Random, n_people: int) -> dict:
     r = rng.randrange
     order = list(range(n_people))
     rng.shuffle(order)
-    return {"count": r(2), "detail": r(3), "loc": r(2), "phrase": r(2), "subject": r(3), "anomaly": r(3),
-            "alert": r(2), "anomaly_first": rng.random() < 0.5, "order": order}
+    return {
+        "count": r(2),
+        "detail": r(3),
+        "loc": r(2),
+        "phrase": r(2),
+        "subject": r(3),
+        "anomaly": r(3),
+        "alert": r(2),
+        "anomaly_first": rng.random() < 0.5,
+        "order": order,
+    }
 
 
 def captions(labels: dict, rng, k: int = 3) -> list[str]:
@@ -196,22 +261,35 @@ def qa_pairs(labels: dict, rng) -> list[tuple[str, str, str]]:
     named unambiguously (the only person, or the only one in their zone)."""
     rng = _py_rng(rng)
     r = rng.randrange
-    qa = [("count", QUESTIONS["count"][r(4)], count_answer(labels["count"], r(5))),
-          ("anomaly", QUESTIONS["anomaly"][r(4)], anomaly_answer(labels["anomaly_type"], labels.get("location") if r(3) else None, r(3), r(2)))]
+    qa = [
+        ("count", QUESTIONS["count"][r(4)], count_answer(labels["count"], r(5))),
+        (
+            "anomaly",
+            QUESTIONS["anomaly"][r(4)],
+            anomaly_answer(
+                labels["anomaly_type"], labels.get("location") if r(3) else None, r(3), r(2)
+            ),
+        ),
+    ]
     people = labels["people"]
     zones = [z for _, z in people]
     unique = [i for i, z in enumerate(zones) if zones.count(z) == 1]
     if len(people) == 1:
-        qa.append(("activity", QUESTIONS["activity_one"][r(2)], activity_answer(people[0][0], r(2), r(3))))
+        qa.append(
+            ("activity", QUESTIONS["activity_one"][r(2)], activity_answer(people[0][0], r(2), r(3)))
+        )
     elif unique:
         i = unique[r(len(unique))]
         q = QUESTIONS["activity"][r(2)].format(loc=LOCATIONS[zones[i]][r(2)])
         qa.append(("activity", q, activity_answer(people[i][0], r(2), r(3))))
-    qa.append(("describe", QUESTIONS["describe"][r(3)], caption(labels, _random_choice(rng, len(people)))))
+    qa.append(
+        ("describe", QUESTIONS["describe"][r(3)], caption(labels, _random_choice(rng, len(people))))
+    )
     return qa
 
 
 # --- parsing ----------------------------------------------------------------------------
+
 
 def _norm(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+|[.:]", str(text).lower()))
@@ -237,10 +315,12 @@ def _parse_location(t: str):
     return None
 
 
-_ANOMALY_KEYS = (("fall", ("fallen", "fell", "lying on the floor")),
-                 ("fight", ("fight", "bullied", "fighting")),
-                 ("loiter", ("loitering", "lingering")),
-                 ("crowding", ("crowded", "crowd has formed")))
+_ANOMALY_KEYS = (
+    ("fall", ("fallen", "fell", "lying on the floor")),
+    ("fight", ("fight", "bullied", "fighting")),
+    ("loiter", ("loitering", "lingering")),
+    ("crowding", ("crowded", "crowd has formed")),
+)
 
 
 def _parse_anomaly_type(t: str):
@@ -250,11 +330,19 @@ def _parse_anomaly_type(t: str):
     return None
 
 
-_ACTIVITY_KEYS = (("being pushed", ("being pushed", "being bullied")), ("fallen", ("lying on the floor", "after a fall")),
-                  ("crowding", ("in a crowd", "crowding")), ("loitering", ("loitering", "lingering")),
-                  ("washing hands", ("washing",)), ("sitting", ("sitting",)), ("entering", ("entering", "coming in")),
-                  ("leaving", ("leaving", "going out")), ("fighting", ("fighting", "attacking")),
-                  ("walking", ("walking",)), ("waiting", ("waiting",)))
+_ACTIVITY_KEYS = (
+    ("being pushed", ("being pushed", "being bullied")),
+    ("fallen", ("lying on the floor", "after a fall")),
+    ("crowding", ("in a crowd", "crowding")),
+    ("loitering", ("loitering", "lingering")),
+    ("washing hands", ("washing",)),
+    ("sitting", ("sitting",)),
+    ("entering", ("entering", "coming in")),
+    ("leaving", ("leaving", "going out")),
+    ("fighting", ("fighting", "attacking")),
+    ("walking", ("walking",)),
+    ("waiting", ("waiting",)),
+)
 
 
 def _parse_activity(t: str):
@@ -265,7 +353,13 @@ def _parse_activity(t: str):
 
 
 def _parse_describe(t: str):
-    out = {"count": None, "anomaly": None, "anomaly_type": None, "location": None, "activities": None}
+    out = {
+        "count": None,
+        "anomaly": None,
+        "anomaly_type": None,
+        "location": None,
+        "activities": None,
+    }
     acts = []
     for s in (x.strip() for x in t.split(".")):
         if not s:
@@ -307,7 +401,11 @@ def parse_answer(qtype: str, text: str) -> dict | None:
             return {"anomaly": False, "anomaly_type": "none", "location": None}
         if re.match(r"yes\b", t):
             a = _parse_anomaly_type(t)
-            return None if a is None else {"anomaly": True, "anomaly_type": a, "location": _parse_location(t)}
+            return (
+                None
+                if a is None
+                else {"anomaly": True, "anomaly_type": a, "location": _parse_location(t)}
+            )
         return None
     if qtype == "activity":
         a = _parse_activity(t)
@@ -316,6 +414,7 @@ def parse_answer(qtype: str, text: str) -> dict | None:
 
 
 # --- vocabulary, tokenizer, corpus ---------------------------------------------------------
+
 
 def random_labels(rng, max_people: int = 4) -> dict:
     """Labels drawn from the grammar alone (no rendering), for corpora and tests."""
@@ -333,8 +432,13 @@ def random_labels(rng, max_people: int = 4) -> dict:
         acts[:2] = ["fighting", "being pushed"]
     elif atype == "crowding":
         acts = ["crowding"] * count
-    fixed = {"washing hands": ("sink",), "sitting": ("bench",), "entering": ("door", "middle", "stalls"),
-             "leaving": ("door",), "loitering": ("stalls", "door")}  # where the scene world puts them
+    fixed = {
+        "washing hands": ("sink",),
+        "sitting": ("bench",),
+        "entering": ("door", "middle", "stalls"),
+        "leaving": ("door",),
+        "loitering": ("stalls", "door"),
+    }  # where the scene world puts them
     people = [(a, rng.choice(fixed.get(a, ZONES))) for a in acts]
     loc = people[1 if atype == "fight" else 0][1] if atype != "none" else None
     return {"count": count, "anomaly_type": atype, "location": loc, "people": people}
@@ -360,9 +464,21 @@ def corpus(n: int, seed: int = 0) -> list[str]:
 
 def grammar_texts() -> list[str]:
     """Every fixed string and phrase the grammar can produce (vocabulary source)."""
-    texts = [*COUNT_ZERO, *COUNT_ONE, *COUNT_MANY, *ANOMALY_NONE, *NORMAL_SENTENCES, *ALERT_PREFIX, *SUBJECTS,
-             *ACTIVITY_PREFIX, "yes in the room there are is people person", *NUMBERS, *[str(i) for i in range(10)],
-             *[w for words in CONCEPT_WORDS.values() for w in words], ABSENT_WORD]
+    texts = [
+        *COUNT_ZERO,
+        *COUNT_ONE,
+        *COUNT_MANY,
+        *ANOMALY_NONE,
+        *NORMAL_SENTENCES,
+        *ALERT_PREFIX,
+        *SUBJECTS,
+        *ACTIVITY_PREFIX,
+        "yes in the room there are is people person",
+        *NUMBERS,
+        *[str(i) for i in range(10)],
+        *[w for words in CONCEPT_WORDS.values() for w in words],
+        ABSENT_WORD,
+    ]
     for table in (LOCATIONS, ANOMALY_YES, ACTIVITY_PHRASES, QUESTIONS):
         for v in table.values():
             texts.extend(v)

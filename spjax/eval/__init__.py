@@ -48,6 +48,13 @@ def __getattr__(name):
 
 
 __all__ = [
-    "accuracy", "auroc", "balanced_accuracy", "bleu4", "count_mae", "exact_accuracy",
-    "rouge_l", "utility_from_answers", *sorted(_LAZY),
+    "accuracy",
+    "auroc",
+    "balanced_accuracy",
+    "bleu4",
+    "count_mae",
+    "exact_accuracy",
+    "rouge_l",
+    "utility_from_answers",
+    *sorted(_LAZY),
 ]

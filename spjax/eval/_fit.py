@@ -91,8 +91,12 @@ def fit(
             if since >= patience:
                 break
     nnx.update(model, best_params)
-    return model, {"val_score": best_score[0], "best_epoch": best_epoch, "epochs_run": ep,
-                   "final_train_loss": last_loss}
+    return model, {
+        "val_score": best_score[0],
+        "best_epoch": best_epoch,
+        "epochs_run": ep,
+        "final_train_loss": last_loss,
+    }
 
 
 @nnx.jit
@@ -109,5 +113,6 @@ def model_features(model, x):
 
 def batched(fn, model, x, batch: int = 256) -> np.ndarray:
     """`fn(model, x)` over mini-batches of `x`, concatenated as NumPy (bounded memory)."""
-    return np.concatenate([np.asarray(fn(model, jnp.asarray(x[i : i + batch])))
-                           for i in range(0, len(x), batch)])
+    return np.concatenate(
+        [np.asarray(fn(model, jnp.asarray(x[i : i + batch]))) for i in range(0, len(x), batch)]
+    )

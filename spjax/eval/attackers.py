@@ -34,8 +34,14 @@ FARS = (1e-2, 1e-3)
 # Hyper-parameter grids, selected on val; `quick` uses the first entry only.
 _GRIDS = {
     "linear": [dict(lr=1e-2, weight_decay=1e-3), dict(lr=1e-2, weight_decay=1e-1)],
-    "mlp": [dict(lr=1e-3, weight_decay=1e-2, hidden=256), dict(lr=1e-3, weight_decay=1e-1, hidden=512)],
-    "attention": [dict(lr=1e-3, weight_decay=1e-2, width=64), dict(lr=3e-4, weight_decay=1e-2, width=96)],
+    "mlp": [
+        dict(lr=1e-3, weight_decay=1e-2, hidden=256),
+        dict(lr=1e-3, weight_decay=1e-1, hidden=512),
+    ],
+    "attention": [
+        dict(lr=1e-3, weight_decay=1e-2, width=64),
+        dict(lr=3e-4, weight_decay=1e-2, width=96),
+    ],
     "knn": [dict(k=k, metric=m) for m in ("cosine", "euclidean") for k in (1, 3, 5, 9, 15)],
     # Closed form: every grid point costs one small solve, so quick keeps the whole grid.
     "lda": [dict(shrinkage=a) for a in (1e-4, 1e-3, 1e-2, 3e-2, 0.1, 0.3, 0.6, 0.9)],
@@ -99,23 +105,37 @@ class AttentionAttacker(nnx.Module):
     runs a pre-norm transformer block; the flattened tokens (position kept, unlike mean
     pooling) are projected to the embedding."""
 
-    def __init__(self, d_in: int, n_classes: int, *, width: int = 64, tokens: int = 16,
-                 depth: int = 1, heads: int = 4, rngs: nnx.Rngs, **_):
+    def __init__(
+        self,
+        d_in: int,
+        n_classes: int,
+        *,
+        width: int = 64,
+        tokens: int = 16,
+        depth: int = 1,
+        heads: int = 4,
+        rngs: nnx.Rngs,
+        **_,
+    ):
         self.chunk = math.ceil(d_in / tokens)
         self.n_tokens = math.ceil(d_in / self.chunk)
         self.d_in = d_in
         self.embed = nnx.Linear(self.chunk, width, rngs=rngs)
         self.pos = nnx.Param(0.02 * jax.random.normal(rngs.params(), (self.n_tokens, width)))
-        self.blocks = nnx.List([
-            nnx.Dict(
-                ln1=nnx.LayerNorm(width, rngs=rngs),
-                attn=nnx.MultiHeadAttention(heads, width, decode=False, rngs=rngs, keep_rngs=False),
-                ln2=nnx.LayerNorm(width, rngs=rngs),
-                fc1=nnx.Linear(width, 2 * width, rngs=rngs),
-                fc2=nnx.Linear(2 * width, width, rngs=rngs),
-            )
-            for _ in range(depth)
-        ])
+        self.blocks = nnx.List(
+            [
+                nnx.Dict(
+                    ln1=nnx.LayerNorm(width, rngs=rngs),
+                    attn=nnx.MultiHeadAttention(
+                        heads, width, decode=False, rngs=rngs, keep_rngs=False
+                    ),
+                    ln2=nnx.LayerNorm(width, rngs=rngs),
+                    fc1=nnx.Linear(width, 2 * width, rngs=rngs),
+                    fc2=nnx.Linear(2 * width, width, rngs=rngs),
+                )
+                for _ in range(depth)
+            ]
+        )
         self.proj = nnx.Linear(self.n_tokens * width, 2 * width, rngs=rngs)
         self.norm = nnx.LayerNorm(2 * width, rngs=rngs)
         self.head = nnx.Linear(2 * width, n_classes, rngs=rngs)
@@ -193,9 +213,7 @@ def _knn_scores(train_x, train_y, query, n_classes, k, metric):
         b = query / np.maximum(np.linalg.norm(query, axis=1, keepdims=True), 1e-12)
         sim = b @ a.T
     else:
-        sim = -(
-            (query**2).sum(1)[:, None] - 2 * query @ train_x.T + (train_x**2).sum(1)[None, :]
-        )
+        sim = -((query**2).sum(1)[:, None] - 2 * query @ train_x.T + (train_x**2).sum(1)[None, :])
     k = min(k, sim.shape[1])
     nn = np.argsort(-sim, axis=1, kind="stable")[:, :k]
     scores = np.zeros((len(query), n_classes))
@@ -204,8 +222,14 @@ def _knn_scores(train_x, train_y, query, n_classes, k, metric):
     # Break vote ties (and rank classes outside the k neighbours, for top-5) by each class's
     # best similarity, scaled below one vote.
     best = np.full((len(query), n_classes), -np.inf)
-    np.maximum.at(best, (np.broadcast_to(np.arange(len(query))[:, None], sim.shape),
-                         np.broadcast_to(train_y[None, :], sim.shape)), sim)
+    np.maximum.at(
+        best,
+        (
+            np.broadcast_to(np.arange(len(query))[:, None], sim.shape),
+            np.broadcast_to(train_y[None, :], sim.shape),
+        ),
+        sim,
+    )
     finite = np.isfinite(best)  # -inf: a class with no training sample
     lo, hi = (best[finite].min(), best[finite].max()) if finite.any() else (0.0, 1.0)
     tie = np.where(finite, (best - lo) / max(hi - lo, 1e-12), -1.0)  # in [0, 1]
@@ -305,8 +329,9 @@ def _run_closed_form(name, train, val, test, heldout_x, n_classes):
     (val_acc, _), hp, model, score, xte, xho = best
     out = {"val_top1": val_acc, "hparams": hp, "test_scores": score(xte)}
     if heldout_x is not None:
-        out["heldout_embed"] = (model.embed(xho[0], hp["shrinkage"]) if name == "lda"
-                                else score(xho[0]))
+        out["heldout_embed"] = (
+            model.embed(xho[0], hp["shrinkage"]) if name == "lda" else score(xho[0])
+        )
     return out
 
 
@@ -324,8 +349,16 @@ def _run_neural(name, train, val, test, heldout_x, n_classes, seed, quick):
             return topk_accuracy(logits, val.y, 1), -mean_cross_entropy(logits, val.y)
 
         model, record = fit(
-            model, train.x, train.y, loss=_xent, validate=validate, lr=hp["lr"],
-            weight_decay=hp["weight_decay"], epochs=epochs, patience=patience, batch=64,
+            model,
+            train.x,
+            train.y,
+            loss=_xent,
+            validate=validate,
+            lr=hp["lr"],
+            weight_decay=hp["weight_decay"],
+            epochs=epochs,
+            patience=patience,
+            batch=64,
             seed=seed * 1000 + i,
         )
         if best is None or record["val_score"] > best[0]:
@@ -367,13 +400,23 @@ def run_attacker(
     remap = {c: i for i, c in enumerate(classes)}
     relabel = lambda s: np.array([remap[c] for c in s.y])  # noqa: E731
     xs = _standardise(train.x, val.x, test.x, *([heldout.x] if heldout is not None else []))
-    tr, va, te = Split(xs[0], relabel(train)), Split(xs[1], relabel(val)), Split(xs[2], relabel(test))
+    tr, va, te = (
+        Split(xs[0], relabel(train)),
+        Split(xs[1], relabel(val)),
+        Split(xs[2], relabel(test)),
+    )
     hx = xs[3] if heldout is not None else None
     t0 = time.perf_counter()
     if name in CLOSED_FORM:
         raw = lambda s, y: Split(s.x, y)  # noqa: E731  (their own preprocessing, chosen on val)
-        res = _run_closed_form(name, raw(train, tr.y), raw(val, va.y), raw(test, te.y),
-                               heldout.x if heldout is not None else None, len(classes))
+        res = _run_closed_form(
+            name,
+            raw(train, tr.y),
+            raw(val, va.y),
+            raw(test, te.y),
+            heldout.x if heldout is not None else None,
+            len(classes),
+        )
     elif name == "knn":
         res = _run_knn(tr, va, te, hx, len(classes), quick)
     else:
@@ -431,6 +474,8 @@ def aggregate(runs: list[dict]) -> dict:
     metrics = [k for k in runs[0] if isinstance(runs[0][k], float)]
     out = {k: summarise([r[k] for r in runs]) for k in metrics}
     out["hparams"] = [r.get("hparams") for r in runs]
-    out["pooled"] = {"correct": int(sum(r["n_correct"] for r in runs)),
-                     "n": int(sum(r["n_test"] for r in runs))}
+    out["pooled"] = {
+        "correct": int(sum(r["n_correct"] for r in runs)),
+        "n": int(sum(r["n_test"] for r in runs)),
+    }
     return out

@@ -25,22 +25,41 @@ from spjax.eval.attackers import ATTACKERS, Split, aggregate, chance_levels, sum
 from spjax.eval.leakage import ALPHA, MARGIN, MARGIN_RTOL, RULE, leak_test
 from spjax.sensing.patterns import DEFAULT_HADAMARD_ORDER
 
-__all__ = ["ALPHA", "MARGIN", "MARGIN_RTOL", "RULE", "STRENGTH_TARGET", "HADAMARD_DEFAULT",
-           "canonical_family", "sensor_label", "privacy_audit", "calibration", "worst_case",
-           "leaks", "critical_sampling_rate", "training_identities", "still_image_sensor",
-           "format_summary"]
+__all__ = [
+    "ALPHA",
+    "MARGIN",
+    "MARGIN_RTOL",
+    "RULE",
+    "STRENGTH_TARGET",
+    "HADAMARD_DEFAULT",
+    "canonical_family",
+    "sensor_label",
+    "privacy_audit",
+    "calibration",
+    "worst_case",
+    "leaks",
+    "critical_sampling_rate",
+    "training_identities",
+    "still_image_sensor",
+    "format_summary",
+]
 
 STRENGTH_TARGET = 0.95  # a calibrated audit: reference worst case >= 0.95 x ceiling
 HADAMARD_DEFAULT = f"hadamard:{DEFAULT_HADAMARD_ORDER}"  # "Hadamard" alone: the 2-D order
 CONV = "conv:pinv"  # reconstruct-then-identify: identifier trained on pinv reconstructions
-_ORDER_WORDS = {"low_frequency": "2-D low-frequency order", "sequency": "1-D sequency order",
-                "cake_cutting": "cake-cutting order", "natural": "natural order",
-                "variance": "variance order"}
+_ORDER_WORDS = {
+    "low_frequency": "2-D low-frequency order",
+    "sequency": "1-D sequency order",
+    "cake_cutting": "cake-cutting order",
+    "natural": "natural order",
+    "variance": "variance order",
+}
 THREAT_MODEL = (
     "closed-set identification of procedural faces: the attacker holds labelled measurements of "
     "the train faces (re-measured with fresh sensor noise `augment` times for a noisy sensor), "
     "knows the patterns (pseudo-inverse), and may average `shots` repeated measurements of a "
-    "still face; the reconstruction attack also holds the clean train faces")
+    "still face; the reconstruction attack also holds the clean train faces"
+)
 
 
 def canonical_family(name: str) -> str:
@@ -107,8 +126,9 @@ def _measure(sensor, images: np.ndarray, key) -> np.ndarray:
     images = np.asarray(images, np.float32)
     out = []
     for i in range(0, len(images), 512):
-        out.append(padded_call(lambda b, i=i: sensor(b, jax.random.fold_in(key, i)),
-                               images[i : i + 512]))
+        out.append(
+            padded_call(lambda b, i=i: sensor(b, jax.random.fold_in(key, i)), images[i : i + 512])
+        )
     return np.concatenate(out).astype(np.float32)
 
 
@@ -128,8 +148,10 @@ class _SensorChannel:
     def images(self, y):
         import jax.numpy as jnp
 
-        out = [np.asarray(self.sensor.pinv(jnp.asarray(y[i : i + 1024])), np.float32)
-               for i in range(0, len(y), 1024)]
+        out = [
+            np.asarray(self.sensor.pinv(jnp.asarray(y[i : i + 1024])), np.float32)
+            for i in range(0, len(y), 1024)
+        ]
         return np.concatenate(out)
 
 
@@ -148,8 +170,23 @@ class _CleanChannel:
         return np.asarray(y, np.float32).reshape(len(y), self.size, self.size)
 
 
-def _suite(channel, img, ids, other, other_ids, seeds, per, *, attackers, conv, augment, shots,
-           quick, progress, desc) -> dict:
+def _suite(
+    channel,
+    img,
+    ids,
+    other,
+    other_ids,
+    seeds,
+    per,
+    *,
+    attackers,
+    conv,
+    augment,
+    shots,
+    quick,
+    progress,
+    desc,
+) -> dict:
     """Every attacker on `channel` for every seed (the per-seed splits of `_split_indices`).
     Returns attack name -> aggregated metrics (see `attackers.aggregate`)."""
     import jax
@@ -168,37 +205,60 @@ def _suite(channel, img, ids, other, other_ids, seeds, per, *, attackers, conv, 
         y_other = channel.measure(other, jax.random.fold_in(key, 1))
         tr, va, te = _split_indices(ids, per, np.random.default_rng(s))
         # Noise augmentation: the train faces re-measured with fresh noise (noisy sensors only).
-        ytr = np.concatenate([y[tr]] + [channel.measure(img[tr], jax.random.fold_in(key, 2 + r))
-                                        for r in range(1, augment)])
+        ytr = np.concatenate(
+            [y[tr]]
+            + [channel.measure(img[tr], jax.random.fold_in(key, 2 + r)) for r in range(1, augment)]
+        )
         ltr = np.tile(ids[tr], augment)
         train, val, test = Split(ytr, ltr), Split(y[va], ids[va]), Split(y[te], ids[te])
         heldout = Split(y_other, other_ids)
         for name in attackers:
             bar.set_postfix_str(f"seed {s} {name}")
             runs.setdefault(name, []).append(
-                run_attacker(name, train, val, test, heldout, seed=int(s), quick=quick))
+                run_attacker(name, train, val, test, heldout, seed=int(s), quick=quick)
+            )
             bar.update()
         if conv:
             bar.set_postfix_str(f"seed {s} {CONV}")
-            runs.setdefault(CONV, []).append(identifier_attack(
-                (channel.images(ytr), ltr), (channel.images(y[va]), ids[va]),
-                (channel.images(y[te]), ids[te]), (channel.images(y_other), other_ids),
-                seed=int(s), quick=quick))
+            runs.setdefault(CONV, []).append(
+                identifier_attack(
+                    (channel.images(ytr), ltr),
+                    (channel.images(y[va]), ids[va]),
+                    (channel.images(y[te]), ids[te]),
+                    (channel.images(y_other), other_ids),
+                    seed=int(s),
+                    quick=quick,
+                )
+            )
             bar.update()
         if channel.noisy and shots > 1:
             # A still face watched for `shots` frames: the attacker averages the repeated shots.
             bar.set_postfix_str(f"seed {s} lda@{shots}shots")
 
             def averaged(images, base, key=key):
-                return np.mean([channel.measure(images, jax.random.fold_in(key, base + j))
-                                for j in range(shots)], axis=0)
+                return np.mean(
+                    [
+                        channel.measure(images, jax.random.fold_in(key, base + j))
+                        for j in range(shots)
+                    ],
+                    axis=0,
+                )
 
             ya = averaged(img, 1000)
-            ya_tr = np.concatenate([ya[tr]] + [averaged(img[tr], 1000 + shots * r)
-                                               for r in range(1, augment)])
-            runs.setdefault(f"lda@{shots}shots", []).append(run_attacker(
-                "lda", Split(ya_tr, ltr), Split(ya[va], ids[va]), Split(ya[te], ids[te]),
-                Split(averaged(other, 900_000), other_ids), seed=int(s), quick=quick))
+            ya_tr = np.concatenate(
+                [ya[tr]] + [averaged(img[tr], 1000 + shots * r) for r in range(1, augment)]
+            )
+            runs.setdefault(f"lda@{shots}shots", []).append(
+                run_attacker(
+                    "lda",
+                    Split(ya_tr, ltr),
+                    Split(ya[va], ids[va]),
+                    Split(ya[te], ids[te]),
+                    Split(averaged(other, 900_000), other_ids),
+                    seed=int(s),
+                    quick=quick,
+                )
+            )
             bar.update()
     bar.close()
     return {name: aggregate(r) for name, r in runs.items()}
@@ -210,46 +270,99 @@ _CALIBRATION_CACHE: dict = {}
 
 
 def _full_rate_noiseless_hadamard(sensor) -> bool:
-    return (sensor.noise is None and sensor.hadamard_rows() is not None
-            and int(sensor.k) == int(sensor.h) * int(sensor.w))
+    return (
+        sensor.noise is None
+        and sensor.hadamard_rows() is not None
+        and int(sensor.k) == int(sensor.h) * int(sensor.w)
+    )
 
 
-def calibration(*, size: int, identities: int, per_identity: int, heldout_identities: int,
-                seeds, quick: bool, attackers, conv: bool, data_seed: int = 0,
-                identity_offset: int = 0, faces=None, reference: bool = True,
-                progress: bool = False) -> dict:
+def calibration(
+    *,
+    size: int,
+    identities: int,
+    per_identity: int,
+    heldout_identities: int,
+    seeds,
+    quick: bool,
+    attackers,
+    conv: bool,
+    data_seed: int = 0,
+    identity_offset: int = 0,
+    faces=None,
+    reference: bool = True,
+    progress: bool = False,
+) -> dict:
     """The ceiling (the attackers and the conv identifier on the clean faces of the audit's
     splits) and, with `reference`, the attackers (plus `conv:pinv` with `conv`) on a full-rate
     noiseless `hadamard:low_frequency` sensor of the same size. Cached per setting within the
     process (a benchmark shares one calibration across its cells)."""
     from spjax.sensing import Sensor
 
-    base = (size, identities, per_identity, heldout_identities, tuple(seeds), quick,
-            tuple(attackers), data_seed, identity_offset)
+    base = (
+        size,
+        identities,
+        per_identity,
+        heldout_identities,
+        tuple(seeds),
+        quick,
+        tuple(attackers),
+        data_seed,
+        identity_offset,
+    )
     cached = _CALIBRATION_CACHE.setdefault(base, {})
     if faces is None:
-        faces = _faces(size, identities, per_identity, heldout_identities, data_seed, identity_offset)
+        faces = _faces(
+            size, identities, per_identity, heldout_identities, data_seed, identity_offset
+        )
     img, ids, other, other_ids = faces
     common = dict(attackers=tuple(attackers), augment=1, shots=1, quick=quick, progress=progress)
     if "ceiling" not in cached:
         # The ceiling always includes the conv identifier on the clean images: it is the best
         # identification the data allows, whatever subset of attackers an audit runs.
         t0 = time.time()
-        res = _suite(_CleanChannel(size), img, ids, other, other_ids, list(seeds), per_identity,
-                     conv=True, desc="ceiling (clean faces)", **common)
+        res = _suite(
+            _CleanChannel(size),
+            img,
+            ids,
+            other,
+            other_ids,
+            list(seeds),
+            per_identity,
+            conv=True,
+            desc="ceiling (clean faces)",
+            **common,
+        )
         best = max(res, key=lambda a: res[a]["top1"]["mean"])
-        cached["ceiling"] = {"top1": res[best]["top1"]["mean"], "name": best, "attackers": res,
-                             "seconds": round(time.time() - t0, 1)}
+        cached["ceiling"] = {
+            "top1": res[best]["top1"]["mean"],
+            "name": best,
+            "attackers": res,
+            "seconds": round(time.time() - t0, 1),
+        }
     out = {"ceiling": cached["ceiling"]}
     ref_key = f"reference:conv={bool(conv)}"
     if reference:
         if ref_key not in cached:
             t0 = time.time()
             ref = Sensor.hadamard(size, size, 1.0, order="low_frequency")
-            res = _suite(_SensorChannel(ref), img, ids, other, other_ids, list(seeds),
-                         per_identity, conv=conv, desc="reference (full-rate Hadamard)", **common)
-            cached[ref_key] = _reference_entry(res, "a full-rate noiseless hadamard:low_frequency "
-                                               "sensor of the same size, same faces and splits")
+            res = _suite(
+                _SensorChannel(ref),
+                img,
+                ids,
+                other,
+                other_ids,
+                list(seeds),
+                per_identity,
+                conv=conv,
+                desc="reference (full-rate Hadamard)",
+                **common,
+            )
+            cached[ref_key] = _reference_entry(
+                res,
+                "a full-rate noiseless hadamard:low_frequency "
+                "sensor of the same size, same faces and splits",
+            )
             cached[ref_key]["seconds"] = round(time.time() - t0, 1)
         out["reference"] = cached[ref_key]
     return out
@@ -257,19 +370,34 @@ def calibration(*, size: int, identities: int, per_identity: int, heldout_identi
 
 def _reference_entry(attack_results: dict, what: str) -> dict:
     worst = max(attack_results, key=lambda a: attack_results[a]["top1"]["mean"])
-    return {"top1": attack_results[worst]["top1"]["mean"], "name": worst, "sensor": what,
-            "attackers": attack_results}
+    return {
+        "top1": attack_results[worst]["top1"]["mean"],
+        "name": worst,
+        "sensor": what,
+        "attackers": attack_results,
+    }
 
 
 def _faces(size, identities, per, held, data_seed, identity_offset):
     from spjax.data.faces import generate_faces
 
-    faces = generate_faces(identities, per, size=size, seed=data_seed, identity_offset=identity_offset)
-    other = generate_faces(held, max(4, per // 2), size=size, seed=data_seed,
-                           identity_offset=identity_offset + identities)
+    faces = generate_faces(
+        identities, per, size=size, seed=data_seed, identity_offset=identity_offset
+    )
+    other = generate_faces(
+        held,
+        max(4, per // 2),
+        size=size,
+        seed=data_seed,
+        identity_offset=identity_offset + identities,
+    )
     # Class labels 0..identities-1 whatever the offset (attackers index logits by label).
-    return (faces["image"], faces["identity"] - identity_offset, other["image"],
-            other["identity"] - identity_offset)
+    return (
+        faces["image"],
+        faces["identity"] - identity_offset,
+        other["image"],
+        other["identity"] - identity_offset,
+    )
 
 
 # --------------------------------------------------------------------------- decisions
@@ -282,9 +410,15 @@ def worst_case(attacks: dict, chance: float) -> dict:
         raise ValueError("attacks: expected at least one attack result, got none")
     name = max(attacks, key=lambda k: attacks[k]["top1"]["mean"])
     t1 = attacks[name]["top1"]
-    out = {"name": name, "top1": t1["mean"], "top1_std": t1["std"], "top1_values": t1["values"],
-           "chance": chance, "ratio_to_chance": t1["mean"] / chance,
-           "pooled": dict(attacks[name]["pooled"])}
+    out = {
+        "name": name,
+        "top1": t1["mean"],
+        "top1_std": t1["std"],
+        "top1_values": t1["values"],
+        "chance": chance,
+        "ratio_to_chance": t1["mean"] / chance,
+        "pooled": dict(attacks[name]["pooled"]),
+    }
     for key in ("top5", "tar@far=0.01", "tar@far=0.001"):
         if key in attacks[name]:
             out[key] = attacks[name][key]["mean"]
@@ -299,8 +433,9 @@ def leaks(report: dict) -> bool:
     return bool(leak["leaks"])
 
 
-def critical_sampling_rate(results_by_rate: dict, *, margin: float = MARGIN,
-                           alpha: float = ALPHA) -> dict:
+def critical_sampling_rate(
+    results_by_rate: dict, *, margin: float = MARGIN, alpha: float = ALPHA
+) -> dict:
     """Smallest sampling rate r at which the sensor leaks under `leakage.RULE` with `margin`
     and `alpha`. `results_by_rate` maps r -> an audit report, a benchmark row, or any dict
     with a `leak` entry holding `by_attack` pooled counts and `chance` (the decision is
@@ -313,20 +448,35 @@ def critical_sampling_rate(results_by_rate: dict, *, margin: float = MARGIN,
         rep = results_by_rate[r]
         leak = rep.get("leak") if isinstance(rep, dict) else None
         if not isinstance(leak, dict) or "by_attack" not in leak or "chance" not in leak:
-            raise ValueError(f"results_by_rate[{r}]: expected a 'leak' entry with pooled counts "
-                             f"per attack ('by_attack') and 'chance'")
+            raise ValueError(
+                f"results_by_rate[{r}]: expected a 'leak' entry with pooled counts "
+                f"per attack ('by_attack') and 'chance'"
+            )
         test = leak_test(leak["by_attack"], leak["chance"], margin=margin, alpha=alpha)
         w = rep.get("worst_case", {})
         top1 = w.get("top1", rep.get("worst_top1"))
-        rows.append({"rate": float(r), "worst": w.get("name", rep.get("worst")), "top1": top1,
-                     "chance": leak["chance"],
-                     "ratio": None if top1 is None else top1 / leak["chance"],
-                     "evidence": test["evidence"], "lower_bound": test["lower_bound"],
-                     "leaks": test["leaks"]})
+        rows.append(
+            {
+                "rate": float(r),
+                "worst": w.get("name", rep.get("worst")),
+                "top1": top1,
+                "chance": leak["chance"],
+                "ratio": None if top1 is None else top1 / leak["chance"],
+                "evidence": test["evidence"],
+                "lower_bound": test["lower_bound"],
+                "leaks": test["leaks"],
+            }
+        )
     crit = next((row["rate"] for row in rows if row["leaks"]), None)
     monotone = crit is None or all(row["leaks"] for row in rows if row["rate"] >= crit)
-    return {"rate": crit, "margin": margin, "alpha": alpha, "rule": RULE, "monotone": monotone,
-            "per_rate": rows}
+    return {
+        "rate": crit,
+        "margin": margin,
+        "alpha": alpha,
+        "rule": RULE,
+        "monotone": monotone,
+        "per_rate": rows,
+    }
 
 
 def training_identities(run_dir) -> int:
@@ -336,8 +486,10 @@ def training_identities(run_dir) -> int:
     import json
     import os
 
-    for name, path in (("report.json", ("privacy", "training_identities")),
-                       ("config.json", ("data", "n_identities"))):
+    for name, path in (
+        ("report.json", ("privacy", "training_identities")),
+        ("config.json", ("data", "n_identities")),
+    ):
         f = os.path.join(run_dir, name)
         if not os.path.isfile(f):
             continue
@@ -350,8 +502,10 @@ def training_identities(run_dir) -> int:
             continue
         if isinstance(node, int) and node >= 0:
             return node
-    raise ValueError(f"{run_dir}: neither report.json nor config.json says how many identities "
-                     f"the sensor was trained against; pass identity_offset explicitly")
+    raise ValueError(
+        f"{run_dir}: neither report.json nor config.json says how many identities "
+        f"the sensor was trained against; pass identity_offset explicitly"
+    )
 
 
 # --------------------------------------------------------------------------- the audit
@@ -416,7 +570,11 @@ def privacy_audit(
     if not attackers and not conv:
         raise ValueError("attackers: expected at least one attacker (or conv=True), got none")
     per, held = split_sizes(identities, quick, per_identity, heldout_identities)
-    if isinstance(identity_offset, bool) or not isinstance(identity_offset, int) or identity_offset < 0:
+    if (
+        isinstance(identity_offset, bool)
+        or not isinstance(identity_offset, int)
+        or identity_offset < 0
+    ):
         raise ValueError(f"identity_offset: expected an int >= 0, got {identity_offset!r}")
     augment = (2 if quick else 4) if augment is None else augment
     for name, v in (("augment", augment), ("shots", shots)):
@@ -430,19 +588,41 @@ def privacy_audit(
     report: dict = {
         "sensor": sensor.describe(),
         "sensor_label": sensor_label(sensor.describe()),
-        "setup": {"size": size, "identities": identities, "per_identity": per,
-                  "heldout_identities": held, "n_test": n_test,
-                  "n_train": len(ids) - 2 * n_test, "n_val": n_test,
-                  "augment": augment if noisy else 1, "shots": shots if noisy else 1,
-                  "seeds": seeds, "quick": quick, "data_seed": data_seed,
-                  "identity_offset": identity_offset,
-                  "split": "per identity 60/20/20 train/val/test, re-drawn per seed",
-                  "threat_model": THREAT_MODEL},
+        "setup": {
+            "size": size,
+            "identities": identities,
+            "per_identity": per,
+            "heldout_identities": held,
+            "n_test": n_test,
+            "n_train": len(ids) - 2 * n_test,
+            "n_val": n_test,
+            "augment": augment if noisy else 1,
+            "shots": shots if noisy else 1,
+            "seeds": seeds,
+            "quick": quick,
+            "data_seed": data_seed,
+            "identity_offset": identity_offset,
+            "split": "per identity 60/20/20 train/val/test, re-drawn per seed",
+            "threat_model": THREAT_MODEL,
+        },
         "chance": chance,
     }
-    report["attackers"] = _suite(_SensorChannel(sensor), img, ids, other, other_ids, seeds, per,
-                                 attackers=attackers, conv=conv, augment=augment, shots=shots,
-                                 quick=quick, progress=progress, desc="attackers")
+    report["attackers"] = _suite(
+        _SensorChannel(sensor),
+        img,
+        ids,
+        other,
+        other_ids,
+        seeds,
+        per,
+        attackers=attackers,
+        conv=conv,
+        augment=augment,
+        shots=shots,
+        quick=quick,
+        progress=progress,
+        desc="attackers",
+    )
     pool = dict(report["attackers"])
     examples = None
     if reconstruction:
@@ -455,27 +635,46 @@ def privacy_audit(
             sensor,
             {"train": (img[tr], ids[tr]), "val": (img[va], ids[va]), "test": (img[te], ids[te])},
             {"train": y[tr], "val": y[va], "test": y[te]},
-            seed=seeds[0], quick=quick, keep_examples=6)
+            seed=seeds[0],
+            quick=quick,
+            keep_examples=6,
+        )
         examples = rec.pop("examples")
         rec["seed"] = seeds[0]
         rec["seconds"] = round(time.time() - t_rec, 1)
         report["reconstruction"] = rec
         for name, m in rec["methods"].items():
             pool[f"reconstruction:{name}"] = {
-                "top1": summarise([m["top1"]]), "top5": summarise([m["top5"]]),
-                "pooled": {"correct": int(round(m["top1"] * len(te))), "n": int(len(te))}}
+                "top1": summarise([m["top1"]]),
+                "top5": summarise([m["top5"]]),
+                "pooled": {"correct": int(round(m["top1"] * len(te))), "n": int(len(te))},
+            }
     report["worst_case"] = worst_case(pool, chance["top1"])
     report["leak"] = leak_test({k: v["pooled"] for k, v in pool.items()}, chance["top1"])
     report["leaks"] = report["leak"]["leaks"]
     if calibrate:
-        report.update(_calibrate(sensor, report, faces, size=size, identities=identities,
-                                 per=per, held=held, seeds=seeds, quick=quick,
-                                 attackers=attackers, conv=conv, data_seed=data_seed,
-                                 identity_offset=identity_offset, progress=progress))
+        report.update(
+            _calibrate(
+                sensor,
+                report,
+                faces,
+                size=size,
+                identities=identities,
+                per=per,
+                held=held,
+                seeds=seeds,
+                quick=quick,
+                attackers=attackers,
+                conv=conv,
+                data_seed=data_seed,
+                identity_offset=identity_offset,
+                progress=progress,
+            )
+        )
     if scenes:
-        report["scene_reid"] = _scene_section(scene_sensor, quick=quick,
-                                              identity_offset=identity_offset,
-                                              options=scene_options)
+        report["scene_reid"] = _scene_section(
+            scene_sensor, quick=quick, identity_offset=identity_offset, options=scene_options
+        )
     t_dlib = time.time()
     report["recognizer"] = _run_recognizer(sensor, recognizer, photos, seeds[0])
     report["recognizer"]["seconds"] = round(time.time() - t_dlib, 1)
@@ -488,13 +687,39 @@ def privacy_audit(
     return report
 
 
-def _calibrate(sensor, report, faces, *, size, identities, per, held, seeds, quick, attackers,
-               conv, data_seed, identity_offset, progress) -> dict:
+def _calibrate(
+    sensor,
+    report,
+    faces,
+    *,
+    size,
+    identities,
+    per,
+    held,
+    seeds,
+    quick,
+    attackers,
+    conv,
+    data_seed,
+    identity_offset,
+    progress,
+) -> dict:
     own = _full_rate_noiseless_hadamard(sensor)
-    cal = calibration(size=size, identities=identities, per_identity=per, heldout_identities=held,
-                      seeds=seeds, quick=quick, attackers=attackers, conv=conv,
-                      data_seed=data_seed, identity_offset=identity_offset, faces=faces,
-                      reference=not own, progress=progress)
+    cal = calibration(
+        size=size,
+        identities=identities,
+        per_identity=per,
+        heldout_identities=held,
+        seeds=seeds,
+        quick=quick,
+        attackers=attackers,
+        conv=conv,
+        data_seed=data_seed,
+        identity_offset=identity_offset,
+        faces=faces,
+        reference=not own,
+        progress=progress,
+    )
     if own:
         # Measured attacks only: the reconstruction attack is not part of the calibrated suite.
         ref = _reference_entry(report["attackers"], "this sensor (full-rate, noiseless Hadamard)")
@@ -503,28 +728,42 @@ def _calibrate(sensor, report, faces, *, size, identities, per, held, seeds, qui
     ceiling = cal["ceiling"]
     strength = ref["top1"] / ceiling["top1"] if ceiling["top1"] > 0 else float("nan")
     calibrated = bool(strength >= STRENGTH_TARGET)
-    note = ("attackers calibrated: at full rate, noiseless, they reach "
-            f"{strength:.3f} of the ceiling (target {STRENGTH_TARGET})" if calibrated else
-            f"attackers NOT calibrated: at full rate, noiseless, they reach only {strength:.3f} "
-            f"of the ceiling (target {STRENGTH_TARGET}); every x-chance figure is a lower bound "
-            "of unknown slack")
+    note = (
+        "attackers calibrated: at full rate, noiseless, they reach "
+        f"{strength:.3f} of the ceiling (target {STRENGTH_TARGET})"
+        if calibrated
+        else f"attackers NOT calibrated: at full rate, noiseless, they reach only {strength:.3f} "
+        f"of the ceiling (target {STRENGTH_TARGET}); every x-chance figure is a lower bound "
+        "of unknown slack"
+    )
     if quick:
         note = "smoke test (--quick: small grids, short training, fewer faces); " + note
     return {
         "ceiling": ceiling["top1"],
         "attacker_strength": strength,
         "calibration": {
-            "ceiling": {"top1": ceiling["top1"], "name": ceiling["name"],
-                        "what": "best mean top-1 on the clean faces of the same splits: the same "
-                                "attacker families on the pixels (incl. the pixel-domain "
-                                "LDA/ridge probes) and the conv identifier on the images",
-                        "attackers": {k: _brief(v) for k, v in ceiling["attackers"].items()}},
-            "reference": {"top1": ref["top1"], "name": ref["name"], "sensor": ref["sensor"],
-                          "attackers": {k: _brief(v) for k, v in ref["attackers"].items()}},
-            "attacker_strength": strength, "definition": "reference worst case / ceiling",
+            "ceiling": {
+                "top1": ceiling["top1"],
+                "name": ceiling["name"],
+                "what": "best mean top-1 on the clean faces of the same splits: the same "
+                "attacker families on the pixels (incl. the pixel-domain "
+                "LDA/ridge probes) and the conv identifier on the images",
+                "attackers": {k: _brief(v) for k, v in ceiling["attackers"].items()},
+            },
+            "reference": {
+                "top1": ref["top1"],
+                "name": ref["name"],
+                "sensor": ref["sensor"],
+                "attackers": {k: _brief(v) for k, v in ref["attackers"].items()},
+            },
+            "attacker_strength": strength,
+            "definition": "reference worst case / ceiling",
             "strength_by_attack": strength_by_attack(ref["attackers"], ceiling["attackers"]),
-            "target": STRENGTH_TARGET, "calibrated": calibrated, "smoke_test": bool(quick),
-            "note": note},
+            "target": STRENGTH_TARGET,
+            "calibrated": calibrated,
+            "smoke_test": bool(quick),
+            "note": note,
+        },
     }
 
 
@@ -566,8 +805,9 @@ def still_image_sensor(sensor):
         return sensor
     from spjax.sensing import Sensor
 
-    return Sensor.from_patterns(np.asarray(sensor.patterns()), split=sensor.split,
-                                noise=sensor.noise, timing="frame")
+    return Sensor.from_patterns(
+        np.asarray(sensor.patterns()), split=sensor.split, noise=sensor.noise, timing="frame"
+    )
 
 
 def _run_recognizer(sensor, recognizer, photos, seed) -> dict:
@@ -589,47 +829,63 @@ def _run_recognizer(sensor, recognizer, photos, seed) -> dict:
 def format_summary(report: dict) -> str:
     """A few human-readable lines for the terminal."""
     s, w, c = report["sensor"], report["worst_case"], report["chance"]
-    lines = [f"sensor: {report.get('sensor_label') or sensor_label(s)} r={s['sampling_rate']:.4g} "
-             f"K={s['k']} {s['h']}x{s['w']} split={s['split']}"
-             f"{'' if s.get('noise') is None else ' photons=' + format(s['noise']['photons'], 'g')}",
-             f"faces: {report['setup']['identities']} identities, chance top-1 {c['top1']:.3f}; "
-             f"{len(report['setup']['seeds'])} seed(s)"]
+    lines = [
+        f"sensor: {report.get('sensor_label') or sensor_label(s)} r={s['sampling_rate']:.4g} "
+        f"K={s['k']} {s['h']}x{s['w']} split={s['split']}"
+        f"{'' if s.get('noise') is None else ' photons=' + format(s['noise']['photons'], 'g')}",
+        f"faces: {report['setup']['identities']} identities, chance top-1 {c['top1']:.3f}; "
+        f"{len(report['setup']['seeds'])} seed(s)",
+    ]
     if report["setup"].get("quick"):
-        lines.insert(0, "SMOKE TEST (--quick): small grids and short training; not a calibrated audit")
+        lines.insert(
+            0, "SMOKE TEST (--quick): small grids and short training; not a calibrated audit"
+        )
     for name, m in report["attackers"].items():
         tar = m.get("tar@far=0.01", {}).get("mean", float("nan"))
-        lines.append(f"  {name:<12} top-1 {m['top1']['mean']:.3f} ± {m['top1']['std']:.3f}  "
-                     f"top-5 {m['top5']['mean']:.3f}  TAR@1e-2 {tar:.3f}")
+        lines.append(
+            f"  {name:<12} top-1 {m['top1']['mean']:.3f} ± {m['top1']['std']:.3f}  "
+            f"top-5 {m['top5']['mean']:.3f}  TAR@1e-2 {tar:.3f}"
+        )
     if "reconstruction" in report:
         for name, m in report["reconstruction"]["methods"].items():
-            lines.append(f"  recon:{name:<8} top-1 {m['top1']:.3f}  PSNR {m['psnr']:.1f} dB  "
-                         f"SSIM {m['ssim']:.3f}")
+            lines.append(
+                f"  recon:{name:<8} top-1 {m['top1']:.3f}  PSNR {m['psnr']:.1f} dB  "
+                f"SSIM {m['ssim']:.3f}"
+            )
     lk = report["leak"]
-    lines.append(f"worst case: {w['name']} top-1 {w['top1']:.3f} = {w['ratio_to_chance']:.2f}x "
-                 f"chance; pooled bound {lk['lower_bound']:.3f} ({lk['evidence']}) vs "
-                 f"{lk['margin']:g}x chance {lk['threshold']:.3f} -> "
-                 f"{'LEAKS' if report['leaks'] else 'within margin'}")
+    lines.append(
+        f"worst case: {w['name']} top-1 {w['top1']:.3f} = {w['ratio_to_chance']:.2f}x "
+        f"chance; pooled bound {lk['lower_bound']:.3f} ({lk['evidence']}) vs "
+        f"{lk['margin']:g}x chance {lk['threshold']:.3f} -> "
+        f"{'LEAKS' if report['leaks'] else 'within margin'}"
+    )
     if "calibration" in report:
         cal = report["calibration"]
-        lines.append(f"ceiling (clean faces) {report['ceiling']:.3f} ({cal['ceiling']['name']}); "
-                     f"full-rate reference {cal['reference']['top1']:.3f} "
-                     f"({cal['reference']['name']}); attacker_strength "
-                     f"{report['attacker_strength']:.3f}")
+        lines.append(
+            f"ceiling (clean faces) {report['ceiling']:.3f} ({cal['ceiling']['name']}); "
+            f"full-rate reference {cal['reference']['top1']:.3f} "
+            f"({cal['reference']['name']}); attacker_strength "
+            f"{report['attacker_strength']:.3f}"
+        )
         lines.append(f"  {cal['note']}")
     sc = report.get("scene_reid")
     if sc:
-        lines.append(f"scene re-ID ({sc['setup']['identities']} people, chance {sc['chance']:.3f}): "
-                     + ", ".join(f"{k} {v['top1']:.3f}" for k, v in sc["attackers"].items())
-                     + f" -> {'LEAKS' if sc['leaks'] else 'within margin'}")
+        lines.append(
+            f"scene re-ID ({sc['setup']['identities']} people, chance {sc['chance']:.3f}): "
+            + ", ".join(f"{k} {v['top1']:.3f}" for k, v in sc["attackers"].items())
+            + f" -> {'LEAKS' if sc['leaks'] else 'within margin'}"
+        )
         if sc.get("note"):
             lines.append(f"  {sc['note']}")
     rec = report.get("recognizer", {})
     if "sensed" in rec:
-        lines.append(f"  dlib ({rec['mode']}, {rec['n_gallery']} identities): rank-1 sensed "
-                     f"{rec['sensed']['rank1']:.3f} (clean at sensor res "
-                     f"{rec['clean_sensor_res']['rank1']:.3f}, chance {rec['chance_rank1']:.3f}); "
-                     f"face detected in {rec['clean_detection_rate']:.0%} of clean and "
-                     f"{rec['recon_detection_rate']:.0%} of sensed probes")
+        lines.append(
+            f"  dlib ({rec['mode']}, {rec['n_gallery']} identities): rank-1 sensed "
+            f"{rec['sensed']['rank1']:.3f} (clean at sensor res "
+            f"{rec['clean_sensor_res']['rank1']:.3f}, chance {rec['chance_rank1']:.3f}); "
+            f"face detected in {rec['clean_detection_rate']:.0%} of clean and "
+            f"{rec['recon_detection_rate']:.0%} of sensed probes"
+        )
     elif rec:
         lines.append(f"  dlib: skipped ({rec.get('skipped')})")
     return "\n".join(lines)

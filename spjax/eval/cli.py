@@ -12,7 +12,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "privacy-audit",
         help="how much identity a frozen sensor leaks: calibrated fresh attackers, scene "
-             "re-identification, reconstruction, dlib",
+        "re-identification, reconstruction, dlib",
         description="Train fresh identity attackers from scratch on a frozen sensor's face "
         "measurements (several seeds), calibrate them against the clean faces (ceiling, "
         "attacker strength), re-identify people in scene clips from the measurement stream, "
@@ -21,40 +21,91 @@ def register(subparsers) -> None:
         "low-frequency order (hadamard:low_frequency).",
     )
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--run", metavar="DIR", help="a training run directory (sensor.json + sensor_patterns.npy)")
-    src.add_argument("--patterns", metavar="DIR", help="a saved sensor directory or a DMD export directory")
-    src.add_argument("--family", metavar="NAME",
-                     help="a fixed pattern family, e.g. hadamard (= hadamard:low_frequency, the 2-D "
-                          "low-frequency order), hadamard:sequency, hadamard:cake_cutting, dct, "
-                          "rademacher")
+    src.add_argument(
+        "--run", metavar="DIR", help="a training run directory (sensor.json + sensor_patterns.npy)"
+    )
+    src.add_argument(
+        "--patterns", metavar="DIR", help="a saved sensor directory or a DMD export directory"
+    )
+    src.add_argument(
+        "--family",
+        metavar="NAME",
+        help="a fixed pattern family, e.g. hadamard (= hadamard:low_frequency, the 2-D "
+        "low-frequency order), hadamard:sequency, hadamard:cake_cutting, dct, "
+        "rademacher",
+    )
     p.add_argument("--rate", type=rate, help="sampling rate K/(H*W) for --family (0.01 or 1%%)")
-    p.add_argument("--photons", type=float, default=None, help="photon budget for --family (default: noiseless)")
-    p.add_argument("--size", type=positive_int, default=None,
-                   help="face size H=W (default: a saved sensor's own size; 32 for --family)")
-    p.add_argument("--identities", type=positive_int, default=50, help="closed-set identities (default 50)")
-    p.add_argument("--per-identity", type=positive_int, default=None, help="faces per identity (default 40, quick 20)")
+    p.add_argument(
+        "--photons",
+        type=float,
+        default=None,
+        help="photon budget for --family (default: noiseless)",
+    )
+    p.add_argument(
+        "--size",
+        type=positive_int,
+        default=None,
+        help="face size H=W (default: a saved sensor's own size; 32 for --family)",
+    )
+    p.add_argument(
+        "--identities", type=positive_int, default=50, help="closed-set identities (default 50)"
+    )
+    p.add_argument(
+        "--per-identity",
+        type=positive_int,
+        default=None,
+        help="faces per identity (default 40, quick 20)",
+    )
     p.add_argument("--seeds", type=positive_int, default=3, help="number of seeds (default 3)")
-    p.add_argument("--identity-offset", type=int, default=None, metavar="N",
-                   help="audit identities N, N+1, ... (default: after the identities a --run "
-                        "sensor was trained against, else 0)")
-    p.add_argument("--quick", action="store_true", help="small grids, short training, fewer faces and clips (a smoke test, not a calibrated audit)")
-    p.add_argument("--augment", type=positive_int, default=None,
-                   help="noisy sensors: measure each train face this many times with fresh noise "
-                        "(default 4, quick 2)")
-    p.add_argument("--shots", type=positive_int, default=8,
-                   help="noisy sensors: the averaged-shots LDA averages this many repeated "
-                        "measurements of a still face (default 8; 1 = off)")
-    p.add_argument("--no-calibration", action="store_true",
-                   help="skip the ceiling and the attacker strength")
+    p.add_argument(
+        "--identity-offset",
+        type=int,
+        default=None,
+        metavar="N",
+        help="audit identities N, N+1, ... (default: after the identities a --run "
+        "sensor was trained against, else 0)",
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="small grids, short training, fewer faces and clips (a smoke test, not a calibrated audit)",
+    )
+    p.add_argument(
+        "--augment",
+        type=positive_int,
+        default=None,
+        help="noisy sensors: measure each train face this many times with fresh noise "
+        "(default 4, quick 2)",
+    )
+    p.add_argument(
+        "--shots",
+        type=positive_int,
+        default=8,
+        help="noisy sensors: the averaged-shots LDA averages this many repeated "
+        "measurements of a still face (default 8; 1 = off)",
+    )
+    p.add_argument(
+        "--no-calibration", action="store_true", help="skip the ceiling and the attacker strength"
+    )
     p.add_argument("--no-scenes", action="store_true", help="skip scene re-identification")
-    p.add_argument("--photos", metavar="DIR", default=None,
-                   help="a local LFW copy (LFW layout) for the dlib recognizer: cross-photo "
-                        "identification (default: scikit-image's lfw_subset thumbnails, same-photo "
-                        "re-identification)")
+    p.add_argument(
+        "--photos",
+        metavar="DIR",
+        default=None,
+        help="a local LFW copy (LFW layout) for the dlib recognizer: cross-photo "
+        "identification (default: scikit-image's lfw_subset thumbnails, same-photo "
+        "re-identification)",
+    )
     p.add_argument("--no-recognizer", action="store_true", help="skip the dlib recognizer")
-    p.add_argument("--no-reconstruction", action="store_true", help="skip the reconstruction attack")
-    p.add_argument("--figure", metavar="FILE", default=None, help="figure path (default: OUT with .png)")
-    p.add_argument("--out", required=True, metavar="FILE.json", help="where to write the JSON report")
+    p.add_argument(
+        "--no-reconstruction", action="store_true", help="skip the reconstruction attack"
+    )
+    p.add_argument(
+        "--figure", metavar="FILE", default=None, help="figure path (default: OUT with .png)"
+    )
+    p.add_argument(
+        "--out", required=True, metavar="FILE.json", help="where to write the JSON report"
+    )
     p.set_defaults(func=_privacy_audit)
 
 
@@ -74,7 +125,9 @@ def sensor_from_args(args):
         raise ValueError("--rate/--photons: only apply to --family; a saved sensor keeps its own")
     directory = args.run if args.run is not None else args.patterns
     if not os.path.isdir(directory):
-        raise FileNotFoundError(f"{'--run' if args.run else '--patterns'}: expected a directory, got {directory!r}")
+        raise FileNotFoundError(
+            f"{'--run' if args.run else '--patterns'}: expected a directory, got {directory!r}"
+        )
     if os.path.isfile(os.path.join(directory, "sensor.json")):
         return load_sensor(directory)
     if args.patterns is not None:
@@ -98,14 +151,18 @@ def _training_adversary(run_dir: str) -> dict | None:
         return None
     privacy = rep.get("privacy")
     if isinstance(privacy, dict) and "training_adversary" in privacy:
-        found = {"training_adversary": privacy["training_adversary"],
-                 "chance": privacy.get("chance")}
+        found = {
+            "training_adversary": privacy["training_adversary"],
+            "chance": privacy.get("chance"),
+        }
     else:
         found = {k: v for k, v in rep.items() if "advers" in k.lower()}
     if not found:
         return None
-    return {"note": "numbers of the adversary the sensor was trained against; NOT the audit",
-            **found}
+    return {
+        "note": "numbers of the adversary the sensor was trained against; NOT the audit",
+        **found,
+    }
 
 
 def _scene_options(run_dir) -> dict:
@@ -143,13 +200,23 @@ def _privacy_audit(args) -> int:
     out = args.out
     figure = args.figure or (os.path.splitext(out)[0] + ".png")
     report = privacy_audit(
-        sensor, size=args.size or int(sensor.h), identities=args.identities, seeds=tuple(range(args.seeds)),
-        quick=args.quick, per_identity=args.per_identity, augment=args.augment,
-        shots=args.shots, reconstruction=not args.no_reconstruction,
-        calibrate=not args.no_calibration, scenes=not args.no_scenes,
+        sensor,
+        size=args.size or int(sensor.h),
+        identities=args.identities,
+        seeds=tuple(range(args.seeds)),
+        quick=args.quick,
+        per_identity=args.per_identity,
+        augment=args.augment,
+        shots=args.shots,
+        reconstruction=not args.no_reconstruction,
+        calibrate=not args.no_calibration,
+        scenes=not args.no_scenes,
         scene_options=_scene_options(args.run),
-        recognizer=False if args.no_recognizer else "auto", photos=args.photos,
-        identity_offset=offset, figure=figure, progress=True,
+        recognizer=False if args.no_recognizer else "auto",
+        photos=args.photos,
+        identity_offset=offset,
+        figure=figure,
+        progress=True,
     )
     if args.run is not None:
         adv = _training_adversary(args.run)

@@ -34,11 +34,13 @@ def audit_figure(report: dict, path, *, examples: dict | None = None) -> str:
     gs = fig.add_gridspec(5, 2, height_ratios=[1.1, 0.9, 0.9, 1.0, 0.9])
     s = report["sensor"]
     noise = s.get("noise")
-    fig.suptitle(f"Privacy audit{' (SMOKE TEST, --quick)' if report['setup'].get('quick') else ''}: "
-                 f"{report.get('sensor_label') or sensor_label(s)}\n"
-                 f"r = {s['sampling_rate']:.4g} (K = {s['k']}, {s['h']}×{s['w']}, split = "
-                 f"{s['split']}, photons = {'∞' if noise is None else format(noise['photons'], 'g')})",
-                 fontsize=10)
+    fig.suptitle(
+        f"Privacy audit{' (SMOKE TEST, --quick)' if report['setup'].get('quick') else ''}: "
+        f"{report.get('sensor_label') or sensor_label(s)}\n"
+        f"r = {s['sampling_rate']:.4g} (K = {s['k']}, {s['h']}×{s['w']}, split = "
+        f"{s['split']}, photons = {'∞' if noise is None else format(noise['photons'], 'g')})",
+        fontsize=10,
+    )
     chance = report["chance"]["top1"]
 
     ax = fig.add_subplot(gs[0, :])
@@ -55,8 +57,13 @@ def audit_figure(report: dict, path, *, examples: dict | None = None) -> str:
     ax.axhline(chance, color="k", ls="--", lw=1, label=f"chance {chance:.3f}")
     ax.axhline(2 * chance, color="gray", ls=":", lw=1, label="2× chance")
     if "ceiling" in report:
-        ax.axhline(report["ceiling"], color="tab:green", ls="-", lw=1,
-                   label=f"ceiling (clean faces) {report['ceiling']:.3f}")
+        ax.axhline(
+            report["ceiling"],
+            color="tab:green",
+            ls="-",
+            lw=1,
+            label=f"ceiling (clean faces) {report['ceiling']:.3f}",
+        )
     ax.set_xticks(range(len(names)), names, rotation=20, fontsize=7)
     ax.set_ylabel("closed-set top-1 (test)")
     ax.set_ylim(0, 1.25)  # headroom: the legend sits above the bars
@@ -82,7 +89,14 @@ def audit_figure(report: dict, path, *, examples: dict | None = None) -> str:
         ax.bar(ks, [rec[k]["psnr"] for k in ks], color="tab:green")
         ax.set_ylabel("PSNR (dB)")
         for i, k in enumerate(ks):
-            ax.text(i, rec[k]["psnr"], f"SSIM {rec[k]['ssim']:.2f}", ha="center", va="bottom", fontsize=7)
+            ax.text(
+                i,
+                rec[k]["psnr"],
+                f"SSIM {rec[k]['ssim']:.2f}",
+                ha="center",
+                va="bottom",
+                fontsize=7,
+            )
         ax.set_title("reconstruction quality (test faces)", fontsize=9)
     else:
         ax.axis("off")
@@ -98,8 +112,11 @@ def audit_figure(report: dict, path, *, examples: dict | None = None) -> str:
         ax.set_ylabel("top-1 (test clips)")
         ax.tick_params(axis="x", labelsize=7)
         ax.legend(fontsize=7)
-        ax.set_title(f"scene re-identification ({sc['setup']['identities']} people, "
-                     f"{sc['setup']['n_train']} train clips)", fontsize=9)
+        ax.set_title(
+            f"scene re-identification ({sc['setup']['identities']} people, "
+            f"{sc['setup']['n_train']} train clips)",
+            fontsize=9,
+        )
     else:
         ax.axis("off")
     ax = fig.add_subplot(gs[2, 1])
@@ -111,8 +128,11 @@ def audit_figure(report: dict, path, *, examples: dict | None = None) -> str:
         ax.set_ylim(0, 1.02)
         ax.tick_params(axis="x", labelsize=7)
         ax.set_ylabel("best top-1")
-        ax.set_title(f"calibration: attacker strength {report['attacker_strength']:.3f} "
-                     f"({'≥' if cal['calibrated'] else '<'} {cal['target']})", fontsize=9)
+        ax.set_title(
+            f"calibration: attacker strength {report['attacker_strength']:.3f} "
+            f"({'≥' if cal['calibrated'] else '<'} {cal['target']})",
+            fontsize=9,
+        )
     else:
         ax.axis("off")
 
@@ -133,31 +153,40 @@ def audit_figure(report: dict, path, *, examples: dict | None = None) -> str:
     ax.axis("off")
     w = report["worst_case"]
     lk = report["leak"]
-    lines = [f"worst case: {w['name']}  top-1 {w['top1']:.3f} ± {w['top1_std']:.3f}  "
-             f"= {w['ratio_to_chance']:.2f}× chance",
-             f"leak rule: pooled binomial bound {lk['lower_bound']:.3f} ({lk['evidence']}, "
-             f"conf. {lk['confidence']:.4f}) vs {lk['margin']:g}× chance {lk['threshold']:.3f} "
-             f"→ {'LEAKS' if report.get('leaks') else 'within margin'}",
-             f"setup: {report['setup']['identities']} identities × {report['setup']['per_identity']}"
-             f" faces, seeds {report['setup']['seeds']}, quick={report['setup']['quick']}"]
+    lines = [
+        f"worst case: {w['name']}  top-1 {w['top1']:.3f} ± {w['top1_std']:.3f}  "
+        f"= {w['ratio_to_chance']:.2f}× chance",
+        f"leak rule: pooled binomial bound {lk['lower_bound']:.3f} ({lk['evidence']}, "
+        f"conf. {lk['confidence']:.4f}) vs {lk['margin']:g}× chance {lk['threshold']:.3f} "
+        f"→ {'LEAKS' if report.get('leaks') else 'within margin'}",
+        f"setup: {report['setup']['identities']} identities × {report['setup']['per_identity']}"
+        f" faces, seeds {report['setup']['seeds']}, quick={report['setup']['quick']}",
+    ]
     if cal:
         lines.append(cal["note"])
     if sc:
-        lines.append(f"scene re-ID: best {sc['best']['name']} {sc['best']['top1']:.3f} = "
-                     f"{sc['best']['ratio_to_chance']:.1f}× chance → "
-                     f"{'LEAKS' if sc.get('leaks') else 'within margin'}")
+        lines.append(
+            f"scene re-ID: best {sc['best']['name']} {sc['best']['top1']:.3f} = "
+            f"{sc['best']['ratio_to_chance']:.1f}× chance → "
+            f"{'LEAKS' if sc.get('leaks') else 'within margin'}"
+        )
     r = report.get("recognizer", {})
     if "sensed" in r:
-        lines.append(f"dlib ResNet, {r['mode']} ({r['n_gallery']} identities, {r['n_probes']} "
-                     f"probes): rank-1 sensed {r['sensed']['rank1']:.2f}, clean at sensor res "
-                     f"{r['clean_sensor_res']['rank1']:.2f}, chance {r['chance_rank1']:.2f}")
-        lines.append(f"  face detected: {r['clean_detection_rate']:.0%} clean probes, "
-                     f"{r['recon_detection_rate']:.0%} reconstructions")
+        lines.append(
+            f"dlib ResNet, {r['mode']} ({r['n_gallery']} identities, {r['n_probes']} "
+            f"probes): rank-1 sensed {r['sensed']['rank1']:.2f}, clean at sensor res "
+            f"{r['clean_sensor_res']['rank1']:.2f}, chance {r['chance_rank1']:.2f}"
+        )
+        lines.append(
+            f"  face detected: {r['clean_detection_rate']:.0%} clean probes, "
+            f"{r['recon_detection_rate']:.0%} reconstructions"
+        )
     elif r:
         lines.append(f"dlib recognizer skipped: {r.get('skipped')}")
     if "training_adversary" in report:
-        lines.append("training adversary (NOT the audit): "
-                     + str(report["training_adversary"])[:120])
+        lines.append(
+            "training adversary (NOT the audit): " + str(report["training_adversary"])[:120]
+        )
     import textwrap
 
     text = "\n".join(textwrap.fill(line, 104, subsequent_indent="  ") for line in lines)

@@ -31,8 +31,15 @@ class ImageIdentifier(nnx.Module):
     """`(B, H, W)` images → identity logits; `features` is the 128-d embedding before the head.
     H and W are padded (edge) to multiples of 4."""
 
-    def __init__(self, n_classes: int, size: tuple[int, int], width: int = 16, embed: int = 128,
-                 *, rngs: nnx.Rngs):
+    def __init__(
+        self,
+        n_classes: int,
+        size: tuple[int, int],
+        width: int = 16,
+        embed: int = 128,
+        *,
+        rngs: nnx.Rngs,
+    ):
         h, w = (-(-int(v) // 4) * 4 for v in size)
         conv = lambda i, o: nnx.Conv(i, o, (3, 3), rngs=rngs)  # noqa: E731
         self.c1, self.c2 = conv(1, width), conv(width, width)
@@ -69,16 +76,19 @@ class Normaliser:
         return ((np.asarray(x, np.float32) - self.mu) / self.sd).astype(np.float32)
 
 
-def train_identifier(train_img, train_y, val_img, val_y, *, n_classes: int, seed: int = 0,
-                     quick: bool = False):
+def train_identifier(
+    train_img, train_y, val_img, val_y, *, n_classes: int, seed: int = 0, quick: bool = False
+):
     """Train an `ImageIdentifier` on (train_img, train_y), selected on val by (top-1, −loss).
     Labels must be 0 … n_classes − 1. Returns (model, normaliser, record)."""
     from spjax.eval.attackers import mean_cross_entropy, topk_accuracy
 
     train_img, val_img = np.asarray(train_img), np.asarray(val_img)
     if train_img.ndim != 3 or val_img.ndim != 3 or train_img.shape[1:] != val_img.shape[1:]:
-        raise ValueError(f"images: expected (N, H, W) arrays of one size, got {train_img.shape} "
-                         f"and {val_img.shape}")
+        raise ValueError(
+            f"images: expected (N, H, W) arrays of one size, got {train_img.shape} "
+            f"and {val_img.shape}"
+        )
     norm = Normaliser(train_img)
     model = ImageIdentifier(n_classes, train_img.shape[1:], rngs=nnx.Rngs(seed))
     vx = norm(val_img)
@@ -87,14 +97,25 @@ def train_identifier(train_img, train_y, val_img, val_y, *, n_classes: int, seed
         logits = batched(apply_model, m, vx)
         return topk_accuracy(logits, val_y, 1), -mean_cross_entropy(logits, np.asarray(val_y))
 
-    model, record = fit(model, norm(train_img), np.asarray(train_y), loss=_xent,
-                        validate=validate, lr=2e-3, weight_decay=1e-2,
-                        epochs=25 if quick else 80, patience=6 if quick else 12, batch=64,
-                        seed=seed)
+    model, record = fit(
+        model,
+        norm(train_img),
+        np.asarray(train_y),
+        loss=_xent,
+        validate=validate,
+        lr=2e-3,
+        weight_decay=1e-2,
+        epochs=25 if quick else 80,
+        patience=6 if quick else 12,
+        batch=64,
+        seed=seed,
+    )
     return model, norm, record
 
 
-def identifier_attack(train, val, test, heldout=None, *, seed: int = 0, quick: bool = False) -> dict:
+def identifier_attack(
+    train, val, test, heldout=None, *, seed: int = 0, quick: bool = False
+) -> dict:
     """Train an identifier on `train = (images, labels)`, select on `val`, score `test` once;
     `heldout = (images, labels)` of other identities gives open-set TAR (cosine of the
     embeddings). Same result fields as `attackers.run_attacker`."""
@@ -107,15 +128,28 @@ def identifier_attack(train, val, test, heldout=None, *, seed: int = 0, quick: b
     for name, split in (("val", val), ("test", test)):
         if not np.isin(split[1], classes).all():
             raise ValueError(f"{name}: labels must be identities present in train")
-    model, norm, record = train_identifier(train[0], relabel(train[1]), val[0], relabel(val[1]),
-                                           n_classes=len(classes), seed=seed, quick=quick)
+    model, norm, record = train_identifier(
+        train[0],
+        relabel(train[1]),
+        val[0],
+        relabel(val[1]),
+        n_classes=len(classes),
+        seed=seed,
+        quick=quick,
+    )
     yte = relabel(test[1])
     scores = batched(apply_model, model, norm(test[0]))
-    out = {"val_top1": record["val_score"], "hparams": {"best_epoch": record["best_epoch"]},
-           "top1": topk_accuracy(scores, yte, 1), "top5": topk_accuracy(scores, yte, 5)}
+    out = {
+        "val_top1": record["val_score"],
+        "hparams": {"best_epoch": record["best_epoch"]},
+        "top1": topk_accuracy(scores, yte, 1),
+        "top5": topk_accuracy(scores, yte, 5),
+    }
     out["n_correct"] = int(round(out["top1"] * len(yte)))
     out["n_test"] = int(len(yte))
     if heldout is not None:
-        out.update(tar_at_far(batched(model_features, model, norm(heldout[0])), np.asarray(heldout[1])))
+        out.update(
+            tar_at_far(batched(model_features, model, norm(heldout[0])), np.asarray(heldout[1]))
+        )
     out["seconds"] = round(time.perf_counter() - t0, 2)
     return out

@@ -21,9 +21,11 @@ ALPHA = 0.05  # ... at confidence 1 - ALPHA (family-wise over the attacks compar
 # it (e.g. 0.1 vs 2 x 0.05) does not flip on float rounding; it counts as reaching the margin.
 MARGIN_RTOL = 1e-9
 
-RULE = ("leaks iff some attack's one-sided Clopper-Pearson lower confidence bound on its top-1 "
-        "accuracy, from its test predictions pooled over all seeds, at confidence 1 - alpha/m "
-        "(Bonferroni over the m attacks compared), is >= margin x chance")
+RULE = (
+    "leaks iff some attack's one-sided Clopper-Pearson lower confidence bound on its top-1 "
+    "accuracy, from its test predictions pooled over all seeds, at confidence 1 - alpha/m "
+    "(Bonferroni over the m attacks compared), is >= margin x chance"
+)
 
 
 def _check_counts(correct, n):
@@ -100,15 +102,26 @@ def leak_test(pooled: dict, chance: float, *, margin: float = MARGIN, alpha: flo
     by_attack = {}
     for name, c in pooled.items():
         k, n = _check_counts(c["correct"], c["n"])
-        by_attack[name] = {"correct": k, "n": n, "top1_pooled": k / n,
-                           "lower_bound": binomial_lower_bound(k, n, confidence)}
+        by_attack[name] = {
+            "correct": k,
+            "n": n,
+            "top1_pooled": k / n,
+            "lower_bound": binomial_lower_bound(k, n, confidence),
+        }
     evidence = max(by_attack, key=lambda a: by_attack[a]["lower_bound"])
     e = by_attack[evidence]
     p = 1.0 if threshold >= 1.0 else binomial_sf(e["correct"], e["n"], threshold)
     return {
-        "rule": RULE, "margin": margin, "alpha": alpha, "comparisons": m,
-        "confidence": confidence, "chance": chance, "threshold": threshold,
-        "by_attack": by_attack, "evidence": evidence, "lower_bound": e["lower_bound"],
+        "rule": RULE,
+        "margin": margin,
+        "alpha": alpha,
+        "comparisons": m,
+        "confidence": confidence,
+        "chance": chance,
+        "threshold": threshold,
+        "by_attack": by_attack,
+        "evidence": evidence,
+        "lower_bound": e["lower_bound"],
         "p_value": min(1.0, m * p),
         "leaks": bool(e["lower_bound"] >= threshold * (1 - MARGIN_RTOL)),
     }

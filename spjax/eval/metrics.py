@@ -110,11 +110,16 @@ def anomaly_metrics(pred_types, true_types, scores=None) -> dict:
     _same_length(pred=pred, true=true)
     t = np.array([v != "none" for v in true], np.int64)
     p = np.array([1 - tv if v is None else int(v != "none") for v, tv in zip(pred, t)])
-    out = {"n": len(true), "accuracy": accuracy(p, t), "balanced_accuracy": balanced_accuracy(p, t),
-           "type_accuracy": float(np.mean([a == b for a, b in zip(pred, true)])),
-           "recall_by_type": {name: float(np.mean([p[i] == t[i] for i in range(len(true))
-                                                  if true[i] == name]))
-                              for name in sorted(set(true))}}
+    out = {
+        "n": len(true),
+        "accuracy": accuracy(p, t),
+        "balanced_accuracy": balanced_accuracy(p, t),
+        "type_accuracy": float(np.mean([a == b for a, b in zip(pred, true)])),
+        "recall_by_type": {
+            name: float(np.mean([p[i] == t[i] for i in range(len(true)) if true[i] == name]))
+            for name in sorted(set(true))
+        },
+    }
     if scores is not None:
         scores = _as_1d("scores", scores)
         if len(scores) != len(true):
@@ -130,10 +135,13 @@ def count_metrics(pred, true) -> dict:
     ok = np.array([v is not None for v in pred])
     p = np.array([int(v) if v is not None else -1 for v in pred])
     t = np.array(true)
-    return {"n": len(true), "exact_accuracy": float(np.mean(ok & (p == t))),
-            # MAE over answered clips only; their share is reported beside it.
-            "mae": count_mae(p[ok], t[ok]) if ok.any() else float("nan"),
-            "answered": float(ok.mean())}
+    return {
+        "n": len(true),
+        "exact_accuracy": float(np.mean(ok & (p == t))),
+        # MAE over answered clips only; their share is reported beside it.
+        "mae": count_mae(p[ok], t[ok]) if ok.any() else float("nan"),
+        "answered": float(ok.mean()),
+    }
 
 
 def _lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
@@ -272,8 +280,9 @@ def _anomaly_type(reference, parse) -> str:
 def _checked_scores(scores, n: int) -> np.ndarray:
     scores = _as_1d("anomaly_scores", scores)
     if len(scores) != n:
-        raise ValueError(f"anomaly_scores: expected {n} scores (one per anomaly question), "
-                         f"got {len(scores)}")
+        raise ValueError(
+            f"anomaly_scores: expected {n} scores (one per anomaly question), got {len(scores)}"
+        )
     return scores
 
 
@@ -325,10 +334,15 @@ def utility_from_answers(
             section.update({k: v for k, v in count_metrics(pred, truth).items() if k != "n"})
         elif qt == "anomaly":
             types = [_anomaly_type(references[i], parse) for i in idx]
-            said = [None if v is None else _anomaly_type(parse(qt, generated_texts[i]), parse)
-                    for i, v in zip(idx, pred)]
-            m = anomaly_metrics(said, types, None if anomaly_scores is None else
-                                _checked_scores(anomaly_scores, len(idx)))
+            said = [
+                None if v is None else _anomaly_type(parse(qt, generated_texts[i]), parse)
+                for i, v in zip(idx, pred)
+            ]
+            m = anomaly_metrics(
+                said,
+                types,
+                None if anomaly_scores is None else _checked_scores(anomaly_scores, len(idx)),
+            )
             section.update({k: v for k, v in m.items() if k != "n"})
         else:
             t = np.array([str(v).strip().lower() for v in truth], dtype=object)

@@ -58,7 +58,11 @@ class Photo:
 def _to_rgb8(img) -> np.ndarray:
     a = np.asarray(img)
     if a.dtype != np.uint8:
-        a = np.clip(np.round(np.asarray(a, np.float64) * (255.0 if a.max(initial=0) <= 1.0 else 1.0)), 0, 255).astype(np.uint8)
+        a = np.clip(
+            np.round(np.asarray(a, np.float64) * (255.0 if a.max(initial=0) <= 1.0 else 1.0)),
+            0,
+            255,
+        ).astype(np.uint8)
     if a.ndim == 2:
         a = np.stack([a] * 3, axis=-1)
     if a.ndim != 3 or a.shape[-1] not in (3, 4):
@@ -66,9 +70,14 @@ def _to_rgb8(img) -> np.ndarray:
     return np.ascontiguousarray(a[..., :3])
 
 
-def load_lfw_folder(root, *, max_identities: int | None = None,
-                    max_per_identity: int | None = None, min_per_identity: int = 1,
-                    size: int = 250) -> list[Photo]:
+def load_lfw_folder(
+    root,
+    *,
+    max_identities: int | None = None,
+    max_per_identity: int | None = None,
+    min_per_identity: int = 1,
+    size: int = 250,
+) -> list[Photo]:
     """Photos of an LFW-layout folder `root/NAME/NAME_0001.jpg`, read with the data area's
     `spjax.data.local.read_lfw` (grey, resized to `size`; LFW photos are 250×250).
 
@@ -86,8 +95,11 @@ def load_lfw_folder(root, *, max_identities: int | None = None,
     for name, v in (("min_per_identity", min_per_identity), ("size", size)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ValueError(f"{name}: expected an int >= 1, got {v!r}")
-    people = sorted(p for p in os.listdir(root)
-                    if os.path.isdir(os.path.join(root, p)) and not p.startswith("."))
+    people = sorted(
+        p
+        for p in os.listdir(root)
+        if os.path.isdir(os.path.join(root, p)) and not p.startswith(".")
+    )
     chosen = []
     for person in people:
         files = sorted(f for f in os.listdir(os.path.join(root, person)) if not f.startswith("."))
@@ -96,14 +108,18 @@ def load_lfw_folder(root, *, max_identities: int | None = None,
         if max_identities is not None and len(chosen) >= max_identities:
             break
     if not chosen:
-        raise ValueError(f"photos: no identity folder under {root!r} has {min_per_identity} or "
-                         f"more photos (expected root/NAME/NAME_0001.jpg)")
+        raise ValueError(
+            f"photos: no identity folder under {root!r} has {min_per_identity} or "
+            f"more photos (expected root/NAME/NAME_0001.jpg)"
+        )
     tmp = tempfile.mkdtemp(prefix="spjax_lfw_")
     try:
         for person, files in chosen:
             os.makedirs(os.path.join(tmp, person))
             for f in files:
-                os.symlink(os.path.abspath(os.path.join(root, person, f)), os.path.join(tmp, person, f))
+                os.symlink(
+                    os.path.abspath(os.path.join(root, person, f)), os.path.join(tmp, person, f)
+                )
         try:
             data = read_lfw(tmp, size)
         except (ValueError, FileNotFoundError) as err:  # name the user's folder, not ours
@@ -111,8 +127,10 @@ def load_lfw_folder(root, *, max_identities: int | None = None,
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     paths = [os.path.join(root, person, f) for person, files in chosen for f in files]
-    return [Photo(data["names"][int(i)], _to_rgb8(img), path)
-            for img, i, path in zip(data["image"], data["identity"], paths)]
+    return [
+        Photo(data["names"][int(i)], _to_rgb8(img), path)
+        for img, i, path in zip(data["image"], data["identity"], paths)
+    ]
 
 
 def builtin_photos(n: int = 100) -> list[Photo]:
@@ -124,8 +142,10 @@ def builtin_photos(n: int = 100) -> list[Photo]:
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 100:
         raise ValueError(f"n: expected an int in [1, 100], got {n!r}")
     faces = data.lfw_subset()[:100]  # the first 100 images are faces, the rest are not
-    return [Photo(f"lfw_subset_{i:03d}", _to_rgb8(faces[i]), f"skimage:{BUILTIN_PHOTO_FILE}[{i}]")
-            for i in range(n)]
+    return [
+        Photo(f"lfw_subset_{i:03d}", _to_rgb8(faces[i]), f"skimage:{BUILTIN_PHOTO_FILE}[{i}]")
+        for i in range(n)
+    ]
 
 
 def photo_set(photos=None, *, max_identities: int = 50, max_per_identity: int = 4):
@@ -138,9 +158,15 @@ def photo_set(photos=None, *, max_identities: int = 50, max_per_identity: int = 
         if not all(isinstance(p, Photo) for p in photos):
             raise TypeError("photos: expected a folder, None or a list of Photo")
         return list(photos), "given photos"
-    return (load_lfw_folder(photos, max_identities=max_identities,
-                            max_per_identity=max_per_identity, min_per_identity=2),
-            f"{os.fspath(photos)} (LFW layout, read with spjax.data.local.read_lfw)")
+    return (
+        load_lfw_folder(
+            photos,
+            max_identities=max_identities,
+            max_per_identity=max_per_identity,
+            min_per_identity=2,
+        ),
+        f"{os.fspath(photos)} (LFW layout, read with spjax.data.local.read_lfw)",
+    )
 
 
 class DlibRecognizer:
@@ -153,7 +179,8 @@ class DlibRecognizer:
         except ImportError as err:  # the optional `faces` extra
             raise RecognizerUnavailable(
                 f"the dlib recognizer needs `pip install spjax[faces]` (dlib-bin, "
-                f"face_recognition_models): {err}") from err
+                f"face_recognition_models): {err}"
+            ) from err
         self._dlib = dlib
         self.detector = dlib.get_frontal_face_detector()
         self.shape = dlib.shape_predictor(frm.pose_predictor_five_point_model_location())
@@ -171,7 +198,9 @@ class DlibRecognizer:
     def describe(self, image: np.ndarray, box) -> np.ndarray:
         img = _to_rgb8(image)
         rect = self._dlib.rectangle(*[int(v) for v in box])
-        return np.asarray(self.encoder.compute_face_descriptor(img, self.shape(img, rect)), np.float64)
+        return np.asarray(
+            self.encoder.compute_face_descriptor(img, self.shape(img, rect)), np.float64
+        )
 
 
 def _upscale(image: np.ndarray, min_side: int = _MIN_SIDE) -> np.ndarray:
@@ -183,8 +212,13 @@ def _upscale(image: np.ndarray, min_side: int = _MIN_SIDE) -> np.ndarray:
     if min(h, w) >= min_side:
         return image
     f = min_side / min(h, w)
-    big = resize(image, (int(round(h * f)), int(round(w * f))), order=1, anti_aliasing=False,
-                 preserve_range=True)
+    big = resize(
+        image,
+        (int(round(h * f)), int(round(w * f))),
+        order=1,
+        anti_aliasing=False,
+        preserve_range=True,
+    )
     return _to_rgb8(np.clip(np.round(big), 0, 255).astype(np.uint8))
 
 
@@ -260,7 +294,9 @@ def recognizer_attack(
 
     def locate(img):
         box = rec.detect(img)
-        return (box, True) if box is not None else ((0, 0, img.shape[1] - 1, img.shape[0] - 1), False)
+        return (
+            (box, True) if box is not None else ((0, 0, img.shape[1] - 1, img.shape[0] - 1), False)
+        )
 
     located = [locate(g.image) for g in gallery]
     g_desc = np.stack([rec.describe(g.image, box) for g, (box, _) in zip(gallery, located)])
@@ -289,10 +325,12 @@ def recognizer_attack(
     labels = np.asarray(labels)
     out = {
         "mode": mode,
-        "measures": ("whether a sensed photo is matched to another photo of the same person"
-                     if mode == CROSS_PHOTO else
-                     "whether a sensed photo is matched to its own clean copy (an upper bound "
-                     "on re-identification; no second photo of anyone)"),
+        "measures": (
+            "whether a sensed photo is matched to another photo of the same person"
+            if mode == CROSS_PHOTO
+            else "whether a sensed photo is matched to its own clean copy (an upper bound "
+            "on re-identification; no second photo of anyone)"
+        ),
         "method": method,
         "threshold": threshold,
         "sensor_hw": [h, w],
@@ -312,7 +350,9 @@ def recognizer_attack(
         out[name] = {
             "rank1": float(np.mean(np.argmin(d, axis=1) == labels)),
             f"tar@{threshold:g}": float(np.mean(genuine < threshold)),
-            f"far@{threshold:g}": float(np.mean(d[impostor_mask] < threshold)) if impostor_mask.any() else float("nan"),
+            f"far@{threshold:g}": float(np.mean(d[impostor_mask] < threshold))
+            if impostor_mask.any()
+            else float("nan"),
             "median_genuine_distance": float(np.median(genuine)),
         }
     return out

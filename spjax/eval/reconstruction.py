@@ -37,8 +37,14 @@ def ssim(reference: np.ndarray, estimate: np.ndarray) -> float:
     if side < 3:
         raise ValueError(f"reference: SSIM needs images of at least 3x3, got {reference.shape[1:]}")
     win = min(7, side if side % 2 else side - 1)  # skimage's default 7, or the largest odd fit
-    return float(np.mean([structural_similarity(r, e, data_range=1.0, win_size=win)
-                          for r, e in zip(reference, estimate)]))
+    return float(
+        np.mean(
+            [
+                structural_similarity(r, e, data_range=1.0, win_size=win)
+                for r, e in zip(reference, estimate)
+            ]
+        )
+    )
 
 
 def _ssim_or_nan(reference, estimate) -> float:
@@ -52,8 +58,10 @@ def _pair(reference, estimate):
     reference = np.asarray(reference, np.float64)
     estimate = np.clip(np.asarray(estimate, np.float64), 0.0, 1.0)
     if reference.shape != estimate.shape or reference.ndim != 3:
-        raise ValueError(f"reference/estimate: expected equal (N, H, W) shapes, got "
-                         f"{reference.shape} and {estimate.shape}")
+        raise ValueError(
+            f"reference/estimate: expected equal (N, H, W) shapes, got "
+            f"{reference.shape} and {estimate.shape}"
+        )
     return reference, estimate
 
 
@@ -116,8 +124,9 @@ def train_face_classifier(train_img, train_id, val_img, val_id, *, seed=0, quick
     from spjax.eval.identifier import train_identifier
 
     n_classes, (ytr, yva) = _relabel(train_id, val_id)
-    model, norm, record = train_identifier(train_img, ytr, val_img, yva, n_classes=n_classes,
-                                           seed=seed, quick=quick)
+    model, norm, record = train_identifier(
+        train_img, ytr, val_img, yva, n_classes=n_classes, seed=seed, quick=quick
+    )
     return (lambda images: batched(apply_model, model, norm(images))), record
 
 
@@ -141,12 +150,16 @@ def reconstruction_attack(
     for split in ("train", "val", "test"):
         if split not in images or split not in measurements:
             raise ValueError(f"images/measurements: expected a '{split}' split")
-    (tr_img, tr_id), (va_img, va_id), (te_img, te_id) = (images[s] for s in ("train", "val", "test"))
+    (tr_img, tr_id), (va_img, va_id), (te_img, te_id) = (
+        images[s] for s in ("train", "val", "test")
+    )
     n_classes, (_, yte) = _relabel(tr_id, te_id)
     if classifier is None:
         classifier, _ = train_face_classifier(tr_img, tr_id, va_img, va_id, seed=seed, quick=quick)
-    pinv = {s: np.asarray(sensor.pinv(jnp.asarray(measurements[s])), np.float32)
-            for s in ("train", "val", "test")}
+    pinv = {
+        s: np.asarray(sensor.pinv(jnp.asarray(measurements[s])), np.float32)
+        for s in ("train", "val", "test")
+    }
     recons = {"pinv": pinv["test"]}
     # Tikhonov: λ relative to the mean squared pattern energy, chosen by val PSNR.
     energy = float(np.mean(np.sum(np.asarray(sensor.patterns(), np.float64) ** 2, axis=(1, 2))))
@@ -157,16 +170,25 @@ def reconstruction_attack(
         if best is None or score > best[0]:
             best = (score, rel * energy)
     lam = best[1]
-    recons["tikhonov"] = np.asarray(sensor.tikhonov(jnp.asarray(measurements["test"]), lam), np.float32)
+    recons["tikhonov"] = np.asarray(
+        sensor.tikhonov(jnp.asarray(measurements["test"]), lam), np.float32
+    )
     # Learned reconstructor on the pseudo-inverse.
     unet = UNet(rngs=nnx.Rngs(seed + 17))
     clip = lambda a: np.clip(a, -0.5, 1.5).astype(np.float32)  # noqa: E731
     vx = jnp.asarray(clip(pinv["val"]))
     unet, urec = fit(
-        unet, clip(pinv["train"]), tr_img.astype(np.float32), loss=_mse,
+        unet,
+        clip(pinv["train"]),
+        tr_img.astype(np.float32),
+        loss=_mse,
         validate=lambda m: -float(jnp.mean((apply_model(m, vx) - va_img) ** 2)),
-        lr=2e-3, weight_decay=1e-4, epochs=15 if quick else 120, patience=5 if quick else 15,
-        batch=32, seed=seed,
+        lr=2e-3,
+        weight_decay=1e-4,
+        epochs=15 if quick else 120,
+        patience=5 if quick else 15,
+        batch=32,
+        seed=seed,
     )
     recons["unet"] = np.clip(batched(apply_model, unet, clip(pinv["test"])), 0.0, 1.0)
     out = {
@@ -179,12 +201,16 @@ def reconstruction_attack(
     for name, rec in recons.items():
         logits = classifier(np.clip(rec, 0.0, 1.0).astype(np.float32))
         out["methods"][name] = {
-            "psnr": psnr(te_img, rec), "ssim": _ssim_or_nan(te_img, rec),
-            "top1": topk_accuracy(logits, yte, 1), "top5": topk_accuracy(logits, yte, 5),
+            "psnr": psnr(te_img, rec),
+            "ssim": _ssim_or_nan(te_img, rec),
+            "top1": topk_accuracy(logits, yte, 1),
+            "top5": topk_accuracy(logits, yte, 5),
         }
     if keep_examples:
-        out["examples"] = {"clean": te_img[:keep_examples].tolist(),
-                           **{k: np.clip(v[:keep_examples], 0, 1).tolist() for k, v in recons.items()}}
+        out["examples"] = {
+            "clean": te_img[:keep_examples].tolist(),
+            **{k: np.clip(v[:keep_examples], 0, 1).tolist() for k, v in recons.items()},
+        }
     best_name = max(out["methods"], key=lambda k: out["methods"][k]["top1"])
     out["best"] = {"name": best_name, **out["methods"][best_name]}
     return out

@@ -38,20 +38,36 @@ QUICK_SCENE_ATTACKS = ("ridge:stats", "lda:stats")
 BASELINE = "ridge:stats"
 # Clip seeds of the three splits (the `seed` argument of generate_scenes, plus a chunk index).
 SPLIT_SEEDS = {"train": 101, "val": 202, "test": 303}
-SIZES = {"default": dict(n_train=16000, n_val=2000, n_test=2000),
-         "quick": dict(n_train=3000, n_val=500, n_test=1000)}
+SIZES = {
+    "default": dict(n_train=16000, n_val=2000, n_test=2000),
+    "quick": dict(n_train=3000, n_val=500, n_test=1000),
+}
 _CHUNK = 500
 STATS_CHANNELS = 256  # above this many measurements, statistics of the top 256 components
 
 
-def scene_config(size: int, *, frames: int = 16, identities: int = 20, world_seed: int = 0,
-                 identity_offset: int = 0):
+def scene_config(
+    size: int,
+    *,
+    frames: int = 16,
+    identities: int = 20,
+    world_seed: int = 0,
+    identity_offset: int = 0,
+):
     """The single-person world of the re-identification task."""
     from spjax.data.scenes import SceneConfig
 
-    return SceneConfig(frames=frames, size=size, min_people=1, max_people=1, anomaly_fraction=0.0,
-                       anomaly_types=(), n_identities=identities, seed=world_seed,
-                       identity_offset=identity_offset)
+    return SceneConfig(
+        frames=frames,
+        size=size,
+        min_people=1,
+        max_people=1,
+        anomaly_fraction=0.0,
+        anomaly_types=(),
+        n_identities=identities,
+        seed=world_seed,
+        identity_offset=identity_offset,
+    )
 
 
 @dataclass
@@ -84,8 +100,9 @@ class SceneClips:
         n = {"train": self.n_train, "val": self.n_val, "test": self.n_test}[split]
         kept = []
         for i, start in enumerate(range(0, n, _CHUNK)):
-            out = generate_scenes(self.config, min(_CHUNK, n - start), seed=(SPLIT_SEEDS[split], i),
-                                  text=False)
+            out = generate_scenes(
+                self.config, min(_CHUNK, n - start), seed=(SPLIT_SEEDS[split], i), text=False
+            )
             ids = out["identities"][:, 0].astype(np.int64) - self.config.identity_offset
             if self.keep:
                 kept.append((out["frames"].astype(np.float16), ids))
@@ -100,8 +117,13 @@ def measure_clips(sensor, clips: SceneClips, split: str, key) -> tuple[np.ndarra
 
     ys, ids = [], []
     for i, (frames, lab) in enumerate(clips.chunks(split)):
-        ys.append(padded_call(lambda b, i=i: sensor(b, jax.random.fold_in(key, i)),
-                              np.asarray(frames, np.float32), cap=_CHUNK).astype(np.float32))
+        ys.append(
+            padded_call(
+                lambda b, i=i: sensor(b, jax.random.fold_in(key, i)),
+                np.asarray(frames, np.float32),
+                cap=_CHUNK,
+            ).astype(np.float32)
+        )
         ids.append(lab)
     return np.concatenate(ys), np.concatenate(ids)
 
@@ -176,12 +198,25 @@ def _run_temporal(train, val, test, n_classes, *, seed, quick):
         logits = batched(apply_model, m, xva, 512)
         return topk_accuracy(logits, val[1], 1), -mean_cross_entropy(logits, val[1])
 
-    model, record = fit(model, xtr, train[1], loss=_xent, validate=validate, lr=1e-3,
-                        weight_decay=5e-2, epochs=10 if quick else 40, patience=3 if quick else 6,
-                        batch=256, seed=seed)
+    model, record = fit(
+        model,
+        xtr,
+        train[1],
+        loss=_xent,
+        validate=validate,
+        lr=1e-3,
+        weight_decay=5e-2,
+        epochs=10 if quick else 40,
+        patience=3 if quick else 6,
+        batch=256,
+        seed=seed,
+    )
     scores = batched(apply_model, model, xte, 512)
-    return {"val_top1": record["val_score"], "test_scores": scores,
-            "hparams": {"components": int(xtr.shape[-1]), "best_epoch": record["best_epoch"]}}
+    return {
+        "val_top1": record["val_score"],
+        "test_scores": scores,
+        "hparams": {"components": int(xtr.shape[-1]), "best_epoch": record["best_epoch"]},
+    }
 
 
 # --------------------------------------------------------------------------- the task
@@ -224,18 +259,29 @@ def scene_reid(
         if v is not None:
             sizes[name] = v
     if clips is None:
-        clips = SceneClips(scene_config(int(sensor.h), frames=frames, identities=identities,
-                                        world_seed=world_seed, identity_offset=identity_offset),
-                           **sizes)
+        clips = SceneClips(
+            scene_config(
+                int(sensor.h),
+                frames=frames,
+                identities=identities,
+                world_seed=world_seed,
+                identity_offset=identity_offset,
+            ),
+            **sizes,
+        )
     else:
         cfg = clips.config
         if (cfg.size, cfg.n_identities) != (int(sensor.h), identities):
-            raise ValueError(f"clips: rendered at {cfg.size} px for {cfg.n_identities} people, the "
-                             f"sensor measures {sensor.h} px and identities={identities}")
+            raise ValueError(
+                f"clips: rendered at {cfg.size} px for {cfg.n_identities} people, the "
+                f"sensor measures {sensor.h} px and identities={identities}"
+            )
         sizes = {"n_train": clips.n_train, "n_val": clips.n_val, "n_test": clips.n_test}
     key = jax.random.key(20_011 + seed)
-    data = {s: measure_clips(sensor, clips, s, jax.random.fold_in(key, i))
-            for i, s in enumerate(("train", "val", "test"))}
+    data = {
+        s: measure_clips(sensor, clips, s, jax.random.fold_in(key, i))
+        for i, s in enumerate(("train", "val", "test"))
+    }
     t_measure = time.time() - t0
     chance = 1.0 / identities
     results = {}
@@ -248,38 +294,54 @@ def scene_reid(
     for name in attackers:
         t1 = time.perf_counter()
         if name == "temporal":
-            r = _run_temporal(data["train"], data["val"], data["test"], identities,
-                              seed=seed, quick=quick)
+            r = _run_temporal(
+                data["train"], data["val"], data["test"], identities, seed=seed, quick=quick
+            )
             scores, yte = r.pop("test_scores"), data["test"][1]
             r["top1"] = topk_accuracy(scores, yte, 1)
             r["top5"] = topk_accuracy(scores, yte, 5)
             r["n_correct"], r["n_test"] = int(round(r["top1"] * len(yte))), int(len(yte))
         else:
             f = feats[name]
+
             def split(s, f=f):
                 return Split(f(stats_data[s][0]), stats_data[s][1])
 
-            r = run_attacker(name.split(":")[0], split("train"), split("val"), split("test"),
-                             seed=seed)
+            r = run_attacker(
+                name.split(":")[0], split("train"), split("val"), split("test"), seed=seed
+            )
         r["seconds"] = round(time.perf_counter() - t1, 2)
         r["pooled"] = {"correct": r.pop("n_correct"), "n": r.pop("n_test")}
         results[name] = r
     best = max(results, key=lambda a: results[a]["top1"])
     out = {
         "task": "which of the known people is in this clip (one person per clip; test clips are "
-                "new clips, from other clip seeds, of the people seen in training)",
+        "new clips, from other clip seeds, of the people seen in training)",
         "chance": chance,
-        "setup": {"size": int(sensor.h), "frames": clips.config.frames, "identities": identities,
-                  "identity_offset": clips.config.identity_offset,
-                  "world_seed": clips.config.seed, **sizes, "clip_seeds": dict(SPLIT_SEEDS),
-                  "quick": quick, "seed": seed},
+        "setup": {
+            "size": int(sensor.h),
+            "frames": clips.config.frames,
+            "identities": identities,
+            "identity_offset": clips.config.identity_offset,
+            "world_seed": clips.config.seed,
+            **sizes,
+            "clip_seeds": dict(SPLIT_SEEDS),
+            "quick": quick,
+            "seed": seed,
+        },
         "attackers": results,
-        "best": {"name": best, "top1": results[best]["top1"],
-                 "ratio_to_chance": results[best]["top1"] / chance},
+        "best": {
+            "name": best,
+            "top1": results[best]["top1"],
+            "ratio_to_chance": results[best]["top1"] / chance,
+        },
         "measure_seconds": round(t_measure, 1),
         "elapsed_s": round(time.time() - t0, 1),
     }
     if BASELINE in results:
-        out["baseline"] = {"name": BASELINE, "top1": results[BASELINE]["top1"],
-                           "ratio_to_chance": results[BASELINE]["top1"] / chance}
+        out["baseline"] = {
+            "name": BASELINE,
+            "top1": results[BASELINE]["top1"],
+            "ratio_to_chance": results[BASELINE]["top1"] / chance,
+        }
     return out

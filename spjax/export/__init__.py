@@ -8,7 +8,17 @@ from spjax.export.geometry import Placement, make_placement
 from spjax.export.manifest import MANIFEST, config_hash, patterns_sha256
 
 __all__ = [
-    "FORMATS", "MANIFEST", "Placement", "as_hard_patterns", "config_hash", "export_patterns",
-    "from_frames", "import_patterns", "make_placement", "parse_device", "patterns_sha256",
-    "read_export", "to_frames",
+    "FORMATS",
+    "MANIFEST",
+    "Placement",
+    "as_hard_patterns",
+    "config_hash",
+    "export_patterns",
+    "from_frames",
+    "import_patterns",
+    "make_placement",
+    "parse_device",
+    "patterns_sha256",
+    "read_export",
+    "to_frames",
 ]

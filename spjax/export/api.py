@@ -39,10 +39,10 @@ DEFAULT_DARK_US = 0.0
 class Source:
     """What an export needs to know about a sensor, independent of the Sensor class."""
 
-    patterns: np.ndarray          # (K, H, W) float32 as displayed: hard, or quantised
+    patterns: np.ndarray  # (K, H, W) float32 as displayed: hard, or quantised
     split: bool
-    description: dict             # Sensor.describe()
-    photons: dict | None          # NoiseModel fields, or None for a noiseless sensor
+    description: dict  # Sensor.describe()
+    photons: dict | None  # NoiseModel fields, or None for a noiseless sensor
     timing: str
 
 
@@ -58,8 +58,9 @@ def parse_device(device) -> tuple[int, int] | None:
     try:
         h, w = device
     except (TypeError, ValueError):
-        raise TypeError(f"device: expected (height, width) or 'WIDTHxHEIGHT', "
-                        f"got {device!r}") from None
+        raise TypeError(
+            f"device: expected (height, width) or 'WIDTHxHEIGHT', got {device!r}"
+        ) from None
     return h, w
 
 
@@ -70,8 +71,10 @@ def _source(obj, split: bool | None, bit_depth: int | None) -> Source:
     ``bit_depth`` the patterns quantised to ``2^b - 1`` levels.
     """
     if isinstance(obj, (str, os.PathLike)):
-        raise TypeError(f"sensor_or_patterns: expected a Sensor or a (K, H, W) array, got the "
-                        f"path {str(obj)!r}; load it first (spjax.sensing.load_sensor or np.load)")
+        raise TypeError(
+            f"sensor_or_patterns: expected a Sensor or a (K, H, W) array, got the "
+            f"path {str(obj)!r}; load it first (spjax.sensing.load_sensor or np.load)"
+        )
     if not (callable(getattr(obj, "patterns", None)) and callable(getattr(obj, "describe", None))):
         from spjax.sensing import Sensor
 
@@ -82,20 +85,33 @@ def _source(obj, split: bool | None, bit_depth: int | None) -> Source:
     levels = frames_mod.to_levels(original, bit_depth)
     sensor_split = bool(obj.split)
     if split is not None and split != sensor_split:
-        raise ValueError(f"split: the sensor was built with split={sensor_split}, got "
-                         f"split={split}; leave split=None to export it as measured")
+        raise ValueError(
+            f"split: the sensor was built with split={sensor_split}, got "
+            f"split={split}; leave split=None to export it as measured"
+        )
     # What we display must be what the simulated sensor displays (up to quantisation).
-    full = 1 if bit_depth is None else 2 ** bit_depth - 1
-    ours = (np.stack([np.maximum(levels, 0), np.maximum(-levels, 0)], 1).reshape(
-        (-1,) + levels.shape[1:]) if sensor_split else levels)
+    full = 1 if bit_depth is None else 2**bit_depth - 1
+    ours = (
+        np.stack([np.maximum(levels, 0), np.maximum(-levels, 0)], 1).reshape(
+            (-1,) + levels.shape[1:]
+        )
+        if sensor_split
+        else levels
+    )
     theirs = np.round(np.asarray(obj.physical_patterns(), np.float64) * full)
     if theirs.shape != ours.shape or not np.array_equal(theirs, ours):
-        raise ValueError("sensor: physical_patterns() differ from the split patterns() "
-                         "the export would display")
+        raise ValueError(
+            "sensor: physical_patterns() differ from the split patterns() the export would display"
+        )
     noise = getattr(obj, "noise", None)
     photons = None if noise is None else noise.to_dict()
-    return Source(frames_mod.from_levels(levels, bit_depth), sensor_split, obj.describe(),
-                  photons, str(obj.timing))
+    return Source(
+        frames_mod.from_levels(levels, bit_depth),
+        sensor_split,
+        obj.describe(),
+        photons,
+        str(obj.timing),
+    )
 
 
 def _check_time(name: str, value, minimum_exclusive: bool) -> float:
@@ -114,19 +130,34 @@ def _prepare_out_dir(out_dir: Path, overwrite: bool) -> None:
         raise FileExistsError(f"out_dir: {out_dir} is a file, expected a directory path")
     if out_dir.exists() and any(out_dir.iterdir()):
         if not overwrite:
-            raise FileExistsError(f"out_dir: {out_dir} already exists and is not empty; "
-                                  "pass overwrite=True (--overwrite) to replace it")
+            raise FileExistsError(
+                f"out_dir: {out_dir} already exists and is not empty; "
+                "pass overwrite=True (--overwrite) to replace it"
+            )
         if not (out_dir / MANIFEST).is_file():
-            raise FileExistsError(f"out_dir: {out_dir} is not empty and holds no {MANIFEST}; "
-                                  "refusing to delete a folder that is not an earlier export")
+            raise FileExistsError(
+                f"out_dir: {out_dir} is not empty and holds no {MANIFEST}; "
+                "refusing to delete a folder that is not an earlier export"
+            )
 
 
-def export_patterns(sensor_or_patterns, fmt: str, out_dir, *, zoom: int | None = None,
-                    device=None, offset: tuple[int, int] | None = None, flip_h: bool = False,
-                    flip_v: bool = False, rotate: int = 0,
-                    exposure_us: float = DEFAULT_EXPOSURE_US, dark_us: float = DEFAULT_DARK_US,
-                    split: bool | None = None, bit_depth: int | None = None,
-                    overwrite: bool = False) -> Path:
+def export_patterns(
+    sensor_or_patterns,
+    fmt: str,
+    out_dir,
+    *,
+    zoom: int | None = None,
+    device=None,
+    offset: tuple[int, int] | None = None,
+    flip_h: bool = False,
+    flip_v: bool = False,
+    rotate: int = 0,
+    exposure_us: float = DEFAULT_EXPOSURE_US,
+    dark_us: float = DEFAULT_DARK_US,
+    split: bool | None = None,
+    bit_depth: int | None = None,
+    overwrite: bool = False,
+) -> Path:
     """Write a sensor's hard patterns as DMD files plus ``manifest.json``; return the folder.
 
     ``fmt`` is one of ``png``, ``npz``, ``alp4``, ``dlpc900``, ``dlpc350``. ``device`` is
@@ -148,8 +179,16 @@ def export_patterns(sensor_or_patterns, fmt: str, out_dir, *, zoom: int | None =
     dark_us = _check_time("dark_us", dark_us, False)
     k, h, w = source.patterns.shape
     dev = parse_device(device)
-    placement = make_placement(h, w, dev if dev is not None else form.default_device, zoom=zoom,
-                               offset=offset, flip_h=flip_h, flip_v=flip_v, rotate=rotate)
+    placement = make_placement(
+        h,
+        w,
+        dev if dev is not None else form.default_device,
+        zoom=zoom,
+        offset=offset,
+        flip_h=flip_h,
+        flip_v=flip_v,
+        rotate=rotate,
+    )
     frames, order, split_used = frames_mod.to_frames(source.patterns, source.split, bit_depth)
     if bit_depth is not None:
         for entry in order:
@@ -164,12 +203,17 @@ def export_patterns(sensor_or_patterns, fmt: str, out_dir, *, zoom: int | None =
         manifest = {
             "manifest_version": MANIFEST_VERSION,
             "format": form.name,
-            "device": {"name": form.device_name, "height": placement.device_h,
-                       "width": placement.device_w},
+            "device": {
+                "name": form.device_name,
+                "height": placement.device_h,
+                "width": placement.device_w,
+            },
             "geometry": placement.to_json(),
             "split": split_used,
             "signed": bool((source.patterns < 0).any()),
-            "k": k, "h": h, "w": w,
+            "k": k,
+            "h": h,
+            "w": w,
             "sampling_rate": k / (h * w),
             "n_frames": len(order),
             "bit_depth": bit_depth,
@@ -202,17 +246,21 @@ def read_export(directory) -> tuple[np.ndarray, dict]:
     form = get_format(manifest["format"])
     device = manifest["device"]
     k, h, w = (int(manifest[key]) for key in ("k", "h", "w"))
-    placement = Placement.from_json(manifest["geometry"], h=h, w=w, device_h=device["height"],
-                                    device_w=device["width"])
+    placement = Placement.from_json(
+        manifest["geometry"], h=h, w=w, device_h=device["height"], device_w=device["width"]
+    )
     oriented = form.read(directory, manifest["frames"], placement)
     frames = placement.unorient(oriented)
     bit_depth = frames_mod.check_bit_depth(manifest.get("bit_depth"))
-    patterns = frames_mod.from_frames(frames, manifest["frames"], k, bool(manifest["split"]),
-                                      bit_depth)
+    patterns = frames_mod.from_frames(
+        frames, manifest["frames"], k, bool(manifest["split"]), bit_depth
+    )
     digest = patterns_sha256(patterns, bit_depth)
     if digest != manifest["patterns_sha256"]:
-        raise ValueError(f"{directory}: decoded patterns have sha256 {digest}, manifest says "
-                         f"{manifest['patterns_sha256']}")
+        raise ValueError(
+            f"{directory}: decoded patterns have sha256 {digest}, manifest says "
+            f"{manifest['patterns_sha256']}"
+        )
     return patterns, manifest
 
 
@@ -227,15 +275,20 @@ def import_patterns(directory):
 
     patterns, manifest = read_export(directory)
     photons = manifest.get("photons")
-    common = dict(split=bool(manifest["split"]), timing=manifest.get("timing", "frame"),
-                  noise=None if photons is None else NoiseModel.from_dict(photons))
+    common = dict(
+        split=bool(manifest["split"]),
+        timing=manifest.get("timing", "frame"),
+        noise=None if photons is None else NoiseModel.from_dict(photons),
+    )
     description = manifest.get("sensor") or {}
     rows = description.get("hadamard_rows")
     if rows is not None:
-        sensor = Sensor.from_hadamard_rows(manifest["h"], manifest["w"], np.asarray(rows),
-                                           order=description.get("order"), **common)
+        sensor = Sensor.from_hadamard_rows(
+            manifest["h"], manifest["w"], np.asarray(rows), order=description.get("order"), **common
+        )
         if not np.array_equal(np.asarray(sensor.patterns()), patterns):
-            raise ValueError(f"{directory}: the manifest's Hadamard rows do not match the "
-                             "exported frames")
+            raise ValueError(
+                f"{directory}: the manifest's Hadamard rows do not match the exported frames"
+            )
         return sensor
     return Sensor.from_patterns(patterns, **common)

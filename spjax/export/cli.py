@@ -27,46 +27,78 @@ def _offset(text: str) -> tuple[int, int]:
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "export", help="write a sensor's hard patterns as DMD files (+ manifest.json)",
+        "export",
+        help="write a sensor's hard patterns as DMD files (+ manifest.json)",
         description="Binarise, zoom and place a sensor's patterns on a DMD frame and write "
-                    "them in a controller's format, with a checksummed manifest.json.")
+        "them in a controller's format, with a checksummed manifest.json.",
+    )
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--run", metavar="DIR", help="run directory with sensor.json + "
-                     "sensor_patterns.npy")
-    src.add_argument("--family", metavar="NAME", help="fixed pattern family, e.g. hadamard, "
-                     "hadamard:cake_cutting, rademacher, bernoulli")
+    src.add_argument(
+        "--run", metavar="DIR", help="run directory with sensor.json + sensor_patterns.npy"
+    )
+    src.add_argument(
+        "--family",
+        metavar="NAME",
+        help="fixed pattern family, e.g. hadamard, hadamard:cake_cutting, rademacher, bernoulli",
+    )
     src.add_argument("--patterns", metavar="FILE.npy", help="(K, H, W) array of hard patterns")
     p.add_argument("--rate", type=float, help="sampling rate K/(H*W) for --family")
     p.add_argument("--k", type=int, help="number of patterns for --family (instead of --rate)")
     p.add_argument("--size", type=_size, metavar="H[xW]", help="pattern size for --family")
     p.add_argument("--seed", type=int, default=0, help="seed for random families (default 0)")
-    p.add_argument("--format", required=True, choices=FORMAT_NAMES, dest="fmt",
-                   help="png (1-bit PNG per frame), npz, alp4 (ViALUX, 1024x768), dlpc900 "
-                        "(LightCrafter 6500, 1920x1080), dlpc350 (LightCrafter 4500, 912x1140)")
+    p.add_argument(
+        "--format",
+        required=True,
+        choices=FORMAT_NAMES,
+        dest="fmt",
+        help="png (1-bit PNG per frame), npz, alp4 (ViALUX, 1024x768), dlpc900 "
+        "(LightCrafter 6500, 1920x1080), dlpc350 (LightCrafter 4500, 912x1140)",
+    )
     p.add_argument("--out", required=True, metavar="DIR", help="export directory to create")
-    p.add_argument("--device", metavar="WxH", help="DMD resolution, e.g. 1920x1080 (default: "
-                   "the format's; png/npz: the zoomed pattern)")
+    p.add_argument(
+        "--device",
+        metavar="WxH",
+        help="DMD resolution, e.g. 1920x1080 (default: the format's; png/npz: the zoomed pattern)",
+    )
     p.add_argument("--zoom", type=int, help="integer zoom (default: largest that fits)")
-    p.add_argument("--offset", type=_offset, metavar="ROW,COL",
-                   help="top-left of the measured region on the DMD (default: centred)")
+    p.add_argument(
+        "--offset",
+        type=_offset,
+        metavar="ROW,COL",
+        help="top-left of the measured region on the DMD (default: centred)",
+    )
     p.add_argument("--flip-h", action="store_true", help="mirror left-right (after rotation)")
     p.add_argument("--flip-v", action="store_true", help="mirror up-down (after rotation)")
-    p.add_argument("--rotate", type=int, default=0, choices=(0, 90, 180, 270),
-                   help="rotate counter-clockwise by this many degrees (before flips)")
+    p.add_argument(
+        "--rotate",
+        type=int,
+        default=0,
+        choices=(0, 90, 180, 270),
+        help="rotate counter-clockwise by this many degrees (before flips)",
+    )
     p.add_argument("--exposure-us", type=float, default=1000.0, help="exposure per frame, µs")
     p.add_argument("--dark-us", type=float, default=0.0, help="dark time after each frame, µs")
-    p.add_argument("--bit-depth", type=int, metavar="B", help="export gray-level patterns as B "
-                   "bit-planes each (1-8; default: hard patterns only)")
+    p.add_argument(
+        "--bit-depth",
+        type=int,
+        metavar="B",
+        help="export gray-level patterns as B bit-planes each (1-8; default: hard patterns only)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an earlier export in --out")
     p.add_argument("--preview", metavar="FILE.png", help="also save a picture of the export")
     p.set_defaults(func=_export)
 
     q = subparsers.add_parser(
-        "import-patterns", help="verify an export and read it back as a sensor",
-        description="Check manifest.json checksums, decode every frame and rebuild the sensor.")
+        "import-patterns",
+        help="verify an export and read it back as a sensor",
+        description="Check manifest.json checksums, decode every frame and rebuild the sensor.",
+    )
     q.add_argument("dir", metavar="DIR", help="directory written by spjax export")
-    q.add_argument("--save-sensor", metavar="DIR",
-                   help="also write the sensor as sensor.json + sensor_patterns.npy")
+    q.add_argument(
+        "--save-sensor",
+        metavar="DIR",
+        help="also write the sensor as sensor.json + sensor_patterns.npy",
+    )
     q.set_defaults(func=_import)
 
 
@@ -90,8 +122,10 @@ def _load_source(args):
             raise ValueError(f"--patterns: {path} is not a readable .npy array ({err})") from None
         return patterns
     if args.size is None or (args.rate is None) == (args.k is None):
-        raise ValueError("--family: expected --size H[xW] and exactly one of --rate or --k, "
-                         f"got size={args.size}, rate={args.rate}, k={args.k}")
+        raise ValueError(
+            "--family: expected --size H[xW] and exactly one of --rate or --k, "
+            f"got size={args.size}, rate={args.rate}, k={args.k}"
+        )
     h, w = args.size
     return sensing.Sensor.family(args.family, h, w, args.rate, k=args.k, seed=args.seed)
 
@@ -100,18 +134,32 @@ def _export(args) -> int:
     from spjax.export.api import export_patterns
 
     source = _load_source(args)
-    out = export_patterns(source, args.fmt, args.out, zoom=args.zoom, device=args.device,
-                          offset=args.offset, flip_h=args.flip_h, flip_v=args.flip_v,
-                          rotate=args.rotate, exposure_us=args.exposure_us,
-                          dark_us=args.dark_us, bit_depth=args.bit_depth,
-                          overwrite=args.overwrite)
+    out = export_patterns(
+        source,
+        args.fmt,
+        args.out,
+        zoom=args.zoom,
+        device=args.device,
+        offset=args.offset,
+        flip_h=args.flip_h,
+        flip_v=args.flip_v,
+        rotate=args.rotate,
+        exposure_us=args.exposure_us,
+        dark_us=args.dark_us,
+        bit_depth=args.bit_depth,
+        overwrite=args.overwrite,
+    )
     m = json.loads((out / "manifest.json").read_text())
     g = m["geometry"]
     planes = f", {m['bit_depth']} bit-planes each" if m["bit_depth"] else ""
-    print(f"exported {m['n_frames']} frames (K={m['k']}, {m['h']}x{m['w']}, "
-          f"r={m['sampling_rate']:.4g}, split={m['split']}{planes}) as {m['format']} to {out}")
-    print(f"device {m['device']['width']}x{m['device']['height']}, zoom {g['zoom']}, "
-          f"measured region {g['region']}, {len(m['files'])} files + manifest.json")
+    print(
+        f"exported {m['n_frames']} frames (K={m['k']}, {m['h']}x{m['w']}, "
+        f"r={m['sampling_rate']:.4g}, split={m['split']}{planes}) as {m['format']} to {out}"
+    )
+    print(
+        f"device {m['device']['width']}x{m['device']['height']}, zoom {g['zoom']}, "
+        f"measured region {g['region']}, {len(m['files'])} files + manifest.json"
+    )
     if args.preview:
         from spjax.export.figure import render_preview
 
@@ -125,10 +173,12 @@ def _import(args) -> int:
 
     sensor = import_patterns(args.dir)
     m = read_manifest(Path(args.dir))
-    print(f"verified {len(m['files'])} files in {args.dir}: {m['format']}, {m['n_frames']} "
-          f"frames, K={m['k']}, {m['h']}x{m['w']}, r={m['sampling_rate']:.4g}, "
-          f"split={m['split']}{', bit depth ' + str(m['bit_depth']) if m.get('bit_depth') else ''}"
-          f", patterns sha256 {m['patterns_sha256'][:16]}…")
+    print(
+        f"verified {len(m['files'])} files in {args.dir}: {m['format']}, {m['n_frames']} "
+        f"frames, K={m['k']}, {m['h']}x{m['w']}, r={m['sampling_rate']:.4g}, "
+        f"split={m['split']}{', bit depth ' + str(m['bit_depth']) if m.get('bit_depth') else ''}"
+        f", patterns sha256 {m['patterns_sha256'][:16]}…"
+    )
     if args.save_sensor:
         from spjax.sensing import save_sensor
 

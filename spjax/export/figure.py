@@ -26,21 +26,30 @@ def render_preview(directory, out_png, n_patterns: int = 3) -> Path:
     chosen = np.unique(np.linspace(0, m["k"] - 1, n).round().astype(int))
     n = len(chosen)
     dev = m["device"]
-    placement = Placement.from_json(m["geometry"], h=m["h"], w=m["w"],
-                                    device_h=dev["height"], device_w=dev["width"])
+    placement = Placement.from_json(
+        m["geometry"], h=m["h"], w=m["w"], device_h=dev["height"], device_w=dev["width"]
+    )
     rows = ["pattern", "plus", "minus"] if m["split"] else ["pattern", "plus"]
     packed = m["format"] in ("dlpc900", "dlpc350")
     mosaic = [[f"{r}{i}" for i in range(n)] + (["bmp"] if packed else []) for r in rows]
-    fig, axes = plt.subplot_mosaic(mosaic, figsize=(2.6 * (n + packed * 1.6), 2.1 * len(rows)),
-                                   width_ratios=[1] * n + ([1.6] if packed else []))
+    fig, axes = plt.subplot_mosaic(
+        mosaic,
+        figsize=(2.6 * (n + packed * 1.6), 2.1 * len(rows)),
+        width_ratios=[1] * n + ([1.6] if packed else []),
+    )
     g = m["geometry"]
     by_key: dict[tuple[int, int], list[int]] = {}
     for e in m["frames"]:
         by_key.setdefault((e["pattern"], e["sign"]), []).append(e["frame"])
     for i, p in enumerate(chosen):
         ax = axes[f"pattern{i}"]
-        ax.imshow(patterns[p], cmap="RdBu_r" if m["signed"] else "gray", vmin=-1, vmax=1,
-                  interpolation="nearest")
+        ax.imshow(
+            patterns[p],
+            cmap="RdBu_r" if m["signed"] else "gray",
+            vmin=-1,
+            vmax=1,
+            interpolation="nearest",
+        )
         colours = " red +1, blue -1" if m["signed"] else ""
         ax.set_title(f"pattern {p} ({m['h']}x{m['w']}){colours}", fontsize=8)
         for row, sign in (("plus", 1), ("minus", -1)):
@@ -60,16 +69,19 @@ def render_preview(directory, out_png, n_patterns: int = 3) -> Path:
         with Image.open(directory / first) as img:
             axes["bmp"].imshow(np.asarray(img.convert("RGB")), interpolation="nearest")
         _outline(axes["bmp"], g["region"])
-        axes["bmp"].set_title(f"{first}: frames 0-23 packed\nin 24 bits ({m['format']})",
-                              fontsize=8)
+        axes["bmp"].set_title(
+            f"{first}: frames 0-23 packed\nin 24 bits ({m['format']})", fontsize=8
+        )
     for ax in axes.values():
         ax.set_xticks([])
         ax.set_yticks([])
     depth = f", bit depth {m['bit_depth']}" if m.get("bit_depth") else ""
-    fig.suptitle(f"{m['format']} export: K={m['k']}, r={m['sampling_rate']:.3g}, "
-                 f"split={m['split']}{depth}, DMD {dev['width']}x{dev['height']}, "
-                 f"zoom {g['zoom']}, offset {tuple(g['offset'])} (orange: measured region)",
-                 fontsize=9)
+    fig.suptitle(
+        f"{m['format']} export: K={m['k']}, r={m['sampling_rate']:.3g}, "
+        f"split={m['split']}{depth}, DMD {dev['width']}x{dev['height']}, "
+        f"zoom {g['zoom']}, offset {tuple(g['offset'])} (orange: measured region)",
+        fontsize=9,
+    )
     fig.tight_layout()
     out_png.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out_png, dpi=110)
@@ -81,5 +93,13 @@ def _outline(ax, region: dict) -> None:
     """Draw the measured region, so the all-off border of the DMD stays visible."""
     from matplotlib.patches import Rectangle
 
-    ax.add_patch(Rectangle((region["left"] - 0.5, region["top"] - 0.5), region["width"],
-                           region["height"], fill=False, edgecolor="tab:orange", linewidth=1))
+    ax.add_patch(
+        Rectangle(
+            (region["left"] - 0.5, region["top"] - 0.5),
+            region["width"],
+            region["height"],
+            fill=False,
+            edgecolor="tab:orange",
+            linewidth=1,
+        )
+    )

@@ -38,10 +38,15 @@ def _as_array(patterns) -> np.ndarray:
 def check_bit_depth(bit_depth) -> int | None:
     if bit_depth is None:
         return None
-    if isinstance(bit_depth, bool) or not isinstance(bit_depth, (int, np.integer)) \
-            or not 1 <= bit_depth <= MAX_BIT_DEPTH:
-        raise ValueError(f"bit_depth: expected None (hard patterns) or an integer in "
-                         f"[1, {MAX_BIT_DEPTH}], got {bit_depth!r}")
+    if (
+        isinstance(bit_depth, bool)
+        or not isinstance(bit_depth, (int, np.integer))
+        or not 1 <= bit_depth <= MAX_BIT_DEPTH
+    ):
+        raise ValueError(
+            f"bit_depth: expected None (hard patterns) or an integer in "
+            f"[1, {MAX_BIT_DEPTH}], got {bit_depth!r}"
+        )
     return int(bit_depth)
 
 
@@ -58,7 +63,8 @@ def as_hard_patterns(patterns) -> np.ndarray:
             f"(or {{-1, 0, +1}} for signed patterns), got gray level {arr[k, i, j]:.6g} at "
             f"pattern {k}, pixel ({i}, {j}); export the sensor's hard patterns (binary or "
             "signed_binary parameterisation, Hadamard, Rademacher, Bernoulli), binarise "
-            "first, or pass bit_depth (--bit-depth) to export gray levels as bit-planes")
+            "first, or pass bit_depth (--bit-depth) to export gray levels as bit-planes"
+        )
     return snapped.astype(np.float32)
 
 
@@ -73,19 +79,22 @@ def to_levels(patterns, bit_depth: int | None = None) -> np.ndarray:
         return as_hard_patterns(patterns).astype(np.int16)
     arr = _as_array(patterns)
     if arr.min() < -1 - HARD_ATOL or arr.max() > 1 + HARD_ATOL:
-        raise ValueError(f"patterns: expected values in [-1, 1] for bit-plane export, got "
-                         f"range [{arr.min():.6g}, {arr.max():.6g}]")
-    return np.round(np.clip(arr, -1, 1) * (2 ** bit_depth - 1)).astype(np.int16)
+        raise ValueError(
+            f"patterns: expected values in [-1, 1] for bit-plane export, got "
+            f"range [{arr.min():.6g}, {arr.max():.6g}]"
+        )
+    return np.round(np.clip(arr, -1, 1) * (2**bit_depth - 1)).astype(np.int16)
 
 
 def from_levels(levels: np.ndarray, bit_depth: int | None = None) -> np.ndarray:
     """Inverse of :func:`to_levels`: the (quantised) float32 patterns."""
-    full = 1 if bit_depth is None else 2 ** bit_depth - 1
+    full = 1 if bit_depth is None else 2**bit_depth - 1
     return (levels.astype(np.float64) / full).astype(np.float32)
 
 
-def to_frames(patterns, split: bool | None = None, bit_depth: int | None = None
-              ) -> tuple[np.ndarray, list[dict], bool]:
+def to_frames(
+    patterns, split: bool | None = None, bit_depth: int | None = None
+) -> tuple[np.ndarray, list[dict], bool]:
     """Patterns -> ``(F, H, W)`` uint8 0/1 frames, frame order, split.
 
     ``split=None`` splits exactly when some value is negative. Every order entry names the
@@ -98,8 +107,10 @@ def to_frames(patterns, split: bool | None = None, bit_depth: int | None = None
     if split is None:
         split = signed
     if signed and not split:
-        raise ValueError("split: signed patterns (values < 0) can only be displayed as split "
-                         "pairs, expected split=True or None, got split=False")
+        raise ValueError(
+            "split: signed patterns (values < 0) can only be displayed as split "
+            "pairs, expected split=True or None, got split=False"
+        )
     signs = (1, -1) if split else (1,)
     planes = 1 if bit_depth is None else bit_depth
     k = levels.shape[0]
@@ -111,14 +122,15 @@ def to_frames(patterns, split: bool | None = None, bit_depth: int | None = None
             for j in range(planes):
                 entry = {"frame": len(order), "pattern": p, "sign": sign}
                 if bit_depth is not None:
-                    entry.update(plane=j, weight=2 ** j / (2 ** bit_depth - 1))
+                    entry.update(plane=j, weight=2**j / (2**bit_depth - 1))
                 frames[len(order)] = (magnitude >> j) & 1
                 order.append(entry)
     return frames, order, bool(split)
 
 
-def from_frames(frames: np.ndarray, order: list[dict], k: int, split: bool,
-                bit_depth: int | None = None) -> np.ndarray:
+def from_frames(
+    frames: np.ndarray, order: list[dict], k: int, split: bool, bit_depth: int | None = None
+) -> np.ndarray:
     """Inverse of :func:`to_frames`: ``(F, H, W)`` 0/1 frames -> ``(K, H, W)`` float32."""
     bit_depth = check_bit_depth(bit_depth)
     planes = 1 if bit_depth is None else bit_depth
@@ -129,29 +141,45 @@ def from_frames(frames: np.ndarray, order: list[dict], k: int, split: bool,
     seen: dict[tuple[int, int, int], int] = {}
     for i, entry in enumerate(order):
         try:
-            key = (int(entry["pattern"]), int(entry["sign"]),
-                   int(entry["plane"]) if bit_depth is not None else 0)
+            key = (
+                int(entry["pattern"]),
+                int(entry["sign"]),
+                int(entry["plane"]) if bit_depth is not None else 0,
+            )
         except (KeyError, TypeError, ValueError):
-            raise ValueError(f"frame order: entry {i} lacks pattern/sign"
-                             f"{'/plane' if bit_depth else ''}: {entry}") from None
-        if entry.get("frame") != i or not 0 <= key[0] < k or key[1] not in signs \
-                or not 0 <= key[2] < planes:
-            raise ValueError(f"frame order: entry {i} is invalid for K={k}, split={split}, "
-                             f"bit_depth={bit_depth}: {entry}")
+            raise ValueError(
+                f"frame order: entry {i} lacks pattern/sign{'/plane' if bit_depth else ''}: {entry}"
+            ) from None
+        if (
+            entry.get("frame") != i
+            or not 0 <= key[0] < k
+            or key[1] not in signs
+            or not 0 <= key[2] < planes
+        ):
+            raise ValueError(
+                f"frame order: entry {i} is invalid for K={k}, split={split}, "
+                f"bit_depth={bit_depth}: {entry}"
+            )
         if key in seen:
-            raise ValueError(f"frame order: pattern {key[0]} sign {key[1]:+d} plane {key[2]} "
-                             f"appears twice (frames {seen[key]} and {i})")
+            raise ValueError(
+                f"frame order: pattern {key[0]} sign {key[1]:+d} plane {key[2]} "
+                f"appears twice (frames {seen[key]} and {i})"
+            )
         seen[key] = i
     if len(seen) != k * len(signs) * planes:
-        raise ValueError(f"frame order: expected {k * len(signs) * planes} frames for K={k}, "
-                         f"split={split}, bit_depth={bit_depth}, got {len(seen)}")
+        raise ValueError(
+            f"frame order: expected {k * len(signs) * planes} frames for K={k}, "
+            f"split={split}, bit_depth={bit_depth}, got {len(seen)}"
+        )
     if frames.max(initial=0) > 1:
         raise ValueError("frames: expected binary 0/1 values")
     magnitude = np.zeros((k, len(signs)) + frames.shape[1:], np.int16)
     for (p, sign, j), i in seen.items():
         magnitude[p, signs.index(sign)] += frames[i].astype(np.int16) << j
     if split and ((magnitude[:, 0] > 0) & (magnitude[:, 1] > 0)).any():
-        raise ValueError("frames: a mirror is on in both P+ and P- of a split pair; "
-                         "the pair does not come from one signed pattern")
+        raise ValueError(
+            "frames: a mirror is on in both P+ and P- of a split pair; "
+            "the pair does not come from one signed pattern"
+        )
     levels = magnitude[:, 0] - (magnitude[:, 1] if split else 0)
     return from_levels(levels, bit_depth)

@@ -40,8 +40,12 @@ class Placement:
     def region(self) -> dict[str, int]:
         """Measured region in device pixels (top, left, height, width)."""
         oh, ow = self.oriented_shape
-        return {"top": self.offset[0], "left": self.offset[1],
-                "height": oh * self.zoom, "width": ow * self.zoom}
+        return {
+            "top": self.offset[0],
+            "left": self.offset[1],
+            "height": oh * self.zoom,
+            "width": ow * self.zoom,
+        }
 
     def orient(self, patterns: np.ndarray) -> np.ndarray:
         """Rotate then flip ``(..., H, W)`` patterns into device orientation (pre-zoom)."""
@@ -66,12 +70,13 @@ class Placement:
         """Zoom oriented ``(..., h', w')`` data and paste it on all-zero device frames."""
         oh, ow = self.oriented_shape
         if oriented.shape[-2:] != (oh, ow):
-            raise ValueError(f"embed: expected oriented patterns (..., {oh}, {ow}), "
-                             f"got shape {oriented.shape}")
+            raise ValueError(
+                f"embed: expected oriented patterns (..., {oh}, {ow}), got shape {oriented.shape}"
+            )
         zoomed = np.repeat(np.repeat(oriented, self.zoom, axis=-2), self.zoom, axis=-1)
         out = np.zeros(oriented.shape[:-2] + (self.device_h, self.device_w), oriented.dtype)
         r = self.region
-        out[..., r["top"]:r["top"] + r["height"], r["left"]:r["left"] + r["width"]] = zoomed
+        out[..., r["top"] : r["top"] + r["height"], r["left"] : r["left"] + r["width"]] = zoomed
         return out
 
     def embed_rgb(self, oriented_rgb: np.ndarray) -> np.ndarray:
@@ -85,25 +90,34 @@ class Placement:
         not uniform: either means the file does not hold what the manifest says.
         """
         if device.shape[-2:] != (self.device_h, self.device_w):
-            raise ValueError(f"{what}: expected device resolution "
-                             f"{self.device_w}x{self.device_h} (WxH), got "
-                             f"{device.shape[-1]}x{device.shape[-2]}")
+            raise ValueError(
+                f"{what}: expected device resolution "
+                f"{self.device_w}x{self.device_h} (WxH), got "
+                f"{device.shape[-1]}x{device.shape[-2]}"
+            )
         r = self.region
         rows = slice(r["top"], r["top"] + r["height"])
         cols = slice(r["left"], r["left"] + r["width"])
-        outside = (device[..., :rows.start, :], device[..., rows.stop:, :],
-                   device[..., rows, :cols.start], device[..., rows, cols.stop:])
+        outside = (
+            device[..., : rows.start, :],
+            device[..., rows.stop :, :],
+            device[..., rows, : cols.start],
+            device[..., rows, cols.stop :],
+        )
         if any(part.any() for part in outside):
-            raise ValueError(f"{what}: mirrors are on outside the measured region {r}; "
-                             "the file does not match its manifest")
+            raise ValueError(
+                f"{what}: mirrors are on outside the measured region {r}; "
+                "the file does not match its manifest"
+            )
         inside = device[..., rows, cols]
         z = self.zoom
         oh, ow = self.oriented_shape
         blocks = inside.reshape(inside.shape[:-2] + (oh, z, ow, z))
         small = blocks[..., :, 0, :, 0]
         if not (blocks == small[..., :, None, :, None]).all():
-            raise ValueError(f"{what}: a {z}x{z} zoom block is not uniform; "
-                             "the file does not match its manifest")
+            raise ValueError(
+                f"{what}: a {z}x{z} zoom block is not uniform; the file does not match its manifest"
+            )
         return np.ascontiguousarray(small)
 
     def extract_rgb(self, device_rgb: np.ndarray, what: str = "image") -> np.ndarray:
@@ -111,18 +125,34 @@ class Placement:
         return np.moveaxis(self.extract(np.moveaxis(device_rgb, -1, 0), what), 0, -1)
 
     def to_json(self) -> dict:
-        return {"zoom": self.zoom, "offset": list(self.offset), "flip_h": self.flip_h,
-                "flip_v": self.flip_v, "rotate": self.rotate, "region": self.region}
+        return {
+            "zoom": self.zoom,
+            "offset": list(self.offset),
+            "flip_h": self.flip_h,
+            "flip_v": self.flip_v,
+            "rotate": self.rotate,
+            "region": self.region,
+        }
 
     @classmethod
-    def from_json(cls, geometry: dict, *, h: int, w: int, device_h: int,
-                  device_w: int) -> Placement:
-        p = make_placement(h, w, (device_h, device_w), zoom=geometry["zoom"],
-                           offset=tuple(geometry["offset"]), flip_h=geometry["flip_h"],
-                           flip_v=geometry["flip_v"], rotate=geometry["rotate"])
+    def from_json(
+        cls, geometry: dict, *, h: int, w: int, device_h: int, device_w: int
+    ) -> Placement:
+        p = make_placement(
+            h,
+            w,
+            (device_h, device_w),
+            zoom=geometry["zoom"],
+            offset=tuple(geometry["offset"]),
+            flip_h=geometry["flip_h"],
+            flip_v=geometry["flip_v"],
+            rotate=geometry["rotate"],
+        )
         if "region" in geometry and geometry["region"] != p.region:
-            raise ValueError(f"manifest geometry: recorded region {geometry['region']} "
-                             f"does not match zoom/offset (expected {p.region})")
+            raise ValueError(
+                f"manifest geometry: recorded region {geometry['region']} "
+                f"does not match zoom/offset (expected {p.region})"
+            )
         return p
 
 
@@ -134,9 +164,17 @@ def _check_int(name: str, value, minimum: int) -> int:
     return int(value)
 
 
-def make_placement(h: int, w: int, device: tuple[int, int] | None, *, zoom: int | None = None,
-                   offset: tuple[int, int] | None = None, flip_h: bool = False,
-                   flip_v: bool = False, rotate: int = 0) -> Placement:
+def make_placement(
+    h: int,
+    w: int,
+    device: tuple[int, int] | None,
+    *,
+    zoom: int | None = None,
+    offset: tuple[int, int] | None = None,
+    flip_h: bool = False,
+    flip_v: bool = False,
+    rotate: int = 0,
+) -> Placement:
     """Validate geometry and fill defaults.
 
     ``device`` is ``(height, width)``; ``None`` means "exactly the zoomed pattern" (no
@@ -160,12 +198,16 @@ def make_placement(h: int, w: int, device: tuple[int, int] | None, *, zoom: int 
     if zoom is None:
         zoom = min(dh // oh, dw // ow)
         if zoom < 1:
-            raise ValueError(f"device: a {ow}x{oh} (WxH) pattern does not fit the "
-                             f"{dw}x{dh} device even at zoom 1")
+            raise ValueError(
+                f"device: a {ow}x{oh} (WxH) pattern does not fit the "
+                f"{dw}x{dh} device even at zoom 1"
+            )
     if oh * zoom > dh or ow * zoom > dw:
-        raise ValueError(f"zoom: a {ow}x{oh} (WxH) pattern at zoom {zoom} needs "
-                         f"{ow * zoom}x{oh * zoom} mirrors but the device has {dw}x{dh}; "
-                         f"the largest zoom that fits is {min(dh // oh, dw // ow)}")
+        raise ValueError(
+            f"zoom: a {ow}x{oh} (WxH) pattern at zoom {zoom} needs "
+            f"{ow * zoom}x{oh * zoom} mirrors but the device has {dw}x{dh}; "
+            f"the largest zoom that fits is {min(dh // oh, dw // ow)}"
+        )
     if offset is None:
         offset = ((dh - oh * zoom) // 2, (dw - ow * zoom) // 2)
     if len(offset) != 2:
@@ -173,6 +215,8 @@ def make_placement(h: int, w: int, device: tuple[int, int] | None, *, zoom: int 
     oy = _check_int("offset row", offset[0], 0)
     ox = _check_int("offset col", offset[1], 0)
     if oy + oh * zoom > dh or ox + ow * zoom > dw:
-        raise ValueError(f"offset: region {ow * zoom}x{oh * zoom} (WxH) at (row {oy}, "
-                         f"col {ox}) runs past the {dw}x{dh} device")
+        raise ValueError(
+            f"offset: region {ow * zoom}x{oh * zoom} (WxH) at (row {oy}, "
+            f"col {ox}) runs past the {dw}x{dh} device"
+        )
     return Placement(h, w, dh, dw, zoom, (oy, ox), bool(flip_h), bool(flip_v), int(rotate))

@@ -23,8 +23,20 @@ from spjax.jsonio import canonical_json, sha256_hex
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
-REQUIRED = ("manifest_version", "format", "device", "geometry", "split", "k", "h", "w",
-            "n_frames", "frames", "files", "patterns_sha256")
+REQUIRED = (
+    "manifest_version",
+    "format",
+    "device",
+    "geometry",
+    "split",
+    "k",
+    "h",
+    "w",
+    "n_frames",
+    "frames",
+    "files",
+    "patterns_sha256",
+)
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -72,12 +84,15 @@ def format_manifest(manifest: dict) -> str:
 def read_manifest(directory: Path) -> dict:
     """Load and sanity-check the manifest (the checksums are verified separately)."""
     if not directory.is_dir():
-        raise FileNotFoundError(f"directory: expected an export directory, got {directory} "
-                                "(does not exist or is not a directory)")
+        raise FileNotFoundError(
+            f"directory: expected an export directory, got {directory} "
+            "(does not exist or is not a directory)"
+        )
     path = directory / MANIFEST
     if not path.is_file():
-        raise FileNotFoundError(f"{directory}: expected {MANIFEST} (written by spjax export), "
-                                "but it is missing")
+        raise FileNotFoundError(
+            f"{directory}: expected {MANIFEST} (written by spjax export), but it is missing"
+        )
     try:
         manifest = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
@@ -89,16 +104,21 @@ def read_manifest(directory: Path) -> dict:
         raise ValueError(f"{path}: missing keys {missing}")
     _check_types(path, manifest)
     if manifest["manifest_version"] != MANIFEST_VERSION:
-        raise ValueError(f"{path}: expected manifest_version {MANIFEST_VERSION}, got "
-                         f"{manifest['manifest_version']!r}")
+        raise ValueError(
+            f"{path}: expected manifest_version {MANIFEST_VERSION}, got "
+            f"{manifest['manifest_version']!r}"
+        )
     if len(manifest["frames"]) != manifest["n_frames"]:
-        raise ValueError(f"{path}: n_frames is {manifest['n_frames']} but "
-                         f"{len(manifest['frames'])} frames are listed")
+        raise ValueError(
+            f"{path}: n_frames is {manifest['n_frames']} but "
+            f"{len(manifest['frames'])} frames are listed"
+        )
     return manifest
 
 
 def _check_types(path: Path, manifest: dict) -> None:
     """Shapes of the fields the decoder relies on, so damage gives a message, not a crash."""
+
     def manifest_get(key):
         obj = manifest
         for part in key.split("."):
@@ -114,8 +134,9 @@ def _check_types(path: Path, manifest: dict) -> None:
             bad(key, "a positive integer")
     if not isinstance(manifest["split"], bool):
         bad("split", "true or false")
-    if not isinstance(manifest["frames"], list) or \
-            not all(isinstance(e, dict) for e in manifest["frames"]):
+    if not isinstance(manifest["frames"], list) or not all(
+        isinstance(e, dict) for e in manifest["frames"]
+    ):
         bad("frames", "a list of objects")
     geometry = manifest["geometry"]
     missing = [k for k in ("offset", "flip_h", "flip_v", "rotate") if k not in geometry]
@@ -136,8 +157,10 @@ def verify_checksums(directory: Path, manifest: dict) -> None:
             raise FileNotFoundError(f"{directory}: file {name!r} listed in the manifest is missing")
         actual = sha256_file(path)
         if actual != expected:
-            raise ValueError(f"{path}: checksum mismatch, manifest says sha256 {expected}, file "
-                             f"has {actual} (the file was modified or corrupted)")
+            raise ValueError(
+                f"{path}: checksum mismatch, manifest says sha256 {expected}, file "
+                f"has {actual} (the file was modified or corrupted)"
+            )
     unlisted = {str(e.get("file")) for e in manifest["frames"]} - set(files)
     if unlisted:
         raise ValueError(f"{directory / MANIFEST}: frame files {sorted(unlisted)} have no checksum")

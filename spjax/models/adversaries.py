@@ -51,8 +51,9 @@ class LinearAdversary(nnx.Module):
 class MLPAdversary(nnx.Module):
     """MLP (GELU, LayerNorm). Clips (B, T, K): per-frame logits averaged over T."""
 
-    def __init__(self, k: int, n_classes: int, *, hidden: tuple[int, ...] = (256, 256),
-                 rngs: nnx.Rngs):
+    def __init__(
+        self, k: int, n_classes: int, *, hidden: tuple[int, ...] = (256, 256), rngs: nnx.Rngs
+    ):
         _check_int("MLPAdversary", k=k, n_classes=n_classes)
         hidden = tuple(hidden)
         _check_int("MLPAdversary", **{f"hidden[{i}]": h for i, h in enumerate(hidden)})
@@ -76,16 +77,42 @@ class AttentionAdversary(nnx.Module):
     (zero-padded), each embedded with its own position. Clips (B, T, K): one token per frame
     with a learned time position (needs `max_frames`). Mean-pooled, then linear."""
 
-    def __init__(self, k: int, n_classes: int, *, width: int = 64, depth: int = 1, heads: int = 4,
-                 tokens: int = 16, max_frames: int | None = None, rngs: nnx.Rngs):
-        _check_int("AttentionAdversary", k=k, n_classes=n_classes, width=width, depth=depth,
-                   heads=heads, tokens=tokens)
+    def __init__(
+        self,
+        k: int,
+        n_classes: int,
+        *,
+        width: int = 64,
+        depth: int = 1,
+        heads: int = 4,
+        tokens: int = 16,
+        max_frames: int | None = None,
+        rngs: nnx.Rngs,
+    ):
+        _check_int(
+            "AttentionAdversary",
+            k=k,
+            n_classes=n_classes,
+            width=width,
+            depth=depth,
+            heads=heads,
+            tokens=tokens,
+        )
         if width % heads:
-            raise ValueError(f"AttentionAdversary width: expected a multiple of heads={heads}, got {width}")
+            raise ValueError(
+                f"AttentionAdversary width: expected a multiple of heads={heads}, got {width}"
+            )
         if max_frames is not None:
             _check_int("AttentionAdversary", max_frames=max_frames)
-        self.spec = {"k": k, "n_classes": n_classes, "width": width, "depth": depth,
-                     "heads": heads, "tokens": tokens, "max_frames": max_frames}
+        self.spec = {
+            "k": k,
+            "n_classes": n_classes,
+            "width": width,
+            "depth": depth,
+            "heads": heads,
+            "tokens": tokens,
+            "max_frames": max_frames,
+        }
         self.k, self.max_frames = k, max_frames
         self.n_tok = min(tokens, k)
         self.chunk = -(-k // self.n_tok)
@@ -104,15 +131,19 @@ class AttentionAdversary(nnx.Module):
         y = _check_input("AttentionAdversary", y, self.k)
         if self.max_frames is None:
             if y.ndim != 2:
-                raise ValueError(f"AttentionAdversary y: built for faces (B, {self.k}); pass "
-                                 f"max_frames for clips, got {y.shape}")
+                raise ValueError(
+                    f"AttentionAdversary y: built for faces (B, {self.k}); pass "
+                    f"max_frames for clips, got {y.shape}"
+                )
             x = _standardize(y)
             x = jnp.pad(x, ((0, 0), (0, self.n_tok * self.chunk - self.k)))
             h = self.embed(x.reshape(y.shape[0], self.n_tok, self.chunk)) + self.pos[...][None]
         else:
             if y.ndim != 3 or y.shape[1] > self.max_frames:
-                raise ValueError(f"AttentionAdversary y: expected clips (B, T<={self.max_frames}, "
-                                 f"{self.k}), got {y.shape}")
+                raise ValueError(
+                    f"AttentionAdversary y: expected clips (B, T<={self.max_frames}, "
+                    f"{self.k}), got {y.shape}"
+                )
             h = self.embed(_standardize(y)) + self.pos[: y.shape[1]][None]
         for block in self.blocks:
             h = block(h)
@@ -152,9 +183,11 @@ def privacy_loss(logits, labels, kind: str = "neg_ce"):
     if kind == "kl_uniform":
         return (jnp.log(logits.shape[-1]) - entropy).mean()
     if kind in FACE_TERMS:
-        raise ValueError(f"privacy_loss kind {kind!r} is attacker-free: it is computed from two "
-                         f"noisy measurements of the same faces by `{FACE_TERMS[kind].__name__}(y1, y2)`, "
-                         f"not from adversary logits")
+        raise ValueError(
+            f"privacy_loss kind {kind!r} is attacker-free: it is computed from two "
+            f"noisy measurements of the same faces by `{FACE_TERMS[kind].__name__}(y1, y2)`, "
+            f"not from adversary logits"
+        )
     raise ValueError(f"privacy_loss kind: expected one of {ADVERSARIAL_TERMS}, got {kind!r}")
 
 
@@ -217,14 +250,18 @@ def face_variance_ratios(y1, y2, *, eps: float = 1e-4):
     y1 = jnp.asarray(y1, jnp.float32)
     y2 = jnp.asarray(y2, jnp.float32)
     if y1.ndim != 2 or y2.ndim != 2:
-        raise ValueError(f"face leakage y1, y2: expected 2-D (B, K) measurements, got "
-                         f"{y1.shape} and {y2.shape}")
+        raise ValueError(
+            f"face leakage y1, y2: expected 2-D (B, K) measurements, got {y1.shape} and {y2.shape}"
+        )
     if y1.shape != y2.shape:
-        raise ValueError(f"face leakage y1, y2: expected the same shape (two shots of the "
-                         f"same faces), got {y1.shape} and {y2.shape}")
+        raise ValueError(
+            f"face leakage y1, y2: expected the same shape (two shots of the "
+            f"same faces), got {y1.shape} and {y2.shape}"
+        )
     if y1.shape[0] < 2 or y1.shape[1] < 1:
-        raise ValueError(f"face leakage y1: expected B ≥ 2 faces and K ≥ 1 measurements, "
-                         f"got {y1.shape}")
+        raise ValueError(
+            f"face leakage y1: expected B ≥ 2 faces and K ≥ 1 measurements, got {y1.shape}"
+        )
     if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps > 0:
         raise ValueError(f"face leakage eps: expected a float > 0, got {eps!r}")
     # Scale-invariant, so divide by a (constant) RMS: the arithmetic runs on O(1) numbers.
@@ -252,14 +289,20 @@ class AdversaryEnsemble(nnx.Module):
             raise ValueError("AdversaryEnsemble members: expected at least one adversary, got none")
         classes = {m.spec["n_classes"] for m in members}
         if len(classes) != 1:
-            raise ValueError(f"AdversaryEnsemble members: expected one n_classes, got {sorted(classes)}")
+            raise ValueError(
+                f"AdversaryEnsemble members: expected one n_classes, got {sorted(classes)}"
+            )
         self.members = nnx.List(members)
 
     @classmethod
     def build(cls, kinds, k: int, n_classes: int, *, rngs: nnx.Rngs, **kwargs):
         """E.g. `build(["linear", "mlp", "attention"], k, n_ids, rngs=rngs)`."""
-        return cls([make_adversary(kind, k, n_classes, rngs=rngs, **kwargs.get(kind, {}))
-                    for kind in kinds])
+        return cls(
+            [
+                make_adversary(kind, k, n_classes, rngs=rngs, **kwargs.get(kind, {}))
+                for kind in kinds
+            ]
+        )
 
     def __len__(self):
         return len(self.members)

@@ -25,8 +25,9 @@ class TransformerBlock(nnx.Module):
     def __init__(self, width: int, heads: int, *, rngs: nnx.Rngs):
         self.norm_q = nnx.LayerNorm(width, rngs=rngs)
         self.norm_kv = nnx.LayerNorm(width, rngs=rngs)
-        self.attn = nnx.MultiHeadAttention(num_heads=heads, in_features=width, decode=False,
-                                           rngs=rngs)
+        self.attn = nnx.MultiHeadAttention(
+            num_heads=heads, in_features=width, decode=False, rngs=rngs
+        )
         self.norm_mlp = nnx.LayerNorm(width, rngs=rngs)
         self.mlp = MLP(width, 4, rngs=rngs)
 

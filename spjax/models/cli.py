@@ -21,11 +21,20 @@ def _generate(args) -> int:
     text = tok.chat(args.prompt) if args.chat else args.prompt
     ids = tok.encode(text)
     if not ids:
-        raise ValueError(f"--prompt: expected text that encodes to at least one token, got {args.prompt!r}")
+        raise ValueError(
+            f"--prompt: expected text that encodes to at least one token, got {args.prompt!r}"
+        )
     rng = jax.random.key(args.seed)
-    out = generate(model, jnp.asarray([ids], jnp.int32), max_new_tokens=args.max_new_tokens,
-                   temperature=args.temperature, top_k=args.top_k, rng=rng,
-                   eos_id=tok.eos_id, pad_id=tok.pad_id)
+    out = generate(
+        model,
+        jnp.asarray([ids], jnp.int32),
+        max_new_tokens=args.max_new_tokens,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        rng=rng,
+        eos_id=tok.eos_id,
+        pad_id=tok.pad_id,
+    )
     print(tok.decode(trim(out, tok.eos_id)[0]))
     return 0
 
@@ -37,8 +46,12 @@ def _info(args) -> int:
     config, tok = load_config(args.model)
     info = {"model": args.model, "arch": "llama", **describe(config)}
     if tok is not None:
-        info["tokenizer"] = {"vocab_size": tok.vocab_size, "bos_id": tok.bos_id,
-                             "eos_id": tok.eos_id, "pad_id": tok.pad_id}
+        info["tokenizer"] = {
+            "vocab_size": tok.vocab_size,
+            "bos_id": tok.bos_id,
+            "eos_id": tok.eos_id,
+            "pad_id": tok.pad_id,
+        }
     print(json.dumps(info, indent=2))
     return 0
 

@@ -54,8 +54,9 @@ class ConvStage(nnx.Module):
     """3×3 conv (optionally stride 2) → GroupNorm → GELU."""
 
     def __init__(self, c_in: int, c_out: int, stride: int, *, rngs: nnx.Rngs):
-        self.conv = nnx.Conv(c_in, c_out, (3, 3), strides=(stride, stride), padding="SAME",
-                             rngs=rngs)
+        self.conv = nnx.Conv(
+            c_in, c_out, (3, 3), strides=(stride, stride), padding="SAME", rngs=rngs
+        )
         self.norm = nnx.GroupNorm(c_out, num_groups=min(8, c_out), rngs=rngs)
 
     def __call__(self, x):
@@ -68,22 +69,49 @@ class TemporalEncoder(nnx.Module):
     `__call__(y, sensor)` lifts measurements with `sensor.lift`; `encode_frames(x)` takes
     image-domain clips directly (clean frames, or any reconstruction)."""
 
-    def __init__(self, height: int, width: int, *, max_frames: int, out_dim: int,
-                 channels: int = 48, token_width: int = 128, depth: int = 1, heads: int = 4,
-                 num_queries: int = 8, cross_depth: int = 1, grid: int = 16,
-                 summary: bool = True, rngs: nnx.Rngs):
-        _positive_int("TemporalEncoder", height=height, width=width, max_frames=max_frames,
-                      out_dim=out_dim, channels=channels, token_width=token_width, heads=heads,
-                      num_queries=num_queries, cross_depth=cross_depth, grid=grid,
-                      depth=depth + 1)
+    def __init__(
+        self,
+        height: int,
+        width: int,
+        *,
+        max_frames: int,
+        out_dim: int,
+        channels: int = 48,
+        token_width: int = 128,
+        depth: int = 1,
+        heads: int = 4,
+        num_queries: int = 8,
+        cross_depth: int = 1,
+        grid: int = 16,
+        summary: bool = True,
+        rngs: nnx.Rngs,
+    ):
+        _positive_int(
+            "TemporalEncoder",
+            height=height,
+            width=width,
+            max_frames=max_frames,
+            out_dim=out_dim,
+            channels=channels,
+            token_width=token_width,
+            heads=heads,
+            num_queries=num_queries,
+            cross_depth=cross_depth,
+            grid=grid,
+            depth=depth + 1,
+        )
         if token_width % heads:
-            raise ValueError(f"TemporalEncoder token_width: expected a multiple of heads={heads}, "
-                             f"got {token_width}")
+            raise ValueError(
+                f"TemporalEncoder token_width: expected a multiple of heads={heads}, "
+                f"got {token_width}"
+            )
         g = min(grid, height, width)
         if height % g or width % g or g % 2:
-            raise ValueError(f"TemporalEncoder frame size: expected height and width that are "
-                             f"multiples of min(grid, size) = {g}, itself even; got "
-                             f"{height}×{width} with grid={grid}")
+            raise ValueError(
+                f"TemporalEncoder frame size: expected height and width that are "
+                f"multiples of min(grid, size) = {g}, itself even; got "
+                f"{height}×{width} with grid={grid}"
+            )
         self.height, self.width, self.max_frames = height, width, max_frames
         self.fh, self.fw = height // g, width // g
         self.num_queries, self.out_dim, self.token_width = num_queries, out_dim, token_width
@@ -91,33 +119,42 @@ class TemporalEncoder(nnx.Module):
         # Per-pixel temporal MLP (time and sub-pixels are channels here).
         self.temporal_in = nnx.Linear(c_in, 2 * channels, rngs=rngs)
         self.temporal_out = nnx.Linear(2 * channels, channels, rngs=rngs)
-        self.trunk = nnx.List([
-            ConvStage(channels, channels, 1, rngs=rngs),
-            ConvStage(channels, 2 * channels, 2, rngs=rngs),
-            ConvStage(2 * channels, 2 * channels, 1, rngs=rngs),
-            ConvStage(2 * channels, 2 * channels, 1, rngs=rngs),
-        ])
+        self.trunk = nnx.List(
+            [
+                ConvStage(channels, channels, 1, rngs=rngs),
+                ConvStage(channels, 2 * channels, 2, rngs=rngs),
+                ConvStage(2 * channels, 2 * channels, 1, rngs=rngs),
+                ConvStage(2 * channels, 2 * channels, 1, rngs=rngs),
+            ]
+        )
         n_tokens = (g // 2) ** 2
         init = nnx.initializers.normal(0.02)
         self.embed = nnx.Linear(2 * channels, token_width, rngs=rngs)
         self.pos = nnx.Param(init(rngs.params(), (n_tokens, token_width)))
-        self.blocks = nnx.List([TransformerBlock(token_width, heads, rngs=rngs)
-                                for _ in range(depth)])
+        self.blocks = nnx.List(
+            [TransformerBlock(token_width, heads, rngs=rngs) for _ in range(depth)]
+        )
         self.queries = nnx.Param(init(rngs.params(), (num_queries, token_width)))
         # The clip summary (mean + max over the spatial tokens) is added to every query.
         self.summary = nnx.Linear(2 * token_width, token_width, rngs=rngs) if summary else None
-        self.cross = nnx.List([TransformerBlock(token_width, heads, rngs=rngs)
-                               for _ in range(cross_depth)])
+        self.cross = nnx.List(
+            [TransformerBlock(token_width, heads, rngs=rngs) for _ in range(cross_depth)]
+        )
         self.norm = nnx.LayerNorm(token_width, rngs=rngs)
         self.proj = nnx.Linear(token_width, out_dim, rngs=rngs)
 
     def features(self, x):
         """Image-domain clips (B, T, H, W) → spatial tokens (B, (G/2)², token_width)."""
         x = jnp.asarray(x, jnp.float32)
-        if x.ndim != 4 or x.shape[2:] != (self.height, self.width) \
-                or not 1 <= x.shape[1] <= self.max_frames:
-            raise ValueError(f"TemporalEncoder frames: expected shape (B, T<={self.max_frames}, "
-                             f"{self.height}, {self.width}), got {x.shape}")
+        if (
+            x.ndim != 4
+            or x.shape[2:] != (self.height, self.width)
+            or not 1 <= x.shape[1] <= self.max_frames
+        ):
+            raise ValueError(
+                f"TemporalEncoder frames: expected shape (B, T<={self.max_frames}, "
+                f"{self.height}, {self.width}), got {x.shape}"
+            )
         t = x.shape[1]
         if t < self.max_frames:  # shorter clips: hold the last frame (no new motion)
             x = jnp.concatenate([x, jnp.repeat(x[:, -1:], self.max_frames - t, axis=1)], axis=1)
@@ -134,8 +171,9 @@ class TemporalEncoder(nnx.Module):
         h = self.features(x)
         for block in self.blocks:
             h = block(h)
-        q = jnp.broadcast_to(self.queries[...][None],
-                             (h.shape[0], self.num_queries, self.token_width))
+        q = jnp.broadcast_to(
+            self.queries[...][None], (h.shape[0], self.num_queries, self.token_width)
+        )
         if self.summary is not None:
             pooled = jnp.concatenate([h.mean(axis=1), h.max(axis=1)], axis=-1)
             q = q + self.summary(pooled)[:, None]
@@ -147,9 +185,13 @@ class TemporalEncoder(nnx.Module):
         """Measurements (B, T, K) of `sensor` → prefix tokens (B, M, out_dim)."""
         y = jnp.asarray(y)
         if y.ndim != 3 or y.shape[-1] != sensor.k:
-            raise ValueError(f"TemporalEncoder y: expected shape (B, T, {sensor.k}) for this "
-                             f"sensor, got {y.shape}")
+            raise ValueError(
+                f"TemporalEncoder y: expected shape (B, T, {sensor.k}) for this "
+                f"sensor, got {y.shape}"
+            )
         if (sensor.h, sensor.w) != (self.height, self.width):
-            raise ValueError(f"TemporalEncoder sensor: built for {self.height}×{self.width} "
-                             f"frames, the sensor measures {sensor.h}×{sensor.w}")
+            raise ValueError(
+                f"TemporalEncoder sensor: built for {self.height}×{self.width} "
+                f"frames, the sensor measures {sensor.h}×{sensor.w}"
+            )
         return self.encode_frames(sensor.lift(y.astype(jnp.float32)))

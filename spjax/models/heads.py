@@ -32,8 +32,11 @@ class LabelHeads(nnx.Module):
 
     def __call__(self, prefix) -> dict:
         h = self.norm(rearrange(prefix, "b m d -> b (m d)"))
-        return {"count": self.count(h), "anomaly_type": self.anomaly_type(h),
-                "activities": self.activities(h)}
+        return {
+            "count": self.count(h),
+            "anomaly_type": self.anomaly_type(h),
+            "activities": self.activities(h),
+        }
 
 
 def activity_targets(activity) -> jax.Array:
@@ -51,8 +54,9 @@ def label_loss(logits: dict, count, anomaly_type, activity, *, anomaly_weights=N
     `anomaly_weights` (len(ANOMALY_TYPES),) reweights anomaly classes (class balancing)."""
     ce = optax.softmax_cross_entropy_with_integer_labels
     values = jnp.arange(logits["count"].shape[-1])
-    expected_error = jnp.sum(jax.nn.softmax(logits["count"], -1)
-                             * jnp.abs(values - jnp.asarray(count)[:, None]), axis=-1)
+    expected_error = jnp.sum(
+        jax.nn.softmax(logits["count"], -1) * jnp.abs(values - jnp.asarray(count)[:, None]), axis=-1
+    )
     l_count = (ce(logits["count"], count) + expected_error).mean()
     l_type = ce(logits["anomaly_type"], anomaly_type)
     if anomaly_weights is not None:
@@ -60,14 +64,17 @@ def label_loss(logits: dict, count, anomaly_type, activity, *, anomaly_weights=N
         l_type = (l_type * w).sum() / w.sum()
     else:
         l_type = l_type.mean()
-    l_act = optax.sigmoid_binary_cross_entropy(logits["activities"],
-                                               activity_targets(activity)).mean()
+    l_act = optax.sigmoid_binary_cross_entropy(
+        logits["activities"], activity_targets(activity)
+    ).mean()
     return l_count + l_type + l_act, {"count": l_count, "anomaly_type": l_type, "activities": l_act}
 
 
 def label_predictions(logits: dict) -> dict:
     """Hard predictions and the anomaly score (1 − p(none), for AUROC)."""
     p_type = jax.nn.softmax(logits["anomaly_type"], axis=-1)
-    return {"count": jnp.argmax(logits["count"], -1),
-            "anomaly_type": jnp.argmax(logits["anomaly_type"], -1),
-            "anomaly_score": 1.0 - p_type[..., 0]}
+    return {
+        "count": jnp.argmax(logits["count"], -1),
+        "anomaly_type": jnp.argmax(logits["anomaly_type"], -1),
+        "anomaly_score": 1.0 - p_type[..., 0],
+    }

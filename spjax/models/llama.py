@@ -45,13 +45,17 @@ class LlamaConfig:
         if self.n_heads % self.n_kv_heads:
             raise ValueError(
                 f"LlamaConfig.n_heads: expected a multiple of n_kv_heads={self.n_kv_heads}, "
-                f"got {self.n_heads}")
+                f"got {self.n_heads}"
+            )
         if self.head_dim is None and self.dim % self.n_heads:
             raise ValueError(
                 f"LlamaConfig.dim: expected a multiple of n_heads={self.n_heads} when head_dim "
-                f"is not given, got {self.dim}")
+                f"is not given, got {self.dim}"
+            )
         if self.hd % 2:
-            raise ValueError(f"LlamaConfig.head_dim: expected an even number for RoPE, got {self.hd}")
+            raise ValueError(
+                f"LlamaConfig.head_dim: expected an even number for RoPE, got {self.hd}"
+            )
 
     @property
     def hd(self) -> int:
@@ -65,7 +69,9 @@ class LlamaConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(d) - names
         if unknown:
-            raise ValueError(f"LlamaConfig: unknown fields {sorted(unknown)}; expected some of {sorted(names)}")
+            raise ValueError(
+                f"LlamaConfig: unknown fields {sorted(unknown)}; expected some of {sorted(names)}"
+            )
         return cls(**d)
 
     def to_json(self) -> str:
@@ -100,9 +106,12 @@ class KVCache(NamedTuple):
 def init_cache(config: LlamaConfig, batch: int, max_len: int, dtype=jnp.float32) -> KVCache:
     shape = (config.n_layers, batch, max_len, config.n_kv_heads, config.hd)
     return KVCache(
-        k=jnp.zeros(shape, dtype), v=jnp.zeros(shape, dtype),
+        k=jnp.zeros(shape, dtype),
+        v=jnp.zeros(shape, dtype),
         valid=jnp.zeros((batch, max_len), bool),
-        next_pos=jnp.zeros((batch,), jnp.int32), index=jnp.zeros((), jnp.int32))
+        next_pos=jnp.zeros((batch,), jnp.int32),
+        index=jnp.zeros((), jnp.int32),
+    )
 
 
 def rms_norm(x, weight, eps):
@@ -119,7 +128,7 @@ def rope(x, positions, theta):
     cos = jnp.cos(ang)[:, :, None, :]
     sin = jnp.sin(ang)[:, :, None, :]
     x32 = x.astype(jnp.float32)
-    x1, x2 = x32[..., : hd // 2], x32[..., hd // 2:]
+    x1, x2 = x32[..., : hd // 2], x32[..., hd // 2 :]
     out = jnp.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1)
     return out.astype(x.dtype)
 
@@ -137,8 +146,7 @@ def prefix_lm_mask(q_slots, k_slots, k_valid, prefix_len):
 class Llama(nnx.Module):
     """Llama-family causal LM. See the module docstring for layouts and the prefix-LM."""
 
-    def __init__(self, config: LlamaConfig, *, rngs: nnx.Rngs, param_dtype=jnp.float32,
-                 dtype=None):
+    def __init__(self, config: LlamaConfig, *, rngs: nnx.Rngs, param_dtype=jnp.float32, dtype=None):
         if not isinstance(config, LlamaConfig):
             raise TypeError(f"Llama config: expected LlamaConfig, got {type(config).__name__}")
         self.config = config
@@ -172,10 +180,15 @@ class Llama(nnx.Module):
     def logits(self, h):
         h = rms_norm(h, self.norm[...], self.config.norm_eps)
         if self.head is None:  # tied: contract with the (V, D) table directly, no transpose
-            return jnp.einsum("bsd,vd->bsv", h, self.embed[...].astype(h.dtype),
-                              preferred_element_type=jnp.float32)
-        return jnp.einsum("bsd,dv->bsv", h, self.head[...].astype(h.dtype),
-                          preferred_element_type=jnp.float32)
+            return jnp.einsum(
+                "bsd,vd->bsv",
+                h,
+                self.embed[...].astype(h.dtype),
+                preferred_element_type=jnp.float32,
+            )
+        return jnp.einsum(
+            "bsd,dv->bsv", h, self.head[...].astype(h.dtype), preferred_element_type=jnp.float32
+        )
 
     def _block(self, h, lw, positions, mask, cache_kv, index):
         c = self.config
@@ -196,8 +209,9 @@ class Llama(nnx.Module):
             k_all, v_all, new_kv = k, v, None
         g = c.n_heads // c.n_kv_heads
         qg = q.reshape(B, S, c.n_kv_heads, g, c.hd)
-        scores = jnp.einsum("bqhgd,bkhd->bhgqk", qg, k_all,
-                            preferred_element_type=jnp.float32) / np.sqrt(c.hd)
+        scores = jnp.einsum(
+            "bqhgd,bkhd->bhgqk", qg, k_all, preferred_element_type=jnp.float32
+        ) / np.sqrt(c.hd)
         scores = jnp.where(mask[:, None, None], scores, _NEG_INF)
         probs = jax.nn.softmax(scores, axis=-1).astype(dt)
         att = jnp.einsum("bhgqk,bkhd->bqhgd", probs, v_all).reshape(B, S, c.n_heads * c.hd)
@@ -212,8 +226,15 @@ class Llama(nnx.Module):
         return {n: getattr(self, n)[...] for n in names}
 
     # -- forward -----------------------------------------------------------------------
-    def __call__(self, tokens, *, prefix=None, attention_mask=None, cache: KVCache | None = None,
-                 positions=None):
+    def __call__(
+        self,
+        tokens,
+        *,
+        prefix=None,
+        attention_mask=None,
+        cache: KVCache | None = None,
+        positions=None,
+    ):
         """tokens (B, S) int → logits (B, P + S, V) float32, or (logits, cache) with a cache.
 
         prefix: (B, P, D) embeddings placed before the tokens (bidirectional among themselves).
@@ -231,7 +252,8 @@ class Llama(nnx.Module):
         if prefix is not None:
             if prefix.ndim != 3 or prefix.shape[0] != B or prefix.shape[2] != self.config.dim:
                 raise ValueError(
-                    f"Llama prefix: expected shape ({B}, P, {self.config.dim}), got {prefix.shape}")
+                    f"Llama prefix: expected shape ({B}, P, {self.config.dim}), got {prefix.shape}"
+                )
             P = prefix.shape[1]
             h = jnp.concatenate([prefix.astype(h.dtype), h], axis=1)
         if attention_mask is None:
@@ -239,7 +261,8 @@ class Llama(nnx.Module):
         else:
             if attention_mask.shape != (B, S):
                 raise ValueError(
-                    f"Llama attention_mask: expected shape {(B, S)}, got {attention_mask.shape}")
+                    f"Llama attention_mask: expected shape {(B, S)}, got {attention_mask.shape}"
+                )
             tok_valid = attention_mask.astype(bool)
         new_valid = jnp.concatenate([jnp.ones((B, P), bool), tok_valid], axis=1)
         n_new = P + S
@@ -263,9 +286,11 @@ class Llama(nnx.Module):
 
         lw = self.layer_weights()
         if cache is None:
+
             def body(h, lw_i):
                 h, _ = self._block(h, lw_i, positions, mask, None, index)
                 return h, None
+
             h, _ = jax.lax.scan(body, h, lw)
             return self.logits(h)
 
@@ -273,13 +298,18 @@ class Llama(nnx.Module):
             lw_i, ck, cv = xs
             h, (ck, cv) = self._block(h, lw_i, positions, mask, (ck, cv), index)
             return h, (ck, cv)
+
         h, (ks, vs) = jax.lax.scan(body_c, h, (lw, cache.k, cache.v))
         last_pos = jnp.max(jnp.where(new_valid, positions, -1), axis=1)
         next_pos = jnp.maximum(start_pos, last_pos + 1)
-        new_cache = KVCache(k=ks, v=vs, valid=k_valid, next_pos=next_pos.astype(jnp.int32),
-                            index=(index + n_new).astype(jnp.int32))
+        new_cache = KVCache(
+            k=ks,
+            v=vs,
+            valid=k_valid,
+            next_pos=next_pos.astype(jnp.int32),
+            index=(index + n_new).astype(jnp.int32),
+        )
         return self.logits(h), new_cache
-
 
 
 def param_arrays(model: Llama) -> dict[str, np.ndarray]:

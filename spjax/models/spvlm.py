@@ -75,33 +75,51 @@ class SPVLM(nnx.Module):
     the answers without the decoder having to learn a new code for it; the learned queries
     carry everything else (where, who does what)."""
 
-    def __init__(self, sensor, encoder: TemporalEncoder, decoder: Llama, heads=None,
-                 concepts: dict | None = None, concept_mode: str = "hard"):
+    def __init__(
+        self,
+        sensor,
+        encoder: TemporalEncoder,
+        decoder: Llama,
+        heads=None,
+        concepts: dict | None = None,
+        concept_mode: str = "hard",
+    ):
         if not isinstance(decoder, Llama):
             raise TypeError(f"SPVLM decoder: expected Llama, got {type(decoder).__name__}")
         if encoder.out_dim != decoder.config.dim:
-            raise ValueError(f"SPVLM encoder.out_dim: expected the decoder width "
-                             f"{decoder.config.dim}, got {encoder.out_dim}")
+            raise ValueError(
+                f"SPVLM encoder.out_dim: expected the decoder width "
+                f"{decoder.config.dim}, got {encoder.out_dim}"
+            )
         if (sensor.h, sensor.w) != (encoder.height, encoder.width):
-            raise ValueError(f"SPVLM sensor: the encoder reads {encoder.height}×{encoder.width} "
-                             f"frames, the sensor measures {sensor.h}×{sensor.w}")
+            raise ValueError(
+                f"SPVLM sensor: the encoder reads {encoder.height}×{encoder.width} "
+                f"frames, the sensor measures {sensor.h}×{sensor.w}"
+            )
         if concept_mode not in CONCEPT_MODES:
-            raise ValueError(f"SPVLM concept_mode: expected one of {CONCEPT_MODES}, got "
-                             f"{concept_mode!r}")
+            raise ValueError(
+                f"SPVLM concept_mode: expected one of {CONCEPT_MODES}, got {concept_mode!r}"
+            )
         if concepts is not None:
             if heads is None:
                 raise ValueError("SPVLM concepts: concept tokens need label heads")
-            sizes = {"count": heads.count.out_features,
-                     "anomaly_type": heads.anomaly_type.out_features,
-                     "activities": heads.activities.out_features}
+            sizes = {
+                "count": heads.count.out_features,
+                "anomaly_type": heads.anomaly_type.out_features,
+                "activities": heads.activities.out_features,
+            }
             for name, n in sizes.items():
                 if len(concepts.get(name, ())) < n:
-                    raise ValueError(f"SPVLM concepts[{name!r}]: expected {n} word ids, got "
-                                     f"{len(concepts.get(name, ()))}")
+                    raise ValueError(
+                        f"SPVLM concepts[{name!r}]: expected {n} word ids, got "
+                        f"{len(concepts.get(name, ()))}"
+                    )
             if "absent" not in concepts:
                 raise ValueError("SPVLM concepts: expected an 'absent' word id")
-            concepts = {**{name: tuple(int(i) for i in concepts[name][:n])
-                           for name, n in sizes.items()}, "absent": int(concepts["absent"])}
+            concepts = {
+                **{name: tuple(int(i) for i in concepts[name][:n]) for name, n in sizes.items()},
+                "absent": int(concepts["absent"]),
+            }
         self.sensor = sensor
         self.encoder = encoder
         self.decoder = decoder
@@ -127,20 +145,26 @@ class SPVLM(nnx.Module):
         if self.concepts is None:
             return tokens, logits
         table = jax.lax.stop_gradient(self.decoder.embed[...])
-        probs = {"count": jax.nn.softmax(logits["count"], -1),
-                 "anomaly_type": jax.nn.softmax(logits["anomaly_type"], -1)}
+        probs = {
+            "count": jax.nn.softmax(logits["count"], -1),
+            "anomaly_type": jax.nn.softmax(logits["anomaly_type"], -1),
+        }
         present = jax.nn.sigmoid(logits["activities"])
         if self.concept_mode == "hard":
             # The heads' decisions as exact words, with straight-through gradients.
-            probs = {k: _straight_through(jax.nn.one_hot(jnp.argmax(p, -1), p.shape[-1]), p)
-                     for k, p in probs.items()}
+            probs = {
+                k: _straight_through(jax.nn.one_hot(jnp.argmax(p, -1), p.shape[-1]), p)
+                for k, p in probs.items()
+            }
             present = _straight_through((present > 0.5).astype(present.dtype), present)
         words = [probs[name] @ table[jnp.asarray(self.concepts[name])] for name in probs]
         # Activity slots: the activity's word where someone does it, else the absent word
         # (the layout of `spjax.data.text.concept_context`, which the decoder was taught).
         absent = table[self.concepts["absent"]]
-        acts = present[..., None] * table[jnp.asarray(self.concepts["activities"])] + \
-            (1.0 - present[..., None]) * absent
+        acts = (
+            present[..., None] * table[jnp.asarray(self.concepts["activities"])]
+            + (1.0 - present[..., None]) * absent
+        )
         concept = jnp.concatenate([jnp.stack(words, axis=1), acts], axis=1).astype(tokens.dtype)
         return jnp.concatenate([tokens, concept], axis=1), logits
 
@@ -164,7 +188,7 @@ def answer_metrics(logits, tokens, loss_mask, prefix_len: int, *, per_row: bool 
     `per_row=True` averages within each row first, so a long answer (a caption) weighs as
     much as a one-word one; the default averages over all answer tokens."""
     if prefix_len > 0:
-        pred, target, mask = logits[:, prefix_len - 1:-1], tokens, loss_mask
+        pred, target, mask = logits[:, prefix_len - 1 : -1], tokens, loss_mask
     else:
         pred, target, mask = logits[:, :-1], tokens[:, 1:], loss_mask[:, 1:]
     mask = mask.astype(jnp.float32)
@@ -182,8 +206,9 @@ def answer_metrics(logits, tokens, loss_mask, prefix_len: int, *, per_row: bool 
 def loss_fn(model: SPVLM, y, tokens, loss_mask, attention_mask=None):
     """(answer loss, metrics) for one batch; differentiate w.r.t. `TRAINABLE` only."""
     prefix = model.prefix(y)
-    metrics = answer_metrics(model.logits(prefix, tokens, attention_mask), tokens, loss_mask,
-                             prefix.shape[1])
+    metrics = answer_metrics(
+        model.logits(prefix, tokens, attention_mask), tokens, loss_mask, prefix.shape[1]
+    )
     return metrics["loss"], metrics
 
 
@@ -191,8 +216,9 @@ def loss_fn(model: SPVLM, y, tokens, loss_mask, attention_mask=None):
 def train_step(model: SPVLM, optimizer: nnx.Optimizer, batch: dict):
     """One optimiser step on the trainable parts. batch: y, tokens, loss_mask, attention_mask."""
     grad_fn = nnx.value_and_grad(loss_fn, argnums=nnx.DiffState(0, TRAINABLE), has_aux=True)
-    (_, metrics), grads = grad_fn(model, batch["y"], batch["tokens"], batch["loss_mask"],
-                                  batch.get("attention_mask"))
+    (_, metrics), grads = grad_fn(
+        model, batch["y"], batch["tokens"], batch["loss_mask"], batch.get("attention_mask")
+    )
     optimizer.update(model, grads)
     return metrics
 
@@ -203,37 +229,48 @@ def make_optimizer(model: SPVLM, tx) -> nnx.Optimizer:
 
 # ---------------------------------------------------------------------- batches & text ---
 
+
 def make_batch(tokenizer, questions, answers, *, max_len: int) -> dict[str, np.ndarray]:
     """Right-padded training batch: tokens = [bos] question answer [eos]; loss on answer + eos.
 
     Too-long rows are truncated at max_len (the answer's tail is dropped first)."""
     if len(questions) != len(answers):
-        raise ValueError(f"make_batch answers: expected {len(questions)} answers, got {len(answers)}")
+        raise ValueError(
+            f"make_batch answers: expected {len(questions)} answers, got {len(answers)}"
+        )
     B = len(questions)
     tokens = np.full((B, max_len), tokenizer.pad_id, np.int32)
     loss_mask = np.zeros((B, max_len), np.int32)
     attn = np.zeros((B, max_len), np.int32)
     for i, (q, a) in enumerate(zip(questions, answers)):
-        q_ids = ([tokenizer.bos_id] if tokenizer.bos_id is not None else []) + list(tokenizer.encode(q))
-        a_ids = list(tokenizer.encode(a)) + ([tokenizer.eos_id] if tokenizer.eos_id is not None else [])
+        q_ids = ([tokenizer.bos_id] if tokenizer.bos_id is not None else []) + list(
+            tokenizer.encode(q)
+        )
+        a_ids = list(tokenizer.encode(a)) + (
+            [tokenizer.eos_id] if tokenizer.eos_id is not None else []
+        )
         row = (q_ids + a_ids)[:max_len]
-        tokens[i, :len(row)] = row
-        attn[i, :len(row)] = 1
-        loss_mask[i, len(q_ids):len(row)] = 1
+        tokens[i, : len(row)] = row
+        attn[i, : len(row)] = 1
+        loss_mask[i, len(q_ids) : len(row)] = 1
     return {"tokens": tokens, "loss_mask": loss_mask, "attention_mask": attn}
 
 
-def make_prompts(tokenizer, questions, *, max_len: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def make_prompts(
+    tokenizer, questions, *, max_len: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Left-padded prompts ([bos] question) for generation → (tokens, attention_mask)."""
-    rows = [([tokenizer.bos_id] if tokenizer.bos_id is not None else []) + list(tokenizer.encode(q))
-            for q in questions]
+    rows = [
+        ([tokenizer.bos_id] if tokenizer.bos_id is not None else []) + list(tokenizer.encode(q))
+        for q in questions
+    ]
     width = max(len(r) for r in rows) if max_len is None else max_len
     tokens = np.full((len(rows), width), tokenizer.pad_id, np.int32)
     mask = np.zeros((len(rows), width), np.int32)
     for i, r in enumerate(rows):
         r = r[-width:]
-        tokens[i, width - len(r):] = r
-        mask[i, width - len(r):] = 1
+        tokens[i, width - len(r) :] = r
+        mask[i, width - len(r) :] = 1
     return tokens, mask
 
 
@@ -242,23 +279,57 @@ def _prefix(model, y):
     return model.prefix(y)
 
 
-def generate(model: SPVLM, y, tokens, *, attention_mask=None, max_new_tokens: int = 16,
-             temperature: float = 0.0, top_k: int | None = None, num_beams: int = 1, rng=None,
-             eos_id: int | None = None, pad_id: int = 0):
+def generate(
+    model: SPVLM,
+    y,
+    tokens,
+    *,
+    attention_mask=None,
+    max_new_tokens: int = 16,
+    temperature: float = 0.0,
+    top_k: int | None = None,
+    num_beams: int = 1,
+    rng=None,
+    eos_id: int | None = None,
+    pad_id: int = 0,
+):
     """Answer ids (B, max_new_tokens) for measurements y and left-padded question tokens."""
     prefix = _prefix(model, jnp.asarray(y))
     if num_beams > 1:
-        return generation.beam_search(model.decoder, tokens, prefix=prefix,
-                                      attention_mask=attention_mask, max_new_tokens=max_new_tokens,
-                                      num_beams=num_beams, eos_id=eos_id, pad_id=pad_id)
-    return generation.generate(model.decoder, tokens, prefix=prefix, attention_mask=attention_mask,
-                               max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k,
-                               rng=rng, eos_id=eos_id, pad_id=pad_id)
+        return generation.beam_search(
+            model.decoder,
+            tokens,
+            prefix=prefix,
+            attention_mask=attention_mask,
+            max_new_tokens=max_new_tokens,
+            num_beams=num_beams,
+            eos_id=eos_id,
+            pad_id=pad_id,
+        )
+    return generation.generate(
+        model.decoder,
+        tokens,
+        prefix=prefix,
+        attention_mask=attention_mask,
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        top_k=top_k,
+        rng=rng,
+        eos_id=eos_id,
+        pad_id=pad_id,
+    )
 
 
 def generate_text(model: SPVLM, tokenizer, y, questions, **kwargs) -> list[str]:
     """Decoded answers for a batch of measurements and question strings."""
     tokens, mask = make_prompts(tokenizer, questions)
-    ids = generate(model, y, tokens, attention_mask=mask, eos_id=tokenizer.eos_id,
-                   pad_id=tokenizer.pad_id, **kwargs)
+    ids = generate(
+        model,
+        y,
+        tokens,
+        attention_mask=mask,
+        eos_id=tokenizer.eos_id,
+        pad_id=tokenizer.pad_id,
+        **kwargs,
+    )
     return [tokenizer.decode(row) for row in generation.trim(ids, tokenizer.eos_id)]

@@ -17,9 +17,16 @@ _USER_DEFINED = 4
 class LMTokenizer:
     """A `tokenizers.Tokenizer` plus the special ids and the chat format of one model."""
 
-    def __init__(self, tokenizer, *, bos_id: int | None, eos_id: int | None,
-                 pad_id: int | None = None, add_bos: bool = False,
-                 chat_template: str | None = None):
+    def __init__(
+        self,
+        tokenizer,
+        *,
+        bos_id: int | None,
+        eos_id: int | None,
+        pad_id: int | None = None,
+        add_bos: bool = False,
+        chat_template: str | None = None,
+    ):
         self._tok = tokenizer
         self.bos_id = bos_id
         self.eos_id = eos_id
@@ -50,8 +57,10 @@ class LMTokenizer:
 
         The default system message is taken from the model's chat template when it has one."""
         if self.token_id("<|im_start|>") is None or self.token_id("<|im_end|>") is None:
-            raise ValueError("chat: this tokenizer has no <|im_start|>/<|im_end|> tokens "
-                             "(only ChatML chat templates are supported)")
+            raise ValueError(
+                "chat: this tokenizer has no <|im_start|>/<|im_end|> tokens "
+                "(only ChatML chat templates are supported)"
+            )
         if system is None and self.chat_template:
             m = re.search(r"<\|im_start\|>system\n(.*?)<\|im_end\|>", self.chat_template, re.S)
             system = m.group(1) if m else None
@@ -59,8 +68,10 @@ class LMTokenizer:
         return f"{head}<|im_start|>user\n{prompt}<|im_end|>\n<|im_start|>assistant\n"
 
     def __repr__(self):
-        return (f"LMTokenizer(vocab_size={self.vocab_size}, bos_id={self.bos_id}, "
-                f"eos_id={self.eos_id}, pad_id={self.pad_id})")
+        return (
+            f"LMTokenizer(vocab_size={self.vocab_size}, bos_id={self.bos_id}, "
+            f"eos_id={self.eos_id}, pad_id={self.pad_id})"
+        )
 
 
 def _field(reader, key, default=None):
@@ -80,38 +91,48 @@ def tokenizer_from_gguf(path_or_reader) -> LMTokenizer:
         reader = path_or_reader
     kind = _field(reader, "tokenizer.ggml.model")
     if kind != "gpt2":
-        raise ValueError(f"GGUF tokenizer.ggml.model: expected 'gpt2' (byte-level BPE), got {kind!r}")
+        raise ValueError(
+            f"GGUF tokenizer.ggml.model: expected 'gpt2' (byte-level BPE), got {kind!r}"
+        )
     tokens = _field(reader, "tokenizer.ggml.tokens")
     merges = _field(reader, "tokenizer.ggml.merges")
     if not tokens or merges is None:
         raise ValueError("GGUF tokenizer.ggml.tokens/merges: expected both in the metadata")
     types = _field(reader, "tokenizer.ggml.token_type") or [1] * len(tokens)
     vocab = {t: i for i, t in enumerate(tokens)}
-    bpe = models.BPE(vocab=vocab, merges=[tuple(m.split(" ", 1)) for m in merges],
-                     unk_token=None, fuse_unk=False)
+    bpe = models.BPE(
+        vocab=vocab, merges=[tuple(m.split(" ", 1)) for m in merges], unk_token=None, fuse_unk=False
+    )
     tok = Tokenizer(bpe)
     byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     pre = _field(reader, "tokenizer.ggml.pre", "default")
     if pre in ("smollm", "starcoder"):
         # These split every digit on its own before the GPT-2 byte-level regex.
         tok.pre_tokenizer = pre_tokenizers.Sequence(
-            [pre_tokenizers.Digits(individual_digits=True), byte_level])
+            [pre_tokenizers.Digits(individual_digits=True), byte_level]
+        )
     else:
         tok.pre_tokenizer = byte_level
     tok.decoder = decoders.ByteLevel()
-    specials = [AddedToken(t, special=True, normalized=False)
-                for t, ty in zip(tokens, types) if ty in (_CONTROL, _USER_DEFINED)]
+    specials = [
+        AddedToken(t, special=True, normalized=False)
+        for t, ty in zip(tokens, types)
+        if ty in (_CONTROL, _USER_DEFINED)
+    ]
     tok.add_special_tokens(specials)
 
     def opt_int(key):
         v = _field(reader, key)
         return None if v is None else int(v)
 
-    return LMTokenizer(tok, bos_id=opt_int("tokenizer.ggml.bos_token_id"),
-                       eos_id=opt_int("tokenizer.ggml.eos_token_id"),
-                       pad_id=opt_int("tokenizer.ggml.padding_token_id"),
-                       add_bos=bool(_field(reader, "tokenizer.ggml.add_bos_token", False)),
-                       chat_template=_field(reader, "tokenizer.chat_template"))
+    return LMTokenizer(
+        tok,
+        bos_id=opt_int("tokenizer.ggml.bos_token_id"),
+        eos_id=opt_int("tokenizer.ggml.eos_token_id"),
+        pad_id=opt_int("tokenizer.ggml.padding_token_id"),
+        add_bos=bool(_field(reader, "tokenizer.ggml.add_bos_token", False)),
+        chat_template=_field(reader, "tokenizer.chat_template"),
+    )
 
 
 def tokenizer_from_file(path) -> LMTokenizer:
@@ -139,6 +160,11 @@ def tokenizer_from_file(path) -> LMTokenizer:
             if tok.token_to_id(cand) is not None:
                 eos = tok.token_to_id(cand)
                 break
-    return LMTokenizer(tok, bos_id=bos, eos_id=eos, pad_id=pad,
-                       add_bos=bool(cfg.get("add_bos_token", False)),
-                       chat_template=cfg.get("chat_template"))
+    return LMTokenizer(
+        tok,
+        bos_id=bos,
+        eos_id=eos,
+        pad_id=pad,
+        add_bos=bool(cfg.get("add_bos_token", False)),
+        chat_template=cfg.get("chat_template"),
+    )

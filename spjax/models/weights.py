@@ -27,8 +27,13 @@ def _abstract(config: LlamaConfig, param_dtype):
     return nnx.eval_shape(lambda: Llama(config, rngs=nnx.Rngs(0), param_dtype=param_dtype))
 
 
-def assemble(config: LlamaConfig, arrays: dict[str, np.ndarray], *, param_dtype=jnp.float32,
-             source: str = "weights") -> Llama:
+def assemble(
+    config: LlamaConfig,
+    arrays: dict[str, np.ndarray],
+    *,
+    param_dtype=jnp.float32,
+    source: str = "weights",
+) -> Llama:
     """Build a `Llama` from a flat dict of spjax-layout arrays, checking names and shapes."""
     model = _abstract(config, param_dtype)
     graphdef, state = nnx.split(model)
@@ -37,16 +42,20 @@ def assemble(config: LlamaConfig, arrays: dict[str, np.ndarray], *, param_dtype=
     missing = sorted(set(expected) - set(arrays))
     extra = sorted(set(arrays) - set(expected))
     if missing or extra:
-        raise ValueError(f"{source}: tensors do not match the llama config; missing {missing}, "
-                         f"unexpected {extra}")
+        raise ValueError(
+            f"{source}: tensors do not match the llama config; missing {missing}, "
+            f"unexpected {extra}"
+        )
     out = {}
     for name, spec in expected.items():
         arr = np.asarray(arrays[name])
         if not np.issubdtype(arr.dtype, np.floating) and arr.dtype.name != "bfloat16":
             raise TypeError(f"{source}: tensor {name!r} expected a floating dtype, got {arr.dtype}")
         if tuple(arr.shape) != tuple(spec.shape):
-            raise ValueError(f"{source}: tensor {name!r} expected shape {tuple(spec.shape)}, "
-                             f"got {tuple(arr.shape)}")
+            raise ValueError(
+                f"{source}: tensor {name!r} expected shape {tuple(spec.shape)}, "
+                f"got {tuple(arr.shape)}"
+            )
         out[name] = jnp.asarray(arr, dtype=spec.dtype)
     nnx.replace_by_pure_dict(state, out)
     return nnx.merge(graphdef, state)
@@ -54,12 +63,26 @@ def assemble(config: LlamaConfig, arrays: dict[str, np.ndarray], *, param_dtype=
 
 def _layer_shapes(c: LlamaConfig) -> dict[str, tuple[int, ...]]:
     d, q, kv, f = c.dim, c.n_heads * c.hd, c.n_kv_heads * c.hd, c.hidden_dim
-    return {"attn_norm": (d,), "wq": (d, q), "wk": (d, kv), "wv": (d, kv), "wo": (q, d),
-            "ffn_norm": (d,), "w_gate": (d, f), "w_up": (d, f), "w_down": (f, d)}
+    return {
+        "attn_norm": (d,),
+        "wq": (d, q),
+        "wk": (d, kv),
+        "wv": (d, kv),
+        "wo": (q, d),
+        "ffn_norm": (d,),
+        "w_gate": (d, f),
+        "w_up": (d, f),
+        "w_down": (f, d),
+    }
 
 
-def _stack(config: LlamaConfig, per_layer: list[dict[str, np.ndarray]], rest: dict[str, np.ndarray],
-           source: str, names: dict[str, str]) -> dict:
+def _stack(
+    config: LlamaConfig,
+    per_layer: list[dict[str, np.ndarray]],
+    rest: dict[str, np.ndarray],
+    source: str,
+    names: dict[str, str],
+) -> dict:
     """Stack per-layer arrays along a new layer axis, checking each layer's shapes first.
 
     names maps spjax names to the file's tensor name pattern (with {i}) for error messages."""
@@ -69,13 +92,16 @@ def _stack(config: LlamaConfig, per_layer: list[dict[str, np.ndarray]], rest: di
         for i, layer in enumerate(per_layer):
             got = tuple(np.shape(layer[name]))
             if got != want:
-                raise ValueError(f"{source}: tensor {names[name].format(i=i)!r} expected shape "
-                                 f"{want} (spjax layout) for the config, got {got}")
+                raise ValueError(
+                    f"{source}: tensor {names[name].format(i=i)!r} expected shape "
+                    f"{want} (spjax layout) for the config, got {got}"
+                )
         arrays[name] = np.stack([layer[name] for layer in per_layer])
     return arrays
 
 
 # ---------------------------------------------------------------------------------- GGUF ---
+
 
 def gguf_unpermute(w: np.ndarray, n_heads: int) -> np.ndarray:
     """Undo llama.cpp's q/k row permutation (HF rotate-half → interleaved pairs).
@@ -115,8 +141,10 @@ def gguf_config(reader, *, max_seq_len: int | None = None) -> LlamaConfig:
     head_dim = int(_field(reader, "llama.attention.key_length", dim // n_heads))
     rope_dims = _field(reader, "llama.rope.dimension_count")
     if rope_dims is not None and int(rope_dims) != head_dim:
-        raise ValueError(f"GGUF llama.rope.dimension_count: expected the head dim {head_dim} "
-                         f"(partial RoPE is not supported), got {rope_dims}")
+        raise ValueError(
+            f"GGUF llama.rope.dimension_count: expected the head dim {head_dim} "
+            f"(partial RoPE is not supported), got {rope_dims}"
+        )
     ctx = int(_field(reader, "llama.context_length", 2048))
     return LlamaConfig(
         vocab_size=int(_field(reader, "llama.vocab_size", int(embd.shape[1]))),
@@ -139,8 +167,10 @@ def _dequant(tensor) -> np.ndarray:
     try:
         arr = quants.dequantize(tensor.data, tensor.tensor_type)
     except NotImplementedError as err:
-        raise ValueError(f"GGUF tensor {tensor.name!r}: quantisation {tensor.tensor_type.name} is "
-                         f"not supported by gguf.quants ({err})") from err
+        raise ValueError(
+            f"GGUF tensor {tensor.name!r}: quantisation {tensor.tensor_type.name} is "
+            f"not supported by gguf.quants ({err})"
+        ) from err
     # GGUF shapes list the fastest axis first; rows are the output features.
     shape = tuple(int(s) for s in reversed(tensor.shape))
     return np.asarray(arr, np.float32).reshape(shape)
@@ -156,17 +186,40 @@ def read_gguf(path):
     try:
         return GGUFReader(str(path))
     except Exception as err:  # the gguf package raises bare ValueErrors etc. on junk
-        raise ValueError(f"load_gguf path: {str(path)!r} is not a readable GGUF file ({err})") from err
+        raise ValueError(
+            f"load_gguf path: {str(path)!r} is not a readable GGUF file ({err})"
+        ) from err
 
 
 # Per-layer tensor names of each file format, by our parameter name ({i}: the layer).
-GGUF_LAYER_NAMES = {k: "blk.{i}." + v + ".weight" for k, v in {
-    "attn_norm": "attn_norm", "wq": "attn_q", "wk": "attn_k", "wv": "attn_v", "wo": "attn_output",
-    "ffn_norm": "ffn_norm", "w_gate": "ffn_gate", "w_up": "ffn_up", "w_down": "ffn_down"}.items()}
-HF_LAYER_NAMES = {k: "layers.{i}." + v + ".weight" for k, v in {
-    "attn_norm": "input_layernorm", "wq": "self_attn.q_proj", "wk": "self_attn.k_proj",
-    "wv": "self_attn.v_proj", "wo": "self_attn.o_proj", "ffn_norm": "post_attention_layernorm",
-    "w_gate": "mlp.gate_proj", "w_up": "mlp.up_proj", "w_down": "mlp.down_proj"}.items()}
+GGUF_LAYER_NAMES = {
+    k: "blk.{i}." + v + ".weight"
+    for k, v in {
+        "attn_norm": "attn_norm",
+        "wq": "attn_q",
+        "wk": "attn_k",
+        "wv": "attn_v",
+        "wo": "attn_output",
+        "ffn_norm": "ffn_norm",
+        "w_gate": "ffn_gate",
+        "w_up": "ffn_up",
+        "w_down": "ffn_down",
+    }.items()
+}
+HF_LAYER_NAMES = {
+    k: "layers.{i}." + v + ".weight"
+    for k, v in {
+        "attn_norm": "input_layernorm",
+        "wq": "self_attn.q_proj",
+        "wk": "self_attn.k_proj",
+        "wv": "self_attn.v_proj",
+        "wo": "self_attn.o_proj",
+        "ffn_norm": "post_attention_layernorm",
+        "w_gate": "mlp.gate_proj",
+        "w_up": "mlp.up_proj",
+        "w_down": "mlp.down_proj",
+    }.items()
+}
 
 
 def _read_layers(config: LlamaConfig, names: dict, read) -> list[dict]:
@@ -182,8 +235,9 @@ def _read_layers(config: LlamaConfig, names: dict, read) -> list[dict]:
     return layers
 
 
-def load_gguf(path, *, param_dtype=jnp.float32, max_seq_len: int | None = None,
-              reader=None) -> Llama:
+def load_gguf(
+    path, *, param_dtype=jnp.float32, max_seq_len: int | None = None, reader=None
+) -> Llama:
     """A `Llama` from a llama-architecture GGUF file (F32/F16/BF16/Q4_x/Q5_x/Q8_0 tensors).
 
     `reader`: an already open `gguf.GGUFReader` of the same file (saves re-reading it)."""
@@ -208,8 +262,12 @@ def load_gguf(path, *, param_dtype=jnp.float32, max_seq_len: int | None = None,
     if not config.tie_embeddings:
         rest["head"] = get("output.weight").T
     src = f"GGUF {path.name}"
-    return assemble(config, _stack(config, per_layer, rest, src, GGUF_LAYER_NAMES),
-                    param_dtype=param_dtype, source=src)
+    return assemble(
+        config,
+        _stack(config, per_layer, rest, src, GGUF_LAYER_NAMES),
+        param_dtype=param_dtype,
+        source=src,
+    )
 
 
 # --------------------------------------------------------------------------- safetensors ---
@@ -221,23 +279,32 @@ def hf_config(d: dict, *, max_seq_len: int | None = None) -> LlamaConfig:
     """LlamaConfig from a Hugging Face `config.json` dict (llama only)."""
     archs = d.get("architectures") or []
     if d.get("model_type") != "llama" and not any(a in _HF_ARCHS for a in archs):
-        raise ValueError(f"config.json model_type: expected 'llama' (LlamaForCausalLM), got "
-                         f"{d.get('model_type')!r} / {archs}")
+        raise ValueError(
+            f"config.json model_type: expected 'llama' (LlamaForCausalLM), got "
+            f"{d.get('model_type')!r} / {archs}"
+        )
     if d.get("attention_bias") or d.get("mlp_bias"):
-        raise ValueError("config.json attention_bias/mlp_bias: expected false (no biases), got true")
+        raise ValueError(
+            "config.json attention_bias/mlp_bias: expected false (no biases), got true"
+        )
     if d.get("rope_scaling"):
         raise ValueError(f"config.json rope_scaling: expected null, got {d['rope_scaling']!r}")
     dim, n_heads = int(d["hidden_size"]), int(d["num_attention_heads"])
     head_dim = d.get("head_dim")
     ctx = int(d.get("max_position_embeddings", 2048))
     return LlamaConfig(
-        vocab_size=int(d["vocab_size"]), dim=dim, n_layers=int(d["num_hidden_layers"]),
-        n_heads=n_heads, n_kv_heads=int(d.get("num_key_value_heads") or n_heads),
+        vocab_size=int(d["vocab_size"]),
+        dim=dim,
+        n_layers=int(d["num_hidden_layers"]),
+        n_heads=n_heads,
+        n_kv_heads=int(d.get("num_key_value_heads") or n_heads),
         hidden_dim=int(d["intermediate_size"]),
         head_dim=None if head_dim in (None, dim // n_heads) else int(head_dim),
-        rope_theta=float(d.get("rope_theta", 10000.0)), norm_eps=float(d.get("rms_norm_eps", 1e-6)),
+        rope_theta=float(d.get("rope_theta", 10000.0)),
+        norm_eps=float(d.get("rms_norm_eps", 1e-6)),
         tie_embeddings=bool(d.get("tie_word_embeddings", False)),
-        max_seq_len=min(ctx, max_seq_len) if max_seq_len else ctx)
+        max_seq_len=min(ctx, max_seq_len) if max_seq_len else ctx,
+    )
 
 
 def _read_safetensors(directory: Path) -> dict[str, np.ndarray]:
@@ -266,7 +333,7 @@ def load_safetensors(path, *, param_dtype=jnp.float32, max_seq_len: int | None =
         raise FileNotFoundError(f"load_safetensors path: expected {str(cfg_path)!r} to exist")
     config = hf_config(json.loads(cfg_path.read_text()), max_seq_len=max_seq_len)
     raw = _read_safetensors(directory)
-    raw = {k[len("model."):] if k.startswith("model.") else k: v for k, v in raw.items()}
+    raw = {k[len("model.") :] if k.startswith("model.") else k: v for k, v in raw.items()}
     used = set()
 
     def get(name):
@@ -279,15 +346,24 @@ def load_safetensors(path, *, param_dtype=jnp.float32, max_seq_len: int | None =
     rest = {"embed": get("embed_tokens.weight"), "norm": get("norm.weight")}
     if not config.tie_embeddings:
         rest["head"] = get("lm_head.weight").T
-    unused = sorted(k for k in set(raw) - used
-                    if not (config.tie_embeddings and k == "lm_head.weight")
-                    and not k.endswith("rotary_emb.inv_freq"))
+    unused = sorted(
+        k
+        for k in set(raw) - used
+        if not (config.tie_embeddings and k == "lm_head.weight")
+        and not k.endswith("rotary_emb.inv_freq")
+    )
     if unused:
-        raise ValueError(f"safetensors {directory.name}: tensors not used by a llama model: "
-                         f"{unused[:8]}{' ...' if len(unused) > 8 else ''}")
+        raise ValueError(
+            f"safetensors {directory.name}: tensors not used by a llama model: "
+            f"{unused[:8]}{' ...' if len(unused) > 8 else ''}"
+        )
     src = f"safetensors {directory.name}"
-    return assemble(config, _stack(config, per_layer, rest, src, HF_LAYER_NAMES),
-                    param_dtype=param_dtype, source=src)
+    return assemble(
+        config,
+        _stack(config, per_layer, rest, src, HF_LAYER_NAMES),
+        param_dtype=param_dtype,
+        source=src,
+    )
 
 
 def to_hf_tensors(model: Llama) -> dict[str, np.ndarray]:
@@ -306,13 +382,21 @@ def to_hf_tensors(model: Llama) -> dict[str, np.ndarray]:
 
 
 def hf_config_dict(config: LlamaConfig) -> dict:
-    return {"architectures": ["LlamaForCausalLM"], "model_type": "llama",
-            "vocab_size": config.vocab_size, "hidden_size": config.dim,
-            "num_hidden_layers": config.n_layers, "num_attention_heads": config.n_heads,
-            "num_key_value_heads": config.n_kv_heads, "intermediate_size": config.hidden_dim,
-            "head_dim": config.hd, "rope_theta": config.rope_theta, "rms_norm_eps": config.norm_eps,
-            "tie_word_embeddings": config.tie_embeddings,
-            "max_position_embeddings": config.max_seq_len}
+    return {
+        "architectures": ["LlamaForCausalLM"],
+        "model_type": "llama",
+        "vocab_size": config.vocab_size,
+        "hidden_size": config.dim,
+        "num_hidden_layers": config.n_layers,
+        "num_attention_heads": config.n_heads,
+        "num_key_value_heads": config.n_kv_heads,
+        "intermediate_size": config.hidden_dim,
+        "head_dim": config.hd,
+        "rope_theta": config.rope_theta,
+        "rms_norm_eps": config.norm_eps,
+        "tie_word_embeddings": config.tie_embeddings,
+        "max_position_embeddings": config.max_seq_len,
+    }
 
 
 def save_safetensors(model: Llama, directory) -> Path:
@@ -328,6 +412,7 @@ def save_safetensors(model: Llama, directory) -> Path:
 
 # --------------------------------------------------------------------------------- orbax ---
 
+
 def save_decoder(model: Llama, directory, *, tokenizer=None) -> Path:
     """Save a decoder as `decoder_config.json` + orbax `params/` (+ `word_tokenizer.json`).
 
@@ -339,12 +424,18 @@ def save_decoder(model: Llama, directory, *, tokenizer=None) -> Path:
     directory = Path(directory).absolute()
     directory.mkdir(parents=True, exist_ok=True)
     if (directory / DECODER_PARAMS).exists():
-        raise FileExistsError(f"save_decoder directory: {str(directory / DECODER_PARAMS)!r} "
-                              "already exists")
+        raise FileExistsError(
+            f"save_decoder directory: {str(directory / DECODER_PARAMS)!r} already exists"
+        )
     pure = nnx.state(model, nnx.Param).to_pure_dict()
     dtype = jnp.dtype(model.embed[...].dtype).name
-    meta = {"format": "spjax-decoder", "version": FORMAT_VERSION, "arch": "llama",
-            "param_dtype": dtype, "config": model.config.to_dict()}
+    meta = {
+        "format": "spjax-decoder",
+        "version": FORMAT_VERSION,
+        "arch": "llama",
+        "param_dtype": dtype,
+        "config": model.config.to_dict(),
+    }
     if tokenizer is not None:
         tokenizer.save(str(directory / WORD_TOKENIZER))
         meta["tokenizer"] = WORD_TOKENIZER
@@ -364,8 +455,10 @@ def read_decoder_meta(directory) -> dict:
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}: not valid JSON ({err})") from err
     if meta.get("format") != "spjax-decoder" or meta.get("arch") != "llama":
-        raise ValueError(f"{path}: expected format 'spjax-decoder' arch 'llama', got "
-                         f"{meta.get('format')!r} / {meta.get('arch')!r}")
+        raise ValueError(
+            f"{path}: expected format 'spjax-decoder' arch 'llama', got "
+            f"{meta.get('format')!r} / {meta.get('arch')!r}"
+        )
     if meta.get("version") != FORMAT_VERSION:
         raise ValueError(f"{path}: expected version {FORMAT_VERSION}, got {meta.get('version')!r}")
     return meta
@@ -383,8 +476,10 @@ def load_decoder_checkpoint(directory) -> Llama:
     # Restore onto this process's first device: the saved sharding names the saving
     # process's devices, which other processes of a multi-host run do not have.
     local = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
-    target = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=local),
-                          nnx.state(abstract, nnx.Param).to_pure_dict())
+    target = jax.tree.map(
+        lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=local),
+        nnx.state(abstract, nnx.Param).to_pure_dict(),
+    )
     params_dir = directory / DECODER_PARAMS
     if not params_dir.is_dir():
         raise FileNotFoundError(f"load_decoder_checkpoint directory: expected {str(params_dir)!r}")
@@ -397,7 +492,10 @@ def load_decoder_checkpoint(directory) -> Llama:
             diff = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
             raise ValueError(
                 f"load_decoder_checkpoint {directory}: params do not match decoder_config.json; "
-                + "; ".join(f"{k}: config {wanted.get(k)}, stored {stored.get(k)}" for k in diff[:4]))
+                + "; ".join(
+                    f"{k}: config {wanted.get(k)}, stored {stored.get(k)}" for k in diff[:4]
+                )
+            )
         restored = ckpt.restore(params_dir, target)
     flat = {k: np.asarray(v) for k, v in restored.items() if v is not None}
     return assemble(config, flat, param_dtype=dtype, source=f"orbax {directory.name}")
@@ -407,6 +505,17 @@ def is_decoder_checkpoint(path) -> bool:
     return (Path(path) / DECODER_CONFIG).is_file()
 
 
-__all__ = ["assemble", "load_gguf", "gguf_config", "gguf_permute", "gguf_unpermute",
-           "load_safetensors", "save_safetensors", "to_hf_tensors", "hf_config", "save_decoder",
-           "load_decoder_checkpoint", "is_decoder_checkpoint"]
+__all__ = [
+    "assemble",
+    "load_gguf",
+    "gguf_config",
+    "gguf_permute",
+    "gguf_unpermute",
+    "load_safetensors",
+    "save_safetensors",
+    "to_hf_tensors",
+    "hf_config",
+    "save_decoder",
+    "load_decoder_checkpoint",
+    "is_decoder_checkpoint",
+]

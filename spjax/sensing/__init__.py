@@ -22,15 +22,15 @@ from .io import load_sensor, save_sensor
 from .learnable import PARAMETERIZATIONS, Buffer, Temperature
 from .noise import NoiseModel
 from .patterns import (
-                       FAMILIES,
-                       ORDERS,
-                       dct_patterns,
-                       hadamard,
-                       hadamard_indices,
-                       hadamard_rows,
-                       pattern_family,
-                       resolve_k,
-                       walsh_sequency,
+    FAMILIES,
+    ORDERS,
+    dct_patterns,
+    hadamard,
+    hadamard_indices,
+    hadamard_rows,
+    pattern_family,
+    resolve_k,
+    walsh_sequency,
 )
 from .recon import RECON_METHODS, psnr, reconstruct
 from .sensor import TIMINGS, Sensor
@@ -38,9 +38,27 @@ from .transforms import fwht
 from .validation import checked, validate_frames
 
 __all__ = [
-    "FAMILIES", "ORDERS", "PARAMETERIZATIONS", "RECON_METHODS", "TIMINGS",
-    "Buffer", "NoiseModel", "Sensor", "Temperature",
-    "checked", "dct_patterns", "fwht", "hadamard", "hadamard_indices", "hadamard_rows",
-    "load_sensor", "pattern_family", "psnr", "reconstruct", "resolve_k", "save_sensor",
-    "validate_frames", "walsh_sequency",
+    "FAMILIES",
+    "ORDERS",
+    "PARAMETERIZATIONS",
+    "RECON_METHODS",
+    "TIMINGS",
+    "Buffer",
+    "NoiseModel",
+    "Sensor",
+    "Temperature",
+    "checked",
+    "dct_patterns",
+    "fwht",
+    "hadamard",
+    "hadamard_indices",
+    "hadamard_rows",
+    "load_sensor",
+    "pattern_family",
+    "psnr",
+    "reconstruct",
+    "resolve_k",
+    "save_sensor",
+    "validate_frames",
+    "walsh_sequency",
 ]

@@ -3,8 +3,14 @@ rates, reconstruct, print a PSNR table and write a figure (plus JSON) to --out."
 
 from __future__ import annotations
 
-DEMO_FAMILIES = ("hadamard:low_frequency", "hadamard:cake_cutting", "hadamard:sequency",
-                 "dct", "rademacher", "bernoulli")
+DEMO_FAMILIES = (
+    "hadamard:low_frequency",
+    "hadamard:cake_cutting",
+    "hadamard:sequency",
+    "dct",
+    "rademacher",
+    "bernoulli",
+)
 
 
 def register(subparsers) -> None:
@@ -13,10 +19,12 @@ def register(subparsers) -> None:
     d = sub.add_parser("demo", help="sense built-in images, reconstruct, figure + PSNR table")
     d.add_argument("--out", default="runs/sensing_demo", help="output directory")
     d.add_argument("--size", type=int, default=32, help="frame side (power of two)")
-    d.add_argument("--rate", type=float, nargs="+", default=[0.05, 0.1, 0.25],
-                   help="sampling rates K/(H*W)")
-    d.add_argument("--photons", type=float, default=1e5,
-                   help="photon budget per pattern (0 = noiseless)")
+    d.add_argument(
+        "--rate", type=float, nargs="+", default=[0.05, 0.1, 0.25], help="sampling rates K/(H*W)"
+    )
+    d.add_argument(
+        "--photons", type=float, default=1e5, help="photon budget per pattern (0 = noiseless)"
+    )
     d.add_argument("--families", nargs="+", default=list(DEMO_FAMILIES))
     d.add_argument("--seed", type=int, default=0)
     d.set_defaults(func=demo)
@@ -34,8 +42,14 @@ def demo_images(size: int):
             img = img[..., :3] @ np.array([0.299, 0.587, 0.114])
         im = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
         side = min(im.size)
-        im = im.crop(((im.size[0] - side) // 2, (im.size[1] - side) // 2,
-                      (im.size[0] + side) // 2, (im.size[1] + side) // 2))
+        im = im.crop(
+            (
+                (im.size[0] - side) // 2,
+                (im.size[1] - side) // 2,
+                (im.size[0] + side) // 2,
+                (im.size[1] + side) // 2,
+            )
+        )
         return np.asarray(im.resize((size, size), Image.Resampling.BOX), np.float32) / 255.0
 
     yy, xx = np.mgrid[0:size, 0:size] / size
@@ -44,6 +58,7 @@ def demo_images(size: int):
     images = {"procedural": np.clip(scene, 0, 1).astype(np.float32)}
     try:
         from skimage import data
+
         images = {"camera": fit(data.camera()), "astronaut": fit(data.astronaut()), **images}
     except ImportError:  # scikit-image is in the `faces` extra; the demo still runs without it
         pass
@@ -68,7 +83,9 @@ def demo(args) -> int:
         raise ValueError(f"--size must be a power of two >= 4 (Hadamard patterns), got {args.size}")
     for f in args.families:
         if f not in FAMILIES or f == "hadamard:variance":
-            raise ValueError(f"--families: each must be one of {[x for x in FAMILIES if x != 'hadamard:variance']}, got {f!r}")
+            raise ValueError(
+                f"--families: each must be one of {[x for x in FAMILIES if x != 'hadamard:variance']}, got {f!r}"
+            )
     if args.photons < 0:
         raise ValueError(f"--photons must be >= 0 (0 = noiseless), got {args.photons}")
     noise = NoiseModel(photons=args.photons) if args.photons > 0 else None
@@ -84,23 +101,38 @@ def demo(args) -> int:
             x_hat = np.asarray(sensor.pinv(y))
             scores = np.asarray(psnr(x_hat, x))
             recon[(fam, rate)] = x_hat[0]
-            rows.append({"family": fam, "rate": rate, "k": sensor.k, "split": sensor.split,
-                         **{name: float(s) for name, s in zip(images, scores)},
-                         "mean_psnr": float(scores.mean())})
+            rows.append(
+                {
+                    "family": fam,
+                    "rate": rate,
+                    "k": sensor.k,
+                    "split": sensor.split,
+                    **{name: float(s) for name, s in zip(images, scores)},
+                    "mean_psnr": float(scores.mean()),
+                }
+            )
 
     names = list(images)
     head = f"{'family':24s} {'rate':>6s} {'K':>5s} " + " ".join(f"{n[:10]:>10s}" for n in names)
-    print(f"pinv reconstruction PSNR (dB), {args.size}x{args.size}, "
-          f"{'noiseless' if noise is None else f'photons={args.photons:g}'}")
+    print(
+        f"pinv reconstruction PSNR (dB), {args.size}x{args.size}, "
+        f"{'noiseless' if noise is None else f'photons={args.photons:g}'}"
+    )
     print(head + f" {'mean':>7s}")
     for r in rows:
-        print(f"{r['family']:24s} {r['rate']:6.3f} {r['k']:5d} "
-              + " ".join(f"{r[n]:10.2f}" for n in names) + f" {r['mean_psnr']:7.2f}")
+        print(
+            f"{r['family']:24s} {r['rate']:6.3f} {r['k']:5d} "
+            + " ".join(f"{r[n]:10.2f}" for n in names)
+            + f" {r['mean_psnr']:7.2f}"
+        )
 
     os.makedirs(args.out, exist_ok=True)
-    fig, axes = plt.subplots(len(args.families), len(args.rate) + 1,
-                             figsize=(1.8 * (len(args.rate) + 1), 1.8 * len(args.families)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(args.families),
+        len(args.rate) + 1,
+        figsize=(1.8 * (len(args.rate) + 1), 1.8 * len(args.families)),
+        squeeze=False,
+    )
     for i, fam in enumerate(args.families):
         axes[i, 0].imshow(x[0], cmap="gray", vmin=0, vmax=1)
         axes[i, 0].set_ylabel(fam.replace("hadamard:", "H:"), fontsize=7)
@@ -116,7 +148,8 @@ def demo(args) -> int:
     fig.savefig(fig_path, dpi=120)
     plt.close(fig)
     with open(os.path.join(args.out, "sensing_demo.json"), "w") as f:
-        json.dump({"size": args.size, "photons": args.photons, "images": names, "rows": rows}, f,
-                  indent=2)
+        json.dump(
+            {"size": args.size, "photons": args.photons, "images": names, "rows": rows}, f, indent=2
+        )
     print(f"figure: {fig_path}")
     return 0

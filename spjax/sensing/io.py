@@ -35,8 +35,10 @@ def load_sensor(directory) -> Sensor:
     jpath, ppath = os.path.join(directory, JSON_NAME), os.path.join(directory, PATTERNS_NAME)
     for p in (jpath, ppath):
         if not os.path.isfile(p):
-            raise FileNotFoundError(f"load_sensor: missing {p} (expected {JSON_NAME} and "
-                                    f"{PATTERNS_NAME} in {directory})")
+            raise FileNotFoundError(
+                f"load_sensor: missing {p} (expected {JSON_NAME} and "
+                f"{PATTERNS_NAME} in {directory})"
+            )
     try:
         with open(jpath) as f:
             meta = json.load(f)
@@ -44,7 +46,9 @@ def load_sensor(directory) -> Sensor:
         raise ValueError(f"load_sensor: {jpath} is not valid JSON ({e})") from None
     if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
         got = meta.get("format_version") if isinstance(meta, dict) else type(meta).__name__
-        raise ValueError(f"load_sensor: {jpath} format_version must be {FORMAT_VERSION}, got {got!r}")
+        raise ValueError(
+            f"load_sensor: {jpath} format_version must be {FORMAT_VERSION}, got {got!r}"
+        )
     missing = {"k", "h", "w", "split", "timing", "noise"} - set(meta)
     if missing:
         raise ValueError(f"load_sensor: {jpath} lacks fields {sorted(missing)}")
@@ -54,13 +58,20 @@ def load_sensor(directory) -> Sensor:
         raise ValueError(f"load_sensor: {ppath} is not a readable .npy array ({e})") from None
     want = (meta["k"], meta["h"], meta["w"])
     if pats.shape != tuple(want):
-        raise ValueError(f"load_sensor: {ppath} has shape {pats.shape}, but {JSON_NAME} says "
-                         f"(K, H, W) = {tuple(want)}")
+        raise ValueError(
+            f"load_sensor: {ppath} has shape {pats.shape}, but {JSON_NAME} says "
+            f"(K, H, W) = {tuple(want)}"
+        )
     noise = None if meta["noise"] is None else NoiseModel.from_dict(meta["noise"])
     common = dict(split=meta["split"], noise=noise, timing=meta["timing"])
     if meta.get("hadamard_rows") is not None:
-        sensor = Sensor.from_hadamard_rows(meta["h"], meta["w"], np.asarray(meta["hadamard_rows"]),
-                                           order=meta.get("order"), **common)
+        sensor = Sensor.from_hadamard_rows(
+            meta["h"],
+            meta["w"],
+            np.asarray(meta["hadamard_rows"]),
+            order=meta.get("order"),
+            **common,
+        )
         if not np.array_equal(np.asarray(sensor.patterns()), pats):
             raise ValueError(f"load_sensor: {ppath} does not match the Hadamard rows in {jpath}")
         return sensor

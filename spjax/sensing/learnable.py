@@ -36,8 +36,11 @@ class Temperature(nnx.Variable):
 
 
 def validate_temperature(t) -> jax.Array:
-    if isinstance(t, bool) or not isinstance(t, (int, float, np.floating)) and not (
-            hasattr(t, "shape") and np.shape(t) == ()):
+    if (
+        isinstance(t, bool)
+        or not isinstance(t, (int, float, np.floating))
+        and not (hasattr(t, "shape") and np.shape(t) == ())
+    ):
         raise TypeError(f"temperature must be a positive float, got {type(t).__name__} {t!r}")
     if not isinstance(t, jax.core.Tracer) and not float(t) > 0:
         raise ValueError(f"temperature must be > 0, got {float(t)}")
@@ -59,8 +62,10 @@ class DensePatterns(nnx.Module):
         # patterns qualify when every entry is ±1, so an imported export of a learned
         # signed_binary sensor simulates bit-identically to the sensor it came from.
         self.plus_minus_one = kind == "signed_binary" or (
-            kind == "fixed" and not isinstance(values, jax.core.Tracer)
-            and bool(np.all(np.abs(np.asarray(values)) == 1.0)))
+            kind == "fixed"
+            and not isinstance(values, jax.core.Tracer)
+            and bool(np.all(np.abs(np.asarray(values)) == 1.0))
+        )
         self.values = Buffer(values) if kind == "fixed" else nnx.Param(values)
         self.temperature = Temperature(validate_temperature(temperature))
 
@@ -102,14 +107,18 @@ def init_dense(parameterization: str, init) -> jax.Array:
     if parameterization == "signed_binary":
         q = p if signed else 2 * p - 1
         return jnp.asarray(np.where(q >= 0, 1.0, -1.0) * (0.5 + np.abs(q)))
-    raise ValueError(f"parameterization must be one of {PARAMETERIZATIONS}, got {parameterization!r}")
+    raise ValueError(
+        f"parameterization must be one of {PARAMETERIZATIONS}, got {parameterization!r}"
+    )
 
 
 def _relaxed_topk(logits, k: int, t):
     """(K, N) relaxed top-K selection: row j is a softmax over rows not yet taken."""
+
     def step(taken, _):
         p = jax.nn.softmax((logits + jnp.log1p(-jnp.minimum(taken, 1 - 1e-6))) / t)
         return taken + p, p
+
     _, soft = jax.lax.scan(step, jnp.zeros_like(logits), None, length=k)
     return soft
 
@@ -130,8 +139,7 @@ def _select_bwd(res, g):
     d_coeffs = jnp.zeros_like(coeffs).at[..., rows].add(g)
     # y_j ≈ Σ_n soft[j, n] coeffs_n  ⇒  dL/dsoft = gᵀ coeffs (K, N), pulled back to the logits.
     _, pull = jax.vjp(lambda lg: _relaxed_topk(lg, rows.shape[0], t), logits)
-    (d_logits,) = pull(jnp.einsum("bk,bn->kn", g.reshape(-1, rows.shape[0]),
-                                  coeffs.reshape(-1, n)))
+    (d_logits,) = pull(jnp.einsum("bk,bn->kn", g.reshape(-1, rows.shape[0]), coeffs.reshape(-1, n)))
     return d_coeffs, d_logits, jnp.zeros_like(t), np.zeros(rows.shape, jax.dtypes.float0)
 
 
@@ -145,8 +153,15 @@ class HadamardSelect(nnx.Module):
     signed = True
     learnable = True
 
-    def __init__(self, h: int, w: int, k: int, order: str = P.DEFAULT_HADAMARD_ORDER, frames=None,
-                 temperature: float = 1.0):
+    def __init__(
+        self,
+        h: int,
+        w: int,
+        k: int,
+        order: str = P.DEFAULT_HADAMARD_ORDER,
+        frames=None,
+        temperature: float = 1.0,
+    ):
         self.h, self.w, self.k = h, w, k
         perm = P.hadamard_indices(h, w, order, frames)
         n = h * w

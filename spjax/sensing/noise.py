@@ -73,7 +73,9 @@ class NoiseModel:
         fields = {f.name for f in dataclasses.fields(cls)}
         unknown = set(d) - fields
         if unknown:
-            raise ValueError(f"noise has unknown fields {sorted(unknown)}; expected {sorted(fields)}")
+            raise ValueError(
+                f"noise has unknown fields {sorted(unknown)}; expected {sorted(fields)}"
+            )
         return cls(**d)
 
     # --- physics --------------------------------------------------------------------------
@@ -92,7 +94,7 @@ class NoiseModel:
         c = jnp.clip(counts, 0.0, self.full_scale)
         if self.adc_bits is None:
             return c
-        levels = 2.0 ** self.adc_bits - 1.0
+        levels = 2.0**self.adc_bits - 1.0
         scaled = c * (levels / self.full_scale)
         q = jnp.round(scaled)
         if straight_through:

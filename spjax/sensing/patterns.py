@@ -28,7 +28,12 @@ from .transforms import fwht, is_power_of_two
 
 ORDERS = ("natural", "sequency", "cake_cutting", "low_frequency", "variance")
 FAMILIES = tuple(f"hadamard:{o}" for o in ORDERS) + (
-    "hadamard", "bernoulli", "rademacher", "gaussian", "dct")
+    "hadamard",
+    "bernoulli",
+    "rademacher",
+    "gaussian",
+    "dct",
+)
 # "Hadamard" without an order means the 2-D low-frequency order (docs/conventions.md).
 DEFAULT_HADAMARD_ORDER = "low_frequency"
 _SIGNED = {"bernoulli": False, "rademacher": True, "gaussian": True, "dct": True}
@@ -37,10 +42,14 @@ _SIGNED = {"bernoulli": False, "rademacher": True, "gaussian": True, "dct": True
 def hadamard_order(name: str) -> str:
     """The row order a Hadamard family name means: `hadamard:<order>` → order, and bare
     `hadamard` → `DEFAULT_HADAMARD_ORDER`."""
-    if not isinstance(name, str) or name.split(":", 1)[0] != "hadamard" \
-            or f"hadamard:{name.partition(':')[2] or DEFAULT_HADAMARD_ORDER}" not in FAMILIES:
-        raise ValueError(f"expected 'hadamard' or 'hadamard:<order>' with an order in {ORDERS}, "
-                         f"got {name!r}")
+    if (
+        not isinstance(name, str)
+        or name.split(":", 1)[0] != "hadamard"
+        or f"hadamard:{name.partition(':')[2] or DEFAULT_HADAMARD_ORDER}" not in FAMILIES
+    ):
+        raise ValueError(
+            f"expected 'hadamard' or 'hadamard:<order>' with an order in {ORDERS}, got {name!r}"
+        )
     return name.partition(":")[2] or DEFAULT_HADAMARD_ORDER
 
 
@@ -58,7 +67,8 @@ def _check_pow2(h: int, w: int) -> None:
             raise ValueError(
                 f"Hadamard patterns need power-of-two sides; {name}={v} is not (h={h}, w={w}). "
                 "Zero-pad frames to the next power of two, or use a dense family such as "
-                "'dct', 'rademacher' or Sensor.from_patterns")
+                "'dct', 'rademacher' or Sensor.from_patterns"
+            )
 
 
 def resolve_k(h: int, w: int, rate=None, k=None) -> int:
@@ -103,7 +113,9 @@ def _zigzag(u: np.ndarray, v: np.ndarray, base: np.ndarray) -> np.ndarray:
     return np.lexsort((base, along, d))
 
 
-def hadamard_indices(h: int, w: int, order: str = DEFAULT_HADAMARD_ORDER, frames=None) -> np.ndarray:
+def hadamard_indices(
+    h: int, w: int, order: str = DEFAULT_HADAMARD_ORDER, frames=None
+) -> np.ndarray:
     """Permutation (N,) of natural Sylvester row indices for `order` (most important first)."""
     h, w = _check_size("h", h), _check_size("w", w)
     _check_pow2(h, w)
@@ -130,7 +142,9 @@ def hadamard_indices(h: int, w: int, order: str = DEFAULT_HADAMARD_ORDER, frames
 
 def _variance_order(h: int, w: int, frames) -> np.ndarray:
     if frames is None:
-        raise ValueError("order='variance' needs frames: sample frames of shape (M, H, W), got None")
+        raise ValueError(
+            "order='variance' needs frames: sample frames of shape (M, H, W), got None"
+        )
     f = np.asarray(frames, dtype=np.float64)
     if f.ndim < 2 or f.shape[-2:] != (h, w):
         raise ValueError(f"frames must have shape (..., {h}, {w}), got {f.shape}")
@@ -160,8 +174,9 @@ def hadamard_patterns(h: int, w: int, rows):
     return hv[rows // w][:, :, None] * hw[rows % w][:, None, :]
 
 
-def hadamard(h: int, w: int, k: int | None = None, order: str = DEFAULT_HADAMARD_ORDER,
-             frames=None) -> np.ndarray:
+def hadamard(
+    h: int, w: int, k: int | None = None, order: str = DEFAULT_HADAMARD_ORDER, frames=None
+) -> np.ndarray:
     """Signed ±1 Hadamard patterns (K, H, W), the first K rows of `order`."""
     k = resolve_k(_check_size("h", h), _check_size("w", w), None, k)
     return hadamard_rows(h, w, hadamard_indices(h, w, order, frames)[:k])
@@ -181,8 +196,9 @@ def dct_patterns(h: int, w: int, k: int | None = None) -> np.ndarray:
     return p.astype(np.float32)
 
 
-def pattern_family(name: str, h: int, w: int, k: int | None = None, *, seed: int = 0,
-                   frames=None) -> tuple[np.ndarray, bool]:
+def pattern_family(
+    name: str, h: int, w: int, k: int | None = None, *, seed: int = 0, frames=None
+) -> tuple[np.ndarray, bool]:
     """Patterns (K, H, W) float32 and whether they are signed, for a family in `FAMILIES`."""
     if not isinstance(name, str) or name not in FAMILIES:
         raise ValueError(f"family name must be one of {FAMILIES}, got {name!r}")

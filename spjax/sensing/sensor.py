@@ -71,8 +71,19 @@ def _check_timing(timing):
 class Sensor(nnx.Module):
     """A single-pixel camera. Build it with `hadamard`, `family`, `from_patterns` or `learned`."""
 
-    def __init__(self, source, h: int, w: int, *, split: bool, noise, timing: str,
-                 kind: str, family: str | None = None, order: str | None = None):
+    def __init__(
+        self,
+        source,
+        h: int,
+        w: int,
+        *,
+        split: bool,
+        noise,
+        timing: str,
+        kind: str,
+        family: str | None = None,
+        order: str | None = None,
+    ):
         self.source = source
         self.h, self.w = int(h), int(w)
         self.n_pixels = self.h * self.w
@@ -84,52 +95,110 @@ class Sensor(nnx.Module):
         if not isinstance(split, bool):
             raise TypeError(f"split must be a bool or None, got {split!r}")
         if split and not self.signed:
-            raise ValueError("split=True needs signed patterns; these patterns are "
-                             "non-negative and are displayed once (use split=False or None)")
+            raise ValueError(
+                "split=True needs signed patterns; these patterns are "
+                "non-negative and are displayed once (use split=False or None)"
+            )
         if self.signed and not split and noise is not None:
-            raise ValueError("signed patterns cannot be displayed without split acquisition "
-                             "when a NoiseModel is simulated (negative light); use split=True")
+            raise ValueError(
+                "signed patterns cannot be displayed without split acquisition "
+                "when a NoiseModel is simulated (negative light); use split=True"
+            )
         self.split = split
         self.kind, self.family, self.order = kind, family, order
         self.fast = isinstance(source, (FixedHadamard, HadamardSelect))
-        self.k = int(source.k if isinstance(source, HadamardSelect)
-                     else (source.row_index.shape[0] if self.fast else source.values.shape[0]))
+        self.k = int(
+            source.k
+            if isinstance(source, HadamardSelect)
+            else (source.row_index.shape[0] if self.fast else source.values.shape[0])
+        )
 
     # --- constructors --------------------------------------------------------------------------
     @classmethod
-    def hadamard(cls, h, w, rate=None, *, k=None, order=P.DEFAULT_HADAMARD_ORDER, split=True, noise=None,
-                 timing="frame", frames=None):
+    def hadamard(
+        cls,
+        h,
+        w,
+        rate=None,
+        *,
+        k=None,
+        order=P.DEFAULT_HADAMARD_ORDER,
+        split=True,
+        noise=None,
+        timing="frame",
+        frames=None,
+    ):
         """Fixed Hadamard sensor on the fast path: the first K rows of `order`."""
         k = P.resolve_k(P._check_size("h", h), P._check_size("w", w), rate, k)
         rows = P.hadamard_indices(h, w, order, frames)[:k]
-        return cls(FixedHadamard(h, w, rows), h, w, split=split, noise=noise, timing=timing,
-                   kind="hadamard", family=f"hadamard:{order}", order=order)
+        return cls(
+            FixedHadamard(h, w, rows),
+            h,
+            w,
+            split=split,
+            noise=noise,
+            timing=timing,
+            kind="hadamard",
+            family=f"hadamard:{order}",
+            order=order,
+        )
 
     @classmethod
-    def from_hadamard_rows(cls, h, w, rows, *, split=True, noise=None, timing="frame",
-                           order=None):
+    def from_hadamard_rows(cls, h, w, rows, *, split=True, noise=None, timing="frame", order=None):
         """Fixed Hadamard sensor measuring the given natural Sylvester rows (fast path)."""
         h, w = P._check_size("h", h), P._check_size("w", w)
         P._check_pow2(h, w)
         rows = np.asarray(rows)
         n = h * w
         if rows.ndim != 1 or not np.issubdtype(rows.dtype, np.integer) or rows.size == 0:
-            raise ValueError(f"rows must be a non-empty 1-D integer array, got {rows.dtype} "
-                             f"shape {rows.shape}")
+            raise ValueError(
+                f"rows must be a non-empty 1-D integer array, got {rows.dtype} shape {rows.shape}"
+            )
         if rows.min() < 0 or rows.max() >= n or len(np.unique(rows)) != rows.size:
-            raise ValueError(f"rows must be distinct indices in [0, {n}), got "
-                             f"min {rows.min()} max {rows.max()} ({rows.size} rows)")
-        return cls(FixedHadamard(h, w, rows), h, w, split=split, noise=noise, timing=timing,
-                   kind="hadamard", family="hadamard:rows" if order is None else f"hadamard:{order}",
-                   order=order)
+            raise ValueError(
+                f"rows must be distinct indices in [0, {n}), got "
+                f"min {rows.min()} max {rows.max()} ({rows.size} rows)"
+            )
+        return cls(
+            FixedHadamard(h, w, rows),
+            h,
+            w,
+            split=split,
+            noise=noise,
+            timing=timing,
+            kind="hadamard",
+            family="hadamard:rows" if order is None else f"hadamard:{order}",
+            order=order,
+        )
 
     @classmethod
-    def family(cls, name, h, w, rate=None, *, k=None, seed=0, split=None, noise=None,
-               timing="frame", frames=None):
+    def family(
+        cls,
+        name,
+        h,
+        w,
+        rate=None,
+        *,
+        k=None,
+        seed=0,
+        split=None,
+        noise=None,
+        timing="frame",
+        frames=None,
+    ):
         """Any family of `FAMILIES`; Hadamard families take the fast path."""
         if isinstance(name, str) and name.startswith("hadamard") and name in P.FAMILIES:
-            return cls.hadamard(h, w, rate, k=k, order=P.hadamard_order(name), noise=noise, timing=timing,
-                                split=True if split is None else split, frames=frames)
+            return cls.hadamard(
+                h,
+                w,
+                rate,
+                k=k,
+                order=P.hadamard_order(name),
+                noise=noise,
+                timing=timing,
+                split=True if split is None else split,
+                frames=frames,
+            )
         k = P.resolve_k(P._check_size("h", h), P._check_size("w", w), rate, k)
         pats, signed = P.pattern_family(name, h, w, k, seed=seed, frames=frames)
         src = DensePatterns("fixed", pats, signed)
@@ -144,33 +213,61 @@ class Sensor(nnx.Module):
         if p.ndim != 3 or 0 in p.shape:
             raise ValueError(f"patterns must have shape (K, H, W), got {p.shape}")
         if not np.isfinite(p).all() or p.min() < -1 or p.max() > 1:
-            raise ValueError(f"patterns must be finite values in [-1, 1] (a DMD shows [0, 1] "
-                             f"per physical frame), got range [{p.min()}, {p.max()}]")
+            raise ValueError(
+                f"patterns must be finite values in [-1, 1] (a DMD shows [0, 1] "
+                f"per physical frame), got range [{p.min()}, {p.max()}]"
+            )
         src = DensePatterns("fixed", p, bool((p < 0).any()))
-        return cls(src, p.shape[1], p.shape[2], split=split, noise=noise, timing=timing,
-                   kind="patterns")
+        return cls(
+            src, p.shape[1], p.shape[2], split=split, noise=noise, timing=timing, kind="patterns"
+        )
 
     @classmethod
-    def learned(cls, h, w, rate=None, *, k=None, parameterization="signed_binary",
-                init="hadamard", split=None, noise=None, timing="frame", temperature=1.0,
-                frames=None, rngs: nnx.Rngs | None = None):
+    def learned(
+        cls,
+        h,
+        w,
+        rate=None,
+        *,
+        k=None,
+        parameterization="signed_binary",
+        init="hadamard",
+        split=None,
+        noise=None,
+        timing="frame",
+        temperature=1.0,
+        frames=None,
+        rngs: nnx.Rngs | None = None,
+    ):
         """Learnable sensor (patterns are `nnx.Param`), initialised from a family or an array.
 
         `rngs` seeds random initial families (rademacher, bernoulli, gaussian).
         """
         if parameterization not in PARAMETERIZATIONS:
-            raise ValueError(f"parameterization must be one of {PARAMETERIZATIONS}, "
-                             f"got {parameterization!r}")
+            raise ValueError(
+                f"parameterization must be one of {PARAMETERIZATIONS}, got {parameterization!r}"
+            )
         h, w = P._check_size("h", h), P._check_size("w", w)
         k = P.resolve_k(h, w, rate, k)
         if parameterization == "hadamard_select":
             if not (isinstance(init, str) and init.startswith("hadamard") and init in P.FAMILIES):
-                raise ValueError("hadamard_select needs init='hadamard' or 'hadamard:<order>', "
-                                 f"got {init if isinstance(init, str) else type(init).__name__!r}")
+                raise ValueError(
+                    "hadamard_select needs init='hadamard' or 'hadamard:<order>', "
+                    f"got {init if isinstance(init, str) else type(init).__name__!r}"
+                )
             order = P.hadamard_order(init)
             src = HadamardSelect(h, w, k, order, frames, temperature)
-            return cls(src, h, w, split=True if split is None else split, noise=noise,
-                       timing=timing, kind="learned", family=init, order=order)
+            return cls(
+                src,
+                h,
+                w,
+                split=True if split is None else split,
+                noise=noise,
+                timing=timing,
+                kind="learned",
+                family=init,
+                order=order,
+            )
         if isinstance(init, str):
             seed = 0 if rngs is None else int(jax.random.randint(rngs.params(), (), 0, 2**31 - 1))
             p0, _ = P.pattern_family(init, h, w, k, seed=seed, frames=frames)
@@ -178,8 +275,9 @@ class Sensor(nnx.Module):
         else:
             p0 = np.asarray(init, np.float32)
             if p0.shape != (k, h, w):
-                raise ValueError(f"init array must have shape (K, H, W) = ({k}, {h}, {w}), "
-                                 f"got {p0.shape}")
+                raise ValueError(
+                    f"init array must have shape (K, H, W) = ({k}, {h}, {w}), got {p0.shape}"
+                )
             fam = "array"
         signed = parameterization == "signed_binary"
         src = DensePatterns(parameterization, init_dense(parameterization, p0), signed, temperature)
@@ -223,6 +321,7 @@ class Sensor(nnx.Module):
         Fixed patterns have no relaxation: the value is checked and has no effect, so one
         training loop can anneal any sensor."""
         from .learnable import validate_temperature
+
         t = validate_temperature(t)
         if self.learnable:
             self.source.temperature[...] = t
@@ -240,8 +339,9 @@ class Sensor(nnx.Module):
         """(B, K) measurements with the signed/non-negative patterns (straight-through)."""
         if self.fast:
             return self.source.measure(flat)[0]
-        return jnp.einsum("bn,kn->bk", flat, self.source.train().reshape(self.k, -1),
-                          precision=_HIGHEST)
+        return jnp.einsum(
+            "bn,kn->bk", flat, self.source.train().reshape(self.k, -1), precision=_HIGHEST
+        )
 
     def _physical(self, flat):
         """(B, F) inner products with the physical patterns."""
@@ -276,8 +376,10 @@ class Sensor(nnx.Module):
 
     def _noise_key(self, key):
         if key is None:
-            raise ValueError("key: this sensor simulates noise and needs an explicit PRNG key "
-                             "(key=jax.random.key(0)), or pass noiseless=True")
+            raise ValueError(
+                "key: this sensor simulates noise and needs an explicit PRNG key "
+                "(key=jax.random.key(0)), or pass noiseless=True"
+            )
         return key
 
     def counts(self, frames, key, *, sampler: str = "exact", check: bool = True):
@@ -285,11 +387,19 @@ class Sensor(nnx.Module):
         if self.noise is None:
             raise ValueError("counts: this sensor has no NoiseModel (noise=None)")
         m = self._physical_timed(frames, check)
-        return self.noise.sample(self._noise_key(key), self.noise.mean_counts(m, self.n_pixels),
-                                 sampler)
+        return self.noise.sample(
+            self._noise_key(key), self.noise.mean_counts(m, self.n_pixels), sampler
+        )
 
-    def __call__(self, frames, key=None, *, sampler: str = "exact", noiseless: bool = False,
-                 check: bool = True):
+    def __call__(
+        self,
+        frames,
+        key=None,
+        *,
+        sampler: str = "exact",
+        noiseless: bool = False,
+        check: bool = True,
+    ):
         """Measurements (..., K). `sampler`: 'exact' (Poisson, evaluation) or 'reparam'
         (differentiable, training). `check=False` skips the eager value checks."""
         noisy = self.noise is not None and not noiseless
@@ -315,8 +425,7 @@ class Sensor(nnx.Module):
             full = jnp.zeros((y2.shape[0], self.n_pixels), y2.dtype).at[:, rows].set(y2)
             x = fwht(full)  # H_N is symmetric: Aᵀy = H_N · scatter(y)
         else:
-            x = jnp.einsum("bk,kn->bn", y2, self.patterns().reshape(self.k, -1),
-                           precision=_HIGHEST)
+            x = jnp.einsum("bk,kn->bn", y2, self.patterns().reshape(self.k, -1), precision=_HIGHEST)
         return x.reshape(*lead, self.h, self.w)
 
     def gram(self):
@@ -349,8 +458,9 @@ class Sensor(nnx.Module):
         else:
             g = jnp.matmul(a, a.T, precision=_HIGHEST)
             eps = rel * jnp.trace(g) / self.k + 1e-12
-            z = jnp.linalg.solve(g + eps * jnp.eye(self.k, dtype=g.dtype),
-                                 y.reshape(-1, self.k).T).T
+            z = jnp.linalg.solve(
+                g + eps * jnp.eye(self.k, dtype=g.dtype), y.reshape(-1, self.k).T
+            ).T
         x = jnp.einsum("bk,kn->bn", z, a, precision=_HIGHEST)
         return x.reshape(*y.shape[:-1], self.h, self.w)
 
@@ -360,8 +470,7 @@ class Sensor(nnx.Module):
         if self.fast:  # rows are orthogonal with squared norm N
             return self.adjoint(y) / self.n_pixels
         g_pinv = jnp.linalg.pinv(self.gram(), hermitian=True)
-        return self.adjoint(jnp.einsum("...k,jk->...j", jnp.asarray(y), g_pinv,
-                                       precision=_HIGHEST))
+        return self.adjoint(jnp.einsum("...k,jk->...j", jnp.asarray(y), g_pinv, precision=_HIGHEST))
 
     def tikhonov(self, y, lam: float):
         """argmin ‖Ax − y‖² + lam‖x‖²  =  Aᵀ(AAᵀ + lam·I)⁻¹y  (..., H, W)."""
@@ -379,11 +488,20 @@ class Sensor(nnx.Module):
     def describe(self) -> dict:
         """JSON-able description (reports, checkpoints, export)."""
         d = {
-            "kind": self.kind, "family": self.family, "order": self.order,
-            "parameterization": self.parameterization, "fast_path": self.fast,
-            "k": self.k, "h": self.h, "w": self.w, "split": self.split, "signed": self.signed,
-            "sampling_rate": self.sampling_rate, "physical_frames": self.physical_frames,
-            "timing": self.timing, "noise": None if self.noise is None else self.noise.to_dict(),
+            "kind": self.kind,
+            "family": self.family,
+            "order": self.order,
+            "parameterization": self.parameterization,
+            "fast_path": self.fast,
+            "k": self.k,
+            "h": self.h,
+            "w": self.w,
+            "split": self.split,
+            "signed": self.signed,
+            "sampling_rate": self.sampling_rate,
+            "physical_frames": self.physical_frames,
+            "timing": self.timing,
+            "noise": None if self.noise is None else self.noise.to_dict(),
         }
         if self.fast:
             d["hadamard_rows"] = [int(r) for r in np.asarray(self.hadamard_rows())]

@@ -47,7 +47,8 @@ def fwht(x, axis: int = -1, radix_bits: int = 3):
     if not is_power_of_two(n):
         raise ValueError(
             f"fwht: length along axis {axis} must be a power of two, got {n}; "
-            "zero-pad the signal or use a dense transform")
+            "zero-pad the signal or use a dense transform"
+        )
     moved = jnp.moveaxis(x, axis, -1)
     lead = moved.shape[:-1]
     y = moved.reshape(-1, n)

@@ -21,16 +21,20 @@ def is_concrete(x) -> bool:
 def check_frames_shape(frames, h: int, w: int, *, name: str = "frames", min_rank: int = 2):
     """Static checks: an array of floats with shape (..., H, W) and at least `min_rank` axes."""
     if not hasattr(frames, "shape") or not hasattr(frames, "dtype"):
-        raise TypeError(f"{name} must be an array of shape (..., {h}, {w}), "
-                        f"got {type(frames).__name__}")
+        raise TypeError(
+            f"{name} must be an array of shape (..., {h}, {w}), got {type(frames).__name__}"
+        )
     if not jnp.issubdtype(frames.dtype, jnp.floating):
-        raise TypeError(f"{name} must be floating-point radiance in [0, 1], got dtype "
-                        f"{frames.dtype} (convert images with x.astype('float32') / 255)")
+        raise TypeError(
+            f"{name} must be floating-point radiance in [0, 1], got dtype "
+            f"{frames.dtype} (convert images with x.astype('float32') / 255)"
+        )
     shape = tuple(frames.shape)
     if len(shape) < min_rank:
         want = "(..., T, H, W)" if min_rank >= 3 else "(..., H, W)"
-        raise ValueError(f"{name} must have shape {want} with at least {min_rank} axes, "
-                         f"got shape {shape}")
+        raise ValueError(
+            f"{name} must have shape {want} with at least {min_rank} axes, got shape {shape}"
+        )
     if shape[-2:] != (h, w):
         raise ValueError(f"{name} must have trailing shape (H, W) = ({h}, {w}), got shape {shape}")
 
@@ -43,11 +47,12 @@ def check_values(frames, *, name: str = "frames") -> None:
     finite = np.isfinite(x)
     if not finite.all():
         n_bad = int(x.size - finite.sum())
-        raise ValueError(f"{name} must be finite radiance, got {n_bad} NaN/inf values "
-                         f"of {x.size}")
+        raise ValueError(f"{name} must be finite radiance, got {n_bad} NaN/inf values of {x.size}")
     if x.size and x.min() < 0:
-        raise ValueError(f"{name} must be non-negative radiance (light cannot be negative), "
-                         f"got minimum {float(x.min())}")
+        raise ValueError(
+            f"{name} must be non-negative radiance (light cannot be negative), "
+            f"got minimum {float(x.min())}"
+        )
 
 
 def validate_frames(frames, h: int, w: int, *, name: str = "frames", min_rank: int = 2) -> None:
@@ -60,7 +65,9 @@ def check_measurements(y, k: int, *, name: str = "y") -> None:
     if not hasattr(y, "shape"):
         raise TypeError(f"{name} must be an array of shape (..., {k}), got {type(y).__name__}")
     if len(y.shape) < 1 or y.shape[-1] != k:
-        raise ValueError(f"{name} must have shape (..., K) with K = {k}, got shape {tuple(y.shape)}")
+        raise ValueError(
+            f"{name} must have shape (..., K) with K = {k}, got shape {tuple(y.shape)}"
+        )
 
 
 def checkify_values(frames, name: str = "frames") -> None:

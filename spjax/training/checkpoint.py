@@ -58,8 +58,9 @@ class Checkpointer:
 
     def save_best(self, step: int, state: Any, meta: dict, value: float) -> bool:
         """Save as the best step when `value` beats the best so far."""
-        better = (self.best_value is None
-                  or (value > self.best_value if self.best_mode == "max" else value < self.best_value))
+        better = self.best_value is None or (
+            value > self.best_value if self.best_mode == "max" else value < self.best_value
+        )
         if better:
             self.best_value = float(value)
             meta = dict(meta, best_value=self.best_value)
@@ -68,8 +69,7 @@ class Checkpointer:
 
     @staticmethod
     def _save_args(state, meta):
-        return ocp.args.Composite(state=ocp.args.StandardSave(state),
-                                  meta=ocp.args.JsonSave(meta))
+        return ocp.args.Composite(state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta))
 
     def wait(self) -> None:
         self._last.wait_until_finished()
@@ -90,10 +90,14 @@ class Checkpointer:
         if step is None:
             raise CheckpointError(f"no checkpoint in {manager.directory}")
         try:
-            return manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
+            return manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))[
+                "meta"
+            ]
         except Exception as err:  # orbax raises many types for unreadable files
-            raise CheckpointError(f"checkpoint {manager.directory}/{step} is corrupt or unreadable: "
-                                  f"{type(err).__name__}: {err}") from err
+            raise CheckpointError(
+                f"checkpoint {manager.directory}/{step} is corrupt or unreadable: "
+                f"{type(err).__name__}: {err}"
+            ) from err
 
     def check_config(self, config_dict: dict, step: int | None = None) -> None:
         """Refuse to resume a checkpoint written under a different config."""
@@ -103,7 +107,8 @@ class Checkpointer:
             raise CheckpointError(
                 f"checkpoint in {self.directory} was written with a different config; "
                 f"differing keys: {', '.join(differ)}. Use a new --workdir or the same config "
-                f"(saved config: {self.directory}/last/<step>/meta).")
+                f"(saved config: {self.directory}/last/<step>/meta)."
+            )
 
     def restore(self, target_state: Any, step: int | None = None, *, best: bool = False):
         """Restore `(state, meta)`; `target_state` gives the tree structure, shapes and shardings."""
@@ -114,8 +119,12 @@ class Checkpointer:
         target = _as_restorable(target_state)
         abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target)
         try:
-            restored = manager.restore(step, args=ocp.args.Composite(
-                state=ocp.args.StandardRestore(abstract), meta=ocp.args.JsonRestore()))
+            restored = manager.restore(
+                step,
+                args=ocp.args.Composite(
+                    state=ocp.args.StandardRestore(abstract), meta=ocp.args.JsonRestore()
+                ),
+            )
         except Exception as err:
             raise CheckpointError(
                 f"checkpoint {manager.directory}/{step} cannot be restored into this model "

@@ -8,30 +8,51 @@ import argparse
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "train", help="train from a recipe (decoder pretraining or SP-VLM)",
+        "train",
+        help="train from a recipe (decoder pretraining or SP-VLM)",
         description="Run a recipe file from recipes/. Overrides use --set key=value; "
-                    "unknown keys are errors.")
+        "unknown keys are errors.",
+    )
     p.add_argument("recipe", help="path to a recipe file, e.g. recipes/spvlm_synthetic.py")
     p.add_argument("--workdir", required=True, help="run directory (checkpoints, logs, report)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config value (repeatable)")
-    p.add_argument("--resume", action="store_true",
-                   help="continue from the latest checkpoint in --workdir")
-    p.add_argument("--wandb", choices=("disabled", "offline", "online"), default=None,
-                   help="wandb logging mode (default: the recipe's run.wandb, 'disabled')")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value (repeatable)",
+    )
+    p.add_argument(
+        "--resume", action="store_true", help="continue from the latest checkpoint in --workdir"
+    )
+    p.add_argument(
+        "--wandb",
+        choices=("disabled", "offline", "online"),
+        default=None,
+        help="wandb logging mode (default: the recipe's run.wandb, 'disabled')",
+    )
     p.set_defaults(func=_train)
 
     e = subparsers.add_parser(
-        "evaluate", help="evaluate a trained SP-VLM run on another world (no retraining)",
+        "evaluate",
+        help="evaluate a trained SP-VLM run on another world (no retraining)",
         description="Rebuild a trained run from its config and latest checkpoint, change the "
-                    "world with --set data.KEY=VALUE (world_seed, layout_offset, "
-                    "identity_offset, lighting, noise_std, anomaly_fraction, n_test, …) or the "
-                    "detector noise (sensor.photons, sensor.dark, sensor.read_std) or the decoding "
-                    "(eval.describe_beams, …), and score "
-                    "generated answers on its test split. Writes the report.json utility schema.")
+        "world with --set data.KEY=VALUE (world_seed, layout_offset, "
+        "identity_offset, lighting, noise_std, anomaly_fraction, n_test, …) or the "
+        "detector noise (sensor.photons, sensor.dark, sensor.read_std) or the decoding "
+        "(eval.describe_beams, …), and score "
+        "generated answers on its test split. Writes the report.json utility schema.",
+    )
     e.add_argument("--run", required=True, help="a run directory written by `spjax train`")
-    e.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="change the evaluated world (repeatable)")
+    e.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change the evaluated world (repeatable)",
+    )
     e.add_argument("--out", required=True, help="output JSON file")
     e.set_defaults(func=_evaluate)
 
@@ -59,7 +80,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, default=str))
     u = result["utility"]
-    print(f"{args.run} on {' '.join(args.overrides) or 'its own world'}: anomaly accuracy "
-          f"{u['anomaly_accuracy']:.3f} (balanced {u['anomaly_balanced_accuracy']:.3f}), count "
-          f"MAE {u['count_mae']:.3f}, ROUGE-L {u['rouge_l']:.3f} → {out}")
+    print(
+        f"{args.run} on {' '.join(args.overrides) or 'its own world'}: anomaly accuracy "
+        f"{u['anomaly_accuracy']:.3f} (balanced {u['anomaly_balanced_accuracy']:.3f}), count "
+        f"MAE {u['count_mae']:.3f}, ROUGE-L {u['rouge_l']:.3f} → {out}"
+    )
     return 0

@@ -23,8 +23,14 @@ ConfigDict = ml_collections.ConfigDict
 
 # Keys that may differ between a checkpoint's config and the resuming run's config: they
 # change how a run is observed or how long it runs, not what it computes per step.
-RESUMABLE_KEYS = ("run.", "train.steps", "train.eval_every", "train.checkpoint_every",
-                  "train.log_every", "train.keep_checkpoints")
+RESUMABLE_KEYS = (
+    "run.",
+    "train.steps",
+    "train.eval_every",
+    "train.checkpoint_every",
+    "train.log_every",
+    "train.keep_checkpoints",
+)
 
 
 def load_recipe(path: str | Path) -> ConfigDict:
@@ -39,8 +45,10 @@ def load_recipe(path: str | Path) -> ConfigDict:
         raise ValueError(f"recipe {str(path)!r} defines no get_config()")
     config = module.get_config()
     if not isinstance(config, ConfigDict):
-        raise TypeError(f"recipe {str(path)!r}: get_config() must return a ConfigDict, "
-                        f"got {type(config).__name__}")
+        raise TypeError(
+            f"recipe {str(path)!r}: get_config() must return a ConfigDict, "
+            f"got {type(config).__name__}"
+        )
     config.lock()
     return config
 
@@ -58,14 +66,19 @@ def flatten(config: ConfigDict | dict, prefix: str = "") -> dict[str, Any]:
 
 
 def _parse_value(text: str, current: Any, key: str) -> Any:
-    if isinstance(current, bool) or current is None or isinstance(current, (int, float, tuple, list)):
+    if (
+        isinstance(current, bool)
+        or current is None
+        or isinstance(current, (int, float, tuple, list))
+    ):
         try:
             value = ast.literal_eval(text)
         except (ValueError, SyntaxError):
             if current is None:
                 return text
-            raise ValueError(f"--set {key}={text}: cannot parse {text!r} as "
-                             f"{type(current).__name__}") from None
+            raise ValueError(
+                f"--set {key}={text}: cannot parse {text!r} as {type(current).__name__}"
+            ) from None
     else:
         value = text
     if current is None or value is None:
@@ -81,8 +94,10 @@ def _parse_value(text: str, current: Any, key: str) -> Any:
             value = (value,)
         return type(current)(value)
     if not isinstance(value, type(current)):
-        raise ValueError(f"--set {key}={text}: expected {type(current).__name__}, "
-                         f"got {type(value).__name__} {text!r}")
+        raise ValueError(
+            f"--set {key}={text}: expected {type(current).__name__}, "
+            f"got {type(value).__name__} {text!r}"
+        )
     return value
 
 
@@ -117,15 +132,19 @@ def config_hash(config: ConfigDict | dict, *, exclude: Iterable[str] = ()) -> st
     return jsonio.sha256_hex(json.dumps(jsonio.to_jsonable(kept), sort_keys=True))[:16]
 
 
-def differing_keys(saved: dict, current: ConfigDict | dict,
-                   ignore: Iterable[str] = RESUMABLE_KEYS) -> list[str]:
+def differing_keys(
+    saved: dict, current: ConfigDict | dict, ignore: Iterable[str] = RESUMABLE_KEYS
+) -> list[str]:
     """Keys whose values differ between two configs (lists and tuples compare equal)."""
     a = {k: _normalise(v) for k, v in flatten(saved).items()}
     b = {k: _normalise(v) for k, v in flatten(current).items()}
     keys = sorted(set(a) | set(b))
-    return [k for k in keys
-            if not any(k == i or (i.endswith(".") and k.startswith(i)) for i in ignore)
-            and a.get(k, "<missing>") != b.get(k, "<missing>")]
+    return [
+        k
+        for k in keys
+        if not any(k == i or (i.endswith(".") and k.startswith(i)) for i in ignore)
+        and a.get(k, "<missing>") != b.get(k, "<missing>")
+    ]
 
 
 def _normalise(value):

@@ -26,37 +26,45 @@ class QASplit:
     training rows `[bos] question answer [eos]` right-padded with a loss mask on the answer;
     prompts `[bos] question` left-padded for generation."""
 
-    frames: np.ndarray          # (N, T, H, W) float32 clips
-    clip: np.ndarray            # (E,) clip index of each example
-    qtype: np.ndarray           # (E,) index into QTYPES
-    tokens: np.ndarray          # (E, L)
-    loss_mask: np.ndarray       # (E, L)
+    frames: np.ndarray  # (N, T, H, W) float32 clips
+    clip: np.ndarray  # (E,) clip index of each example
+    qtype: np.ndarray  # (E,) index into QTYPES
+    tokens: np.ndarray  # (E, L)
+    loss_mask: np.ndarray  # (E, L)
     attention_mask: np.ndarray  # (E, L)
-    prompt: np.ndarray          # (E, Lq)
-    prompt_mask: np.ndarray     # (E, Lq)
+    prompt: np.ndarray  # (E, Lq)
+    prompt_mask: np.ndarray  # (E, Lq)
     question_text: list[str]
     answer_text: list[str]
-    labels: dict                # clip-level labels from the scene generator
-    captions: list[list[str]]   # (N,) reference captions
+    labels: dict  # clip-level labels from the scene generator
+    captions: list[list[str]]  # (N,) reference captions
 
     def __len__(self) -> int:
         return len(self.clip)
 
     def batch(self, index) -> dict:
         clip = self.clip[index]
-        return {"frames": self.frames[clip], "tokens": self.tokens[index],
-                "loss_mask": self.loss_mask[index], "attention_mask": self.attention_mask[index],
-                **clip_targets(self.labels, clip)}
+        return {
+            "frames": self.frames[clip],
+            "tokens": self.tokens[index],
+            "loss_mask": self.loss_mask[index],
+            "attention_mask": self.attention_mask[index],
+            **clip_targets(self.labels, clip),
+        }
 
     def references(self, index) -> list:
         """Per example: the reference answer, or the clip's captions for `describe`."""
-        return [self.captions[self.clip[i]] if QTYPES[self.qtype[i]] == "describe"
-                else self.answer_text[i] for i in index]
+        return [
+            self.captions[self.clip[i]]
+            if QTYPES[self.qtype[i]] == "describe"
+            else self.answer_text[i]
+            for i in index
+        ]
 
 
 @dataclasses.dataclass
 class FaceSplit:
-    image: np.ndarray     # (N, H, W) float32
+    image: np.ndarray  # (N, H, W) float32
     identity: np.ndarray  # (N,) int32
 
     def __len__(self) -> int:
@@ -65,9 +73,11 @@ class FaceSplit:
 
 def clip_targets(labels: dict, index=slice(None)) -> dict:
     """The label-head targets of clips `index`: count, anomaly type, activity ids."""
-    return {"count": np.asarray(labels["count"])[index].astype(np.int32),
-            "anomaly_type": np.asarray(labels["anomaly_type"])[index].astype(np.int32),
-            "activity": np.asarray(labels["activity"])[index].astype(np.int32)}
+    return {
+        "count": np.asarray(labels["count"])[index].astype(np.int32),
+        "anomaly_type": np.asarray(labels["anomaly_type"])[index].astype(np.int32),
+        "activity": np.asarray(labels["activity"])[index].astype(np.int32),
+    }
 
 
 def qtype_widths(clip_sets: list[dict], tokenizer, margin: int = 4) -> dict[str, int]:
@@ -95,12 +105,20 @@ def make_qa_split(clips: dict, tokenizer, *, max_len: int) -> QASplit:
     rows = make_batch(tokenizer, questions, answers, max_len=max_len)
     prompt, prompt_mask = make_prompts(tokenizer, questions)
     labels = {k: v for k, v in clips.items() if k not in ("frames", "qa", "captions")}
-    return QASplit(frames=np.asarray(clips["frames"], np.float32),
-                   clip=np.asarray(clip, np.int32), qtype=np.asarray(qtype, np.int32),
-                   tokens=rows["tokens"], loss_mask=rows["loss_mask"],
-                   attention_mask=rows["attention_mask"], prompt=prompt, prompt_mask=prompt_mask,
-                   question_text=questions, answer_text=answers, labels=labels,
-                   captions=[list(c) for c in clips["captions"]])
+    return QASplit(
+        frames=np.asarray(clips["frames"], np.float32),
+        clip=np.asarray(clip, np.int32),
+        qtype=np.asarray(qtype, np.int32),
+        tokens=rows["tokens"],
+        loss_mask=rows["loss_mask"],
+        attention_mask=rows["attention_mask"],
+        prompt=prompt,
+        prompt_mask=prompt_mask,
+        question_text=questions,
+        answer_text=answers,
+        labels=labels,
+        captions=[list(c) for c in clips["captions"]],
+    )
 
 
 def step_qtype(cfg: ConfigDict, step: int) -> str:
@@ -140,13 +158,20 @@ class TrainClips:
         if self.arrays is None:
             from spjax.data.stream import clip_batch
 
-            return clip_batch(self.scene_config, self.local_batch, seed=self.cfg.seed, step=step,
-                              shard_index=jax.process_index())
+            return clip_batch(
+                self.scene_config,
+                self.local_batch,
+                seed=self.cfg.seed,
+                step=step,
+                shard_index=jax.process_index(),
+            )
         n = len(self.arrays["count"])
         rng = np.random.default_rng([int(self.cfg.seed), int(step), jax.process_index()])
         idx = rng.integers(0, n, self.local_batch)
-        return {k: ([v[i] for i in idx] if isinstance(v, list) else np.asarray(v)[idx])
-                for k, v in self.arrays.items()}
+        return {
+            k: ([v[i] for i in idx] if isinstance(v, list) else np.asarray(v)[idx])
+            for k, v in self.arrays.items()
+        }
 
 
 def scene_config(cfg: ConfigDict):
@@ -165,10 +190,13 @@ def build_eval_sets(cfg: ConfigDict):
     from spjax.data.stream import eval_clips
 
     world = scene_config(cfg)
-    clips = {split: eval_clips(world, n, seed=cfg.seed, split=split)
-             for split, n in (("val", d.n_val), ("test", d.n_test))}
-    face_data = faces.generate_faces(d.n_identities, d.faces_per_identity, size=d.size,
-                                     seed=cfg.seed, world=d.world_seed)
+    clips = {
+        split: eval_clips(world, n, seed=cfg.seed, split=split)
+        for split, n in (("val", d.n_val), ("test", d.n_test))
+    }
+    face_data = faces.generate_faces(
+        d.n_identities, d.faces_per_identity, size=d.size, seed=cfg.seed, world=d.world_seed
+    )
     return None, clips, split_faces(face_data, seed=cfg.seed)
 
 
@@ -184,21 +212,34 @@ def _from_tfds(cfg: ConfigDict):
 
     d = cfg.data
     limits = {"train": d.n_train, "val": d.n_val, "test": d.n_test}
-    scenes_cfg, faces_cfg = parse_builder_config(d.scenes_config), parse_builder_config(d.faces_config)
-    clips = {split: as_arrays(load(d.scenes, d.data_dir, scenes_cfg, split=split), limit=n)
-             for split, n in limits.items()}
-    face_sets = {split: as_arrays(load(d.faces, d.data_dir, faces_cfg, split=split))
-                 for split in ("train", "val", "test")}
+    scenes_cfg, faces_cfg = (
+        parse_builder_config(d.scenes_config),
+        parse_builder_config(d.faces_config),
+    )
+    clips = {
+        split: as_arrays(load(d.scenes, d.data_dir, scenes_cfg, split=split), limit=n)
+        for split, n in limits.items()
+    }
+    face_sets = {
+        split: as_arrays(load(d.faces, d.data_dir, faces_cfg, split=split))
+        for split in ("train", "val", "test")
+    }
     for split, c in clips.items():
         if c["frames"].shape[1:] != (d.frames, d.size, d.size):
-            raise ValueError(f"{d.scenes} {split} clips have shape {c['frames'].shape[1:]}, the "
-                             f"config expects (data.frames, data.size, data.size) = "
-                             f"{(d.frames, d.size, d.size)}")
-    faces = {split: FaceSplit(np.asarray(f["image"], np.float32), np.asarray(f["identity"], np.int32))
-             for split, f in face_sets.items()}
+            raise ValueError(
+                f"{d.scenes} {split} clips have shape {c['frames'].shape[1:]}, the "
+                f"config expects (data.frames, data.size, data.size) = "
+                f"{(d.frames, d.size, d.size)}"
+            )
+    faces = {
+        split: FaceSplit(np.asarray(f["image"], np.float32), np.asarray(f["identity"], np.int32))
+        for split, f in face_sets.items()
+    }
     if faces["train"].image.shape[1:] != (d.size, d.size):
-        raise ValueError(f"{d.faces} images have shape {faces['train'].image.shape[1:]}, the config "
-                         f"expects (data.size, data.size) = {(d.size, d.size)}")
+        raise ValueError(
+            f"{d.faces} images have shape {faces['train'].image.shape[1:]}, the config "
+            f"expects (data.size, data.size) = {(d.size, d.size)}"
+        )
     train = clips.pop("train")
     return train, clips, faces
 
@@ -213,12 +254,14 @@ def split_faces(face_data: dict, *, seed: int, fractions=(0.7, 0.15, 0.15)) -> d
         n_tr = int(round(len(idx) * fractions[0]))
         n_va = int(round(len(idx) * fractions[1]))
         parts["train"].append(idx[:n_tr])
-        parts["val"].append(idx[n_tr:n_tr + n_va])
-        parts["test"].append(idx[n_tr + n_va:])
+        parts["val"].append(idx[n_tr : n_tr + n_va])
+        parts["test"].append(idx[n_tr + n_va :])
     out = {}
     for name, chunks in parts.items():
         idx = np.concatenate(chunks)
-        out[name] = FaceSplit(np.asarray(face_data["image"], np.float32)[idx], ids[idx].astype(np.int32))
+        out[name] = FaceSplit(
+            np.asarray(face_data["image"], np.float32)[idx], ids[idx].astype(np.int32)
+        )
     return out
 
 
@@ -226,5 +269,13 @@ def index_loader(n: int, batch_size: int, seed: int):
     """Infinite, per-epoch reshuffled batches of example indices for this process's shard."""
     from spjax.data.pipeline import make_loader
 
-    return iter(make_loader(range(n), batch_size=batch_size, seed=seed, num_epochs=None,
-                            drop_remainder=True, to_float=False))
+    return iter(
+        make_loader(
+            range(n),
+            batch_size=batch_size,
+            seed=seed,
+            num_epochs=None,
+            drop_remainder=True,
+            to_float=False,
+        )
+    )

@@ -58,8 +58,9 @@ def validate(trainer) -> dict:
     bs = trainer.cfg.eval.batch_size
     key = jax.random.fold_in(trainer.base_key, KEY_VALIDATE)
     for lo in range(0, len(split), bs):
-        m = _val_step(model, split.batch(np.arange(lo, min(lo + bs, len(split)))),
-                      jax.random.fold_in(key, lo))
+        m = _val_step(
+            model, split.batch(np.arange(lo, min(lo + bs, len(split)))), jax.random.fold_in(key, lo)
+        )
         n = float(m["answer_tokens"])
         totals["loss"] += float(m["loss"]) * n
         totals["accuracy"] += float(m["accuracy"]) * n
@@ -91,21 +92,29 @@ def answer(trainer, split_name: str, index: np.ndarray | None = None) -> dict:
         where = np.flatnonzero(split.qtype[index] == q)
         max_new = cfg.eval.max_new_tokens or int(split.loss_mask[index[where]].sum(1).max()) + 2
         for lo in range(0, len(where), bs):
-            pos = where[lo:lo + bs]
+            pos = where[lo : lo + bs]
             idx = index[pos]
             prefix = jnp.asarray(np.stack([prefixes[c] for c in split.clip[idx]]))
-            kw = dict(prefix=prefix, attention_mask=split.prompt_mask[idx], max_new_tokens=max_new,
-                      eos_id=tok.eos_id, pad_id=tok.pad_id)
+            kw = dict(
+                prefix=prefix,
+                attention_mask=split.prompt_mask[idx],
+                max_new_tokens=max_new,
+                eos_id=tok.eos_id,
+                pad_id=tok.pad_id,
+            )
             if QTYPES[q] == "describe" and cfg.eval.describe_beams > 1:
-                ids = generation.beam_search(model.decoder, split.prompt[idx],
-                                             num_beams=cfg.eval.describe_beams, **kw)
+                ids = generation.beam_search(
+                    model.decoder, split.prompt[idx], num_beams=cfg.eval.describe_beams, **kw
+                )
             else:
                 ids = generation.generate(model.decoder, split.prompt[idx], **kw)
             for p, row in zip(pos, generation.trim(np.asarray(ids), tok.eos_id)):
                 texts[p] = tok.decode(row)
             if QTYPES[q] == "anomaly":
-                logits = np.asarray(_first_logits(model.decoder, split.prompt[idx],
-                                                  split.prompt_mask[idx], prefix))
+                logits = np.asarray(
+                    _first_logits(model.decoder, split.prompt[idx], split.prompt_mask[idx], prefix)
+                )
+
                 def lse(cols, logits=logits):
                     return np.logaddexp.reduce(logits[:, cols], axis=1)
 
@@ -119,7 +128,7 @@ def clip_prefixes(trainer, split, clips) -> dict[int, np.ndarray]:
     key = jax.random.fold_in(trainer.base_key, KEY_ANSWER)
     out = {}
     for lo in range(0, len(clips), bs):
-        c = clips[lo:lo + bs]
+        c = clips[lo : lo + bs]
         p = np.asarray(_prefix(model, jnp.asarray(split.frames[c]), jax.random.fold_in(key, lo)))
         out.update(zip(c.tolist(), p))
     return out
@@ -133,25 +142,37 @@ def head_utility(trainer, split_name: str) -> dict:
     key = jax.random.fold_in(trainer.base_key, KEY_HEADS)
     preds = {"count": [], "anomaly_type": [], "anomaly_score": []}
     for lo in range(0, len(split.frames), bs):
-        out = _heads(model, jnp.asarray(split.frames[lo:lo + bs]), jax.random.fold_in(key, lo))
+        out = _heads(model, jnp.asarray(split.frames[lo : lo + bs]), jax.random.fold_in(key, lo))
         for k in preds:
             preds[k].append(np.asarray(out[k]))
     preds = {k: np.concatenate(v) for k, v in preds.items()}
     names = np.array(ANOMALY_TYPES)
-    return {"anomaly": anomaly_metrics(names[preds["anomaly_type"]],
-                                       names[split.labels["anomaly_type"]], preds["anomaly_score"]),
-            "count": count_metrics(preds["count"].tolist(), split.labels["count"])}
+    return {
+        "anomaly": anomaly_metrics(
+            names[preds["anomaly_type"]],
+            names[split.labels["anomaly_type"]],
+            preds["anomaly_score"],
+        ),
+        "count": count_metrics(preds["count"].tolist(), split.labels["count"]),
+    }
 
 
 def sample_answers(trainer, split_name: str, per_qtype: int = 1) -> list[dict]:
     """A few generated answers next to their references (logged at every evaluation)."""
     split = trainer.splits[split_name]
-    index = np.concatenate([np.flatnonzero(split.qtype == q)[:per_qtype]
-                            for q in np.unique(split.qtype)])
+    index = np.concatenate(
+        [np.flatnonzero(split.qtype == q)[:per_qtype] for q in np.unique(split.qtype)]
+    )
     out = answer(trainer, split_name, index)
-    return [{"qtype": QTYPES[split.qtype[i]], "question": split.question_text[i],
-             "reference": split.answer_text[i], "answer": text}
-            for i, text in zip(index, out["texts"])]
+    return [
+        {
+            "qtype": QTYPES[split.qtype[i]],
+            "question": split.question_text[i],
+            "reference": split.answer_text[i],
+            "answer": text,
+        }
+        for i, text in zip(index, out["texts"])
+    ]
 
 
 def evaluate(trainer, split_name: str = "test") -> dict:
@@ -173,8 +194,16 @@ def evaluate(trainer, split_name: str = "test") -> dict:
             got, want = parse_answer(q, text), parse_answer(q, ref)
             key = {"count": "count", "anomaly": "anomaly", "activity": "activity"}[q]
             ok = got is not None and want is not None and got.get(key) == want.get(key)
-        samples.append({"clip": int(split.clip[i]), "qtype": q, "question": split.question_text[i],
-                        "reference": ref, "answer": text, "correct": ok})
+        samples.append(
+            {
+                "clip": int(split.clip[i]),
+                "qtype": q,
+                "question": split.question_text[i],
+                "reference": ref,
+                "answer": text,
+                "correct": ok,
+            }
+        )
     return {"utility": utility, "heads": head_utility(trainer, split_name), "samples": samples}
 
 
@@ -199,8 +228,9 @@ def evaluate_run(run_dir: str | Path, overrides=(), *, split: str = "test") -> d
     if not cfg_path.is_file():
         raise FileNotFoundError(f"{run_dir} is not an SP-VLM run: no config.json")
     if not has_checkpoint(run_dir):
-        raise CheckpointError(f"{run_dir} holds no checkpoint (checkpoints/last/<step>); train "
-                              f"it first")
+        raise CheckpointError(
+            f"{run_dir} holds no checkpoint (checkpoints/last/<step>); train it first"
+        )
     from ml_collections import ConfigDict
 
     cfg = ConfigDict(json.loads(cfg_path.read_text()))
@@ -208,18 +238,31 @@ def evaluate_run(run_dir: str | Path, overrides=(), *, split: str = "test") -> d
     allowed_sensor = ("sensor.photons", "sensor.dark", "sensor.read_std", "sensor.adc_bits")
     for key, _ in key_values(overrides):
         if key in EVAL_KEYS_FIXED:
-            raise ValueError(f"--set {key}: the trained sensor and encoder fix it "
-                             f"({key}={flatten(cfg)[key]}); evaluate on a world of that shape")
+            raise ValueError(
+                f"--set {key}: the trained sensor and encoder fix it "
+                f"({key}={flatten(cfg)[key]}); evaluate on a world of that shape"
+            )
         if not (key.startswith(("data.", "eval.")) or key in allowed_sensor):
-            raise ValueError(f"--set {key}: only data.* and eval.* keys and "
-                             f"{', '.join(allowed_sensor)} can change at evaluation")
+            raise ValueError(
+                f"--set {key}: only data.* and eval.* keys and "
+                f"{', '.join(allowed_sensor)} can change at evaluation"
+            )
     trained_identities = int(flatten(cfg)["data.n_identities"])
     cfg = apply_overrides(cfg, overrides)
     trainer = SPVLMTrainer(cfg, run_dir, evaluation=True, n_identities=trained_identities)
     meta = trainer.restore_latest()
     result = evaluate(trainer, split)
     sensor = trainer.model().sensor
-    return {"run": str(run_dir), "step": int(meta["step"]), "overrides": list(overrides),
-            "split": split, "sampling_rate": sensor.sampling_rate, "K": sensor.k, "H": sensor.h,
-            "W": sensor.w, "split_pairs": sensor.split,
-            "utility": utility_section(result, split), "samples": result["samples"][:16]}
+    return {
+        "run": str(run_dir),
+        "step": int(meta["step"]),
+        "overrides": list(overrides),
+        "split": split,
+        "sampling_rate": sensor.sampling_rate,
+        "K": sensor.k,
+        "H": sensor.h,
+        "W": sensor.w,
+        "split_pairs": sensor.split,
+        "utility": utility_section(result, split),
+        "samples": result["samples"][:16],
+    }

@@ -23,11 +23,14 @@ def patterns_figure(sensor, path: Path, max_patterns: int = 32) -> Path:
     vmin = -1 if sensor.signed else 0
     for ax in axes.flat:
         ax.axis("off")
-    for i, ax in enumerate(axes.flat[:len(p)]):
+    for i, ax in enumerate(axes.flat[: len(p)]):
         ax.imshow(p[i], cmap="gray", vmin=vmin, vmax=1, interpolation="nearest")
         ax.set_title(str(i), fontsize=7)
-    fig.suptitle(f"patterns ({sensor.k} of {sensor.h}×{sensor.w}, r = {sensor.sampling_rate:.3f}, "
-                 f"{'signed → split ±' if sensor.split else 'non-negative'})", fontsize=9)
+    fig.suptitle(
+        f"patterns ({sensor.k} of {sensor.h}×{sensor.w}, r = {sensor.sampling_rate:.3f}, "
+        f"{'signed → split ±' if sensor.split else 'non-negative'})",
+        fontsize=9,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -42,21 +45,29 @@ def curves_figure(workdir: Path, path: Path) -> Path:
     axes[0].plot(steps, [r["label_loss"] for r in train], label="label heads (CE)")
     answered = [r for r in train if "answer_loss" in r]
     if answered:
-        axes[0].plot([r["step"] for r in answered], [r["answer_loss"] for r in answered],
-                     label="answers (CE through the frozen decoder)")
+        axes[0].plot(
+            [r["step"] for r in answered],
+            [r["answer_loss"] for r in answered],
+            label="answers (CE through the frozen decoder)",
+        )
     axes[0].set_title("losses")
     axes[0].set_xlabel("step")
     axes[0].set_yscale("log")
     axes[0].legend(fontsize=7)
     if answered:
-        axes[1].plot([r["step"] for r in answered], [r["answer_accuracy"] for r in answered],
-                     label="train")
+        axes[1].plot(
+            [r["step"] for r in answered], [r["answer_accuracy"] for r in answered], label="train"
+        )
     if val:
-        axes[1].plot([r["step"] for r in val], [r["answer_accuracy"] for r in val], "o-", label="val")
+        axes[1].plot(
+            [r["step"] for r in val], [r["answer_accuracy"] for r in val], "o-", label="val"
+        )
     axes[1].set_title("answer-token accuracy")
     axes[1].legend()
     axes[1].set_xlabel("step")
-    axes[2].plot(steps, [r["adversary_accuracy_worst"] for r in train], label="worst training adversary")
+    axes[2].plot(
+        steps, [r["adversary_accuracy_worst"] for r in train], label="worst training adversary"
+    )
     axes[2].plot(steps, [r["privacy_weight"] for r in train], "--", label="λ (privacy weight)")
     axes[2].set_title("identity adversary (train batches)")
     axes[2].legend()
@@ -75,17 +86,22 @@ def samples_figure(trainer, samples: list[dict], path: Path, frames_shown: int =
     split = trainer.splits["test"]
     sensor = trainer.model().sensor
     t = np.linspace(0, split.frames.shape[1] - 1, frames_shown).round().astype(int)
-    fig, axes = plt.subplots(len(samples), 2 * frames_shown + 1,
-                             figsize=(2 * frames_shown * 0.9 + 6, 1.0 * len(samples) + 0.6),
-                             squeeze=False,
-                             gridspec_kw={"width_ratios": [1] * (2 * frames_shown) + [7]})
+    fig, axes = plt.subplots(
+        len(samples),
+        2 * frames_shown + 1,
+        figsize=(2 * frames_shown * 0.9 + 6, 1.0 * len(samples) + 0.6),
+        squeeze=False,
+        gridspec_kw={"width_ratios": [1] * (2 * frames_shown) + [7]},
+    )
     for r, s in enumerate(samples):
         clip = split.frames[s["clip"]]
         y = sensor(clip, key=jax.random.key(s["clip"]), check=False)
         seen = np.asarray(sensor.lift(y))
         for j, ti in enumerate(t):
-            for col, img, lo, hi in ((j, clip[ti], 0.0, 1.0),
-                                     (frames_shown + j, seen[ti], 0.0, max(float(seen.max()), 1e-6))):
+            for col, img, lo, hi in (
+                (j, clip[ti], 0.0, 1.0),
+                (frames_shown + j, seen[ti], 0.0, max(float(seen.max()), 1e-6)),
+            ):
                 ax = axes[r, col]
                 ax.imshow(img, cmap="gray", vmin=lo, vmax=hi, interpolation="nearest")
                 ax.set_xticks([])
@@ -93,15 +109,29 @@ def samples_figure(trainer, samples: list[dict], path: Path, frames_shown: int =
                 if r == 0:
                     ax.set_title(f"{'frame' if col < frames_shown else 'sensed'} {ti}", fontsize=6)
         mark = {True: "RIGHT", False: "WRONG", None: ""}[s.get("correct")]
-        text = "\n".join([f"[{s['qtype']}] {mark}  Q: {s['question']}",
-                          *textwrap.wrap(f"answer: {s['answer']}", 80),
-                          *textwrap.wrap(f"reference: {s['reference']}", 80)])
+        text = "\n".join(
+            [
+                f"[{s['qtype']}] {mark}  Q: {s['question']}",
+                *textwrap.wrap(f"answer: {s['answer']}", 80),
+                *textwrap.wrap(f"reference: {s['reference']}", 80),
+            ]
+        )
         ax = axes[r, -1]
         ax.axis("off")
-        ax.text(0.0, 0.5, text, va="center", fontsize=6.5, family="monospace",
-                color={"RIGHT": "darkgreen", "WRONG": "darkred"}.get(mark, "black"))
-    fig.suptitle(f"test clips: frames | pseudo-inverse of the measurements (K = {sensor.k}, "
-                 f"r = {sensor.sampling_rate:.3f}) | generated answer", fontsize=9)
+        ax.text(
+            0.0,
+            0.5,
+            text,
+            va="center",
+            fontsize=6.5,
+            family="monospace",
+            color={"RIGHT": "darkgreen", "WRONG": "darkred"}.get(mark, "black"),
+        )
+    fig.suptitle(
+        f"test clips: frames | pseudo-inverse of the measurements (K = {sensor.k}, "
+        f"r = {sensor.sampling_rate:.3f}) | generated answer",
+        fontsize=9,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -112,6 +142,8 @@ def write_figures(workdir: Path, trainer, report: dict) -> list[Path]:
     out = Path(workdir) / "figures"
     out.mkdir(parents=True, exist_ok=True)
     sensor = trainer.model().sensor
-    return [patterns_figure(sensor, out / "patterns.png"),
-            curves_figure(Path(workdir), out / "training_curves.png"),
-            samples_figure(trainer, report["samples"], out / "sample_answers.png")]
+    return [
+        patterns_figure(sensor, out / "patterns.png"),
+        curves_figure(Path(workdir), out / "training_curves.png"),
+        samples_figure(trainer, report["samples"], out / "sample_answers.png"),
+    ]

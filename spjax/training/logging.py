@@ -20,8 +20,15 @@ class RunLogger:
     run folder, `online` needs the user's own credentials.
     """
 
-    def __init__(self, workdir: str | Path, *, config: dict | None = None,
-                 wandb_mode: str = "disabled", project: str = "spjax", name: str | None = None):
+    def __init__(
+        self,
+        workdir: str | Path,
+        *,
+        config: dict | None = None,
+        wandb_mode: str = "disabled",
+        project: str = "spjax",
+        name: str | None = None,
+    ):
         if wandb_mode not in WANDB_MODES:
             raise ValueError(f"wandb mode must be one of {WANDB_MODES}, got {wandb_mode!r}")
         self.path = Path(workdir) / "metrics.jsonl"
@@ -31,16 +38,20 @@ class RunLogger:
         if wandb_mode != "disabled":
             import wandb
 
-            self._wandb = wandb.init(project=project, name=name, config=config,
-                                     dir=str(Path(workdir)), mode=wandb_mode)
+            self._wandb = wandb.init(
+                project=project, name=name, config=config, dir=str(Path(workdir)), mode=wandb_mode
+            )
 
     def log(self, kind: str, step: int, **values: Any) -> None:
         record = {"kind": kind, "step": int(step), "time": round(time.time(), 3)}
         record.update(jsonio.to_jsonable(values, nonfinite_as_text=True))
         self._file.write(jsonio.dumps(record) + "\n")
         if self._wandb is not None:
-            scalars = {f"{kind}/{k}": v for k, v in record.items()
-                       if k not in ("kind", "step", "time") and isinstance(v, (int, float))}
+            scalars = {
+                f"{kind}/{k}": v
+                for k, v in record.items()
+                if k not in ("kind", "step", "time") and isinstance(v, (int, float))
+            }
             self._wandb.log(scalars, step=int(step))
 
     def close(self) -> None:
@@ -69,5 +80,10 @@ def progress(total: int, initial: int = 0, desc: str = "train"):
     """A tqdm bar with step rate and ETA; quiet when stderr is not a terminal (CI logs)."""
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, initial=initial, desc=desc, dynamic_ncols=True,
-                mininterval=1.0 if sys.stderr.isatty() else 30.0)
+    return tqdm(
+        total=total,
+        initial=initial,
+        desc=desc,
+        dynamic_ncols=True,
+        mininterval=1.0 if sys.stderr.isatty() else 30.0,
+    )

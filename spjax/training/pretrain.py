@@ -47,8 +47,9 @@ def corpus_documents(cfg: ConfigDict) -> list[tuple[str, str, str]]:
     return docs
 
 
-def encode_documents(docs, tokenizer, seq_len: int, *, no_context_fraction: float = 0.2,
-                     seed: int = 0) -> np.ndarray:
+def encode_documents(
+    docs, tokenizer, seq_len: int, *, no_context_fraction: float = 0.2, seed: int = 0
+) -> np.ndarray:
     """Token ids `(N, seq_len)`: `[bos] caption [bos] question answer [eos]`, right-padded.
 
     The second `[bos]` opens the question exactly as in SP-VLM sequences, where the prefix
@@ -57,13 +58,24 @@ def encode_documents(docs, tokenizer, seq_len: int, *, no_context_fraction: floa
     rng = np.random.default_rng(seed)
     out = np.full((len(docs), seq_len), tokenizer.pad_id, np.int32)
     for i, (caption, question, answer) in enumerate(docs):
-        context = [] if rng.random() < no_context_fraction else [tokenizer.bos_id] + tokenizer.encode(caption)
-        ids = context + [tokenizer.bos_id] + tokenizer.encode(question) + tokenizer.encode(answer) \
+        context = (
+            []
+            if rng.random() < no_context_fraction
+            else [tokenizer.bos_id] + tokenizer.encode(caption)
+        )
+        ids = (
+            context
+            + [tokenizer.bos_id]
+            + tokenizer.encode(question)
+            + tokenizer.encode(answer)
             + [tokenizer.eos_id]
+        )
         if len(ids) > seq_len:
-            raise ValueError(f"pretraining document {i} has {len(ids)} tokens > "
-                             f"train.seq_len={seq_len}; raise train.seq_len")
-        out[i, :len(ids)] = ids
+            raise ValueError(
+                f"pretraining document {i} has {len(ids)} tokens > "
+                f"train.seq_len={seq_len}; raise train.seq_len"
+            )
+        out[i, : len(ids)] = ids
     return out
 
 
@@ -106,9 +118,13 @@ def pretrain_decoder(cfg: ConfigDict, workdir: str | Path) -> dict:
 
     model_cfg = LlamaConfig(vocab_size=tokenizer.vocab_size, **cfg.model.to_dict())
     model = Llama(model_cfg, rngs=nnx.Rngs(cfg.seed))
-    tx = optim.make_optimizer(cfg.optim.lr, total_steps=cfg.train.steps,
-                     warmup_steps=cfg.optim.warmup_steps, weight_decay=cfg.optim.weight_decay,
-                     clip_norm=cfg.optim.clip_norm)
+    tx = optim.make_optimizer(
+        cfg.optim.lr,
+        total_steps=cfg.train.steps,
+        warmup_steps=cfg.optim.warmup_steps,
+        weight_decay=cfg.optim.weight_decay,
+        clip_norm=cfg.optim.clip_norm,
+    )
     optimizer = nnx.Optimizer(model, tx, wrt=nnx.Param)
     graphdef, state = nnx.split((model, optimizer))
     pad = tokenizer.pad_id
@@ -125,8 +141,9 @@ def pretrain_decoder(cfg: ConfigDict, workdir: str | Path) -> dict:
         model, _ = nnx.merge(graphdef, state)
         return lm_loss(model, batch, pad)
 
-    logger = RunLogger(workdir, config=cfg.to_dict(), wandb_mode=cfg.run.wandb,
-                       name="pretrain_decoder_tiny")
+    logger = RunLogger(
+        workdir, config=cfg.to_dict(), wandb_mode=cfg.run.wandb, name="pretrain_decoder_tiny"
+    )
     rng = np.random.default_rng(cfg.seed)
     bs = cfg.train.batch_size
     buckets = length_buckets(train, pad)
@@ -142,8 +159,9 @@ def pretrain_decoder(cfg: ConfigDict, workdir: str | Path) -> dict:
         if step % cfg.train.log_every == 0 or step == cfg.train.steps:
             metrics = {k: float(v) for k, v in metrics.items()}
             if not np.isfinite(metrics["loss"]):
-                raise FloatingPointError(f"decoder pretraining loss is {metrics['loss']} "
-                                         f"at step {step}")
+                raise FloatingPointError(
+                    f"decoder pretraining loss is {metrics['loss']} at step {step}"
+                )
             logger.log("train", step, **metrics)
             bar.set_postfix(loss=f"{metrics['loss']:.3f}", acc=f"{metrics['accuracy']:.3f}")
         bar.update(1)
@@ -153,10 +171,18 @@ def pretrain_decoder(cfg: ConfigDict, workdir: str | Path) -> dict:
     logger.close()
     model, _ = nnx.merge(graphdef, state)
     save_decoder(model, workdir / "decoder", tokenizer=tokenizer)
-    summary = {"task": "pretrain_decoder", "val_loss": val_loss, "val_token_accuracy": val_acc,
-               "documents": len(docs), "vocab_size": tokenizer.vocab_size,
-               "params": model_cfg.num_params(), "seconds": round(time.time() - t0, 1),
-               "decoder_dir": str(workdir / "decoder")}
-    summary["summary"] = (f"tiny decoder: {summary['params']:,} params, val loss {val_loss:.3f}, "
-                          f"token accuracy {val_acc:.3f}; saved to {summary['decoder_dir']}")
+    summary = {
+        "task": "pretrain_decoder",
+        "val_loss": val_loss,
+        "val_token_accuracy": val_acc,
+        "documents": len(docs),
+        "vocab_size": tokenizer.vocab_size,
+        "params": model_cfg.num_params(),
+        "seconds": round(time.time() - t0, 1),
+        "decoder_dir": str(workdir / "decoder"),
+    }
+    summary["summary"] = (
+        f"tiny decoder: {summary['params']:,} params, val loss {val_loss:.3f}, "
+        f"token accuracy {val_acc:.3f}; saved to {summary['decoder_dir']}"
+    )
     return summary

@@ -34,7 +34,7 @@ def utility_section(result: dict, split: str) -> dict:
         "details": u,
         "label_heads": {
             "note": "linear read-out of the same prefix tokens (the encoder's supervised "
-                    "ceiling); NOT generated text",
+            "ceiling); NOT generated text",
             "anomaly_accuracy": h["anomaly"]["accuracy"],
             "anomaly_balanced_accuracy": h["anomaly"]["balanced_accuracy"],
             "anomaly_auroc": h["anomaly"].get("auroc"),
@@ -67,26 +67,34 @@ def run_spvlm(cfg: ConfigDict, workdir: str | Path, *, resume: bool = False) -> 
     report = {
         "spjax_version": __version__,
         "recipe_task": cfg.task,
-        "sampling_rate": sensor.sampling_rate, "K": sensor.k, "H": sensor.h, "W": sensor.w,
-        "split": sensor.split, "physical_frames": sensor.physical_frames,
+        "sampling_rate": sensor.sampling_rate,
+        "K": sensor.k,
+        "H": sensor.h,
+        "W": sensor.w,
+        "split": sensor.split,
+        "physical_frames": sensor.physical_frames,
         "photons": cfg.sensor.photons if cfg.sensor.photons > 0 else None,
         "sensor": d,
         "decoder": trainer.decoder_info,
         "utility": utility_section(test, "test"),
         "privacy": {
             "note": "TRAINING adversary on held-out test faces — NOT the privacy audit; run "
-                    "`spjax privacy-audit --run DIR` for fresh attackers",
+            "`spjax privacy-audit --run DIR` for fresh attackers",
             "training_adversary": adversary,
             "chance": adversary["chance"],
-            "privacy_weight": cfg.privacy.weight, "term": cfg.privacy.term,
+            "privacy_weight": cfg.privacy.weight,
+            "term": cfg.privacy.term,
             # ids 0 … n−1 trained against; the audit uses identities after them
             "training_identities": trainer.n_identities,
         },
         "final_train_metrics": final,
         "samples": pick_samples(test["samples"], cfg.eval.samples_to_log),
-        "timing_s": {"setup": round(setup_seconds, 1), "train": round(trainer.train_seconds, 1),
-                     "evaluate": round(time.time() - t_eval, 1),
-                     "total": round(time.time() - t0, 1)},
+        "timing_s": {
+            "setup": round(setup_seconds, 1),
+            "train": round(trainer.train_seconds, 1),
+            "evaluate": round(time.time() - t_eval, 1),
+            "total": round(time.time() - t0, 1),
+        },
         "devices": [str(x) for x in jax.devices()],
     }
     figures = write_figures(workdir, trainer, report)
@@ -118,8 +126,11 @@ def training_adversary_accuracy(trainer) -> dict:
     y = _measure(bundle.spvlm.sensor, jnp.asarray(faces.image), key)
     logits = np.asarray(_adversary_logits(bundle.adversaries, y))
     accs = (logits.argmax(-1) == faces.identity[None]).mean(-1)
-    return {"members": [float(a) for a in accs], "worst_case_top1": float(accs.max()),
-            "chance": 1.0 / trainer.n_identities}
+    return {
+        "members": [float(a) for a in accs],
+        "worst_case_top1": float(accs.max()),
+        "chance": 1.0 / trainer.n_identities,
+    }
 
 
 KEY_ADVERSARY_FACES = 104

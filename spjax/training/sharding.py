@@ -57,8 +57,10 @@ def check_batch_size(global_batch_size: int) -> int:
     """The global batch must split evenly over devices; returns the per-process batch."""
     devices, processes = jax.device_count(), jax.process_count()
     if global_batch_size % devices:
-        raise ValueError(f"train.batch_size={global_batch_size} must be divisible by the "
-                         f"number of devices ({devices})")
+        raise ValueError(
+            f"train.batch_size={global_batch_size} must be divisible by the "
+            f"number of devices ({devices})"
+        )
     return global_batch_size // processes
 
 
@@ -66,7 +68,8 @@ def global_batch(local: dict, mesh) -> dict:
     """Assemble per-process numpy batches into globally sharded jax arrays."""
     sharding = batch_sharding(mesh)
     return jax.tree.map(
-        lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)), local)
+        lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)), local
+    )
 
 
 def replicate(tree, mesh):

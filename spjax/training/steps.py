@@ -66,20 +66,25 @@ def make_step(graphdef, cfg: ConfigDict, *, answers: bool):
         t = opt_main.step[...]
         model.sensor.set_temperature(temperature_at(t, cfg))
         key = jax.random.fold_in(key, t)
-        k_scene, k_face_adv, k_face, k_face2 = (jax.random.fold_in(key, s) for s in (
-            KEY_SCENE, KEY_FACE_ADVERSARY, KEY_FACE, KEY_FACE_SECOND_SHOT))
+        k_scene, k_face_adv, k_face, k_face2 = (
+            jax.random.fold_in(key, s)
+            for s in (KEY_SCENE, KEY_FACE_ADVERSARY, KEY_FACE, KEY_FACE_SECOND_SHOT)
+        )
         metrics = {}
 
         # 1) adversaries: learn to identify faces from (fixed) face measurements.
         y_face_fixed = jax.lax.stop_gradient(
-            model.sensor(faces["image"], key=k_face_adv, sampler="reparam", check=False))
+            model.sensor(faces["image"], key=k_face_adv, sampler="reparam", check=False)
+        )
 
         def adversary_loss(adversaries):
             ce = adversaries.losses(y_face_fixed, faces["identity"])
             return ce.sum(), ce
 
         for _ in range(adv_steps):
-            (_, adv_ce), grads = nnx.value_and_grad(adversary_loss, has_aux=True)(bundle.adversaries)
+            (_, adv_ce), grads = nnx.value_and_grad(adversary_loss, has_aux=True)(
+                bundle.adversaries
+            )
             opt_adv.update(bundle.adversaries, grads)
         metrics["adversary_ce_mean"] = adv_ce.mean()
 
@@ -88,14 +93,16 @@ def make_step(graphdef, cfg: ConfigDict, *, answers: bool):
             model = bundle.spvlm
             y = model.measure(batch["frames"], k_scene, sampler="reparam")
             prefix, label_logits = model.prefix_and_labels(y)
-            labels, parts = label_loss(label_logits, batch["count"], batch["anomaly_type"],
-                                       batch["activity"])
+            labels, parts = label_loss(
+                label_logits, batch["count"], batch["anomaly_type"], batch["activity"]
+            )
             task = aux_weight * labels
             out = {"label_loss": labels, **{f"label_{k}": v for k, v in parts.items()}}
             if answers:
                 logits = model.logits(prefix, batch["tokens"], batch["attention_mask"])
-                ans = answer_metrics(logits, batch["tokens"], batch["loss_mask"], prefix.shape[1],
-                                     per_row=True)
+                ans = answer_metrics(
+                    logits, batch["tokens"], batch["loss_mask"], prefix.shape[1], per_row=True
+                )
                 task = task + ans["loss"]
                 out.update(answer_loss=ans["loss"], answer_accuracy=ans["accuracy"])
             y_face = model.sensor(faces["image"], key=k_face, sampler="reparam", check=False)
@@ -110,9 +117,15 @@ def make_step(graphdef, cfg: ConfigDict, *, answers: bool):
                 priv = privacy_loss(logits[worst], faces["identity"], cfg.privacy.term)
             lam = privacy_weight_at(t, cfg)
             loss = task + lam * priv
-            out.update(loss=loss, task_loss=task, privacy_loss=priv, privacy_weight=lam,
-                       adversary_ce_worst=ce[worst], adversary_worst=worst,
-                       adversary_accuracy_worst=(logits[worst].argmax(-1) == faces["identity"]).mean())
+            out.update(
+                loss=loss,
+                task_loss=task,
+                privacy_loss=priv,
+                privacy_weight=lam,
+                adversary_ce_worst=ce[worst],
+                adversary_worst=worst,
+                adversary_accuracy_worst=(logits[worst].argmax(-1) == faces["identity"]).mean(),
+            )
             return loss, out
 
         grad_fn = nnx.value_and_grad(main_loss, argnums=nnx.DiffState(0, MAIN), has_aux=True)

@@ -37,8 +37,15 @@ class TrainingError(RuntimeError):
 class SPVLMTrainer:
     """Builds everything from a config, trains, and writes checkpoints and logs."""
 
-    def __init__(self, cfg: ConfigDict, workdir: str | Path, *, resume: bool = False,
-                 evaluation: bool = False, n_identities: int | None = None):
+    def __init__(
+        self,
+        cfg: ConfigDict,
+        workdir: str | Path,
+        *,
+        resume: bool = False,
+        evaluation: bool = False,
+        n_identities: int | None = None,
+    ):
         """`evaluation=True` builds a trained run's model to restore and evaluate it (no
         workdir checks, nothing written); `n_identities` then keeps the adversaries' shape of
         the trained run when the evaluated world has other people."""
@@ -60,8 +67,10 @@ class SPVLMTrainer:
     def _check_workdir(self) -> None:
         has_ckpt = has_checkpoint(self.workdir)
         if has_ckpt and not self.resume:
-            raise FileExistsError(f"{self.workdir} already holds checkpoints; pass --resume to "
-                                  f"continue that run, or choose a new --workdir")
+            raise FileExistsError(
+                f"{self.workdir} already holds checkpoints; pass --resume to "
+                f"continue that run, or choose a new --workdir"
+            )
         if self.resume and has_ckpt:
             Checkpointer(self.workdir / "checkpoints").check_config(self.cfg.to_dict())
 
@@ -77,12 +86,17 @@ class SPVLMTrainer:
         from spjax.data.text import CONCEPT_WORDS
 
         concepts = 2 + len(CONCEPT_WORDS["activities"])  # count, anomaly type, activities
-        prefix = self.cfg.encoder.num_queries + concepts * (self.cfg.encoder.concept_tokens != "off")
+        prefix = self.cfg.encoder.num_queries + concepts * (
+            self.cfg.encoder.concept_tokens != "off"
+        )
         if max_len + prefix > self.decoder.config.max_seq_len:
-            raise ValueError(f"prefix + question + answer length {prefix + max_len} exceeds the "
-                             f"decoder's max_seq_len {self.decoder.config.max_seq_len}")
+            raise ValueError(
+                f"prefix + question + answer length {prefix + max_len} exceeds the "
+                f"decoder's max_seq_len {self.decoder.config.max_seq_len}"
+            )
         self.splits: dict[str, QASplit] = {
-            name: make_qa_split(c, self.tokenizer, max_len=max_len) for name, c in clips.items()}
+            name: make_qa_split(c, self.tokenizer, max_len=max_len) for name, c in clips.items()
+        }
         self.faces: dict[str, FaceSplit] = faces
         self.n_identities = int(max(f.identity.max() for f in faces.values())) + 1
 
@@ -92,14 +106,31 @@ class SPVLMTrainer:
         s, d = self.cfg.sensor, self.cfg.data
         noise = None
         if s.photons > 0:
-            noise = NoiseModel(photons=s.photons, dark=s.dark, read_std=s.read_std,
-                               adc_bits=s.adc_bits or None)
+            noise = NoiseModel(
+                photons=s.photons, dark=s.dark, read_std=s.read_std, adc_bits=s.adc_bits or None
+            )
         if s.family == "learned":
-            return Sensor.learned(d.size, d.size, s.rate, parameterization=s.parameterization,
-                                  init=s.init if s.init != "hadamard" else f"hadamard:{s.order}",
-                                  split=s.split, noise=noise, timing=s.timing, rngs=rngs)
-        return Sensor.family(s.family, d.size, d.size, s.rate, split=s.split, noise=noise,
-                             timing=s.timing, seed=self.cfg.seed)
+            return Sensor.learned(
+                d.size,
+                d.size,
+                s.rate,
+                parameterization=s.parameterization,
+                init=s.init if s.init != "hadamard" else f"hadamard:{s.order}",
+                split=s.split,
+                noise=noise,
+                timing=s.timing,
+                rngs=rngs,
+            )
+        return Sensor.family(
+            s.family,
+            d.size,
+            d.size,
+            s.rate,
+            split=s.split,
+            noise=noise,
+            timing=s.timing,
+            seed=self.cfg.seed,
+        )
 
     def _build_model(self) -> None:
         from spjax.models.adversaries import AdversaryEnsemble
@@ -111,18 +142,34 @@ class SPVLMTrainer:
         rngs = nnx.Rngs(cfg.seed)
         sensor = self._build_sensor(rngs)
         e, dim = cfg.encoder, self.decoder.config.dim
-        encoder = TemporalEncoder(cfg.data.size, cfg.data.size, max_frames=cfg.data.frames,
-                                  out_dim=dim, channels=e.channels, token_width=e.width,
-                                  depth=e.depth, heads=e.heads, num_queries=e.num_queries,
-                                  grid=e.grid,
-                                  # Runs saved before the switch existed had the summary on.
-                                  summary=e.get("clip_summary", True), rngs=rngs)
+        encoder = TemporalEncoder(
+            cfg.data.size,
+            cfg.data.size,
+            max_frames=cfg.data.frames,
+            out_dim=dim,
+            channels=e.channels,
+            token_width=e.width,
+            depth=e.depth,
+            heads=e.heads,
+            num_queries=e.num_queries,
+            grid=e.grid,
+            # Runs saved before the switch existed had the summary on.
+            summary=e.get("clip_summary", True),
+            rngs=rngs,
+        )
         heads = LabelHeads(e.num_queries, dim, cfg.data.max_people, rngs=rngs)
-        adversaries = AdversaryEnsemble.build(tuple(cfg.privacy.adversaries), sensor.k,
-                                              self.n_identities, rngs=rngs)
+        adversaries = AdversaryEnsemble.build(
+            tuple(cfg.privacy.adversaries), sensor.k, self.n_identities, rngs=rngs
+        )
         concepts = concept_ids(self.tokenizer) if e.concept_tokens != "off" else None
-        spvlm = SPVLM(sensor, encoder, self.decoder, heads, concepts,
-                      concept_mode="hard" if concepts is None else e.concept_tokens)
+        spvlm = SPVLM(
+            sensor,
+            encoder,
+            self.decoder,
+            heads,
+            concepts,
+            concept_mode="hard" if concepts is None else e.concept_tokens,
+        )
         bundle = Trainable(spvlm, adversaries)
         opt_main = nnx.Optimizer(bundle, self._main_tx(sensor.learnable), wrt=MAIN)
         opt_adv = nnx.Optimizer(adversaries, self._adversary_tx(), wrt=nnx.Param)
@@ -131,23 +178,35 @@ class SPVLMTrainer:
         self.state = sharding.replicate(state, self.mesh)
         self.frozen = sharding.replicate(frozen, self.mesh)
         self.base_key = jax.random.key(cfg.seed)
-        self.step_fns = {stage: jax.jit(make_step(self.graphdef, cfg, answers=stage == "answer"),
-                                        donate_argnums=0) for stage in ("label", "answer")}
+        self.step_fns = {
+            stage: jax.jit(
+                make_step(self.graphdef, cfg, answers=stage == "answer"), donate_argnums=0
+            )
+            for stage in ("label", "answer")
+        }
 
     def _main_tx(self, learnable_sensor: bool):
         o, steps = self.cfg.optim, self.cfg.train.steps
-        common = dict(total_steps=steps, warmup_steps=o.warmup_steps, weight_decay=o.weight_decay,
-                      clip_norm=o.clip_norm, name=o.name)
-        parts = {"encoder": optim.make_optimizer(o.lr, **common),
-                 "heads": optim.make_optimizer(o.lr, **common)}
+        common = dict(
+            total_steps=steps,
+            warmup_steps=o.warmup_steps,
+            weight_decay=o.weight_decay,
+            clip_norm=o.clip_norm,
+            name=o.name,
+        )
+        parts = {
+            "encoder": optim.make_optimizer(o.lr, **common),
+            "heads": optim.make_optimizer(o.lr, **common),
+        }
         if learnable_sensor:
             parts["sensor"] = optim.make_optimizer(o.sensor_lr, **common)
         return optim.per_part(parts, level=1)
 
     def _adversary_tx(self):
         o = self.cfg.optim
-        return optim.make_optimizer(o.adversary_lr, total_steps=self.cfg.train.steps,
-                                    clip_norm=o.clip_norm, name=o.name)
+        return optim.make_optimizer(
+            o.adversary_lr, total_steps=self.cfg.train.steps, clip_norm=o.clip_norm, name=o.name
+        )
 
     def bundle(self) -> Trainable:
         bundle, _, _ = nnx.merge(self.graphdef, self.frozen, self.state)
@@ -175,12 +234,17 @@ class SPVLMTrainer:
     # -- checkpointing --------------------------------------------------------------------
     def _ckpt_state(self):
         # Every leaf must be a global (mesh-replicated) array for multi-host saves.
-        return {"train": self.state,
-                "key": sharding.replicate(jax.random.key_data(self.base_key), self.mesh)}
+        return {
+            "train": self.state,
+            "key": sharding.replicate(jax.random.key_data(self.base_key), self.mesh),
+        }
 
     def _meta(self, step, iters):
-        return {"config": self.cfg.to_dict(), "step": int(step),
-                "data": {name: it.get_state() for name, it in iters.items()}}
+        return {
+            "config": self.cfg.to_dict(),
+            "step": int(step),
+            "data": {name: it.get_state() for name, it in iters.items()},
+        }
 
     def _batches(self, start: int):
         """Grain pipeline over steps start+1 …: the step's clips and (answer stage) questions,
@@ -224,8 +288,9 @@ class SPVLMTrainer:
             for name, it in iters.items():
                 it.set_state(meta["data"][name])
             start = int(meta["step"])
-        logger = RunLogger(self.workdir, config=cfg.to_dict(), wandb_mode=cfg.run.wandb,
-                           name=self.workdir.name)
+        logger = RunLogger(
+            self.workdir, config=cfg.to_dict(), wandb_mode=cfg.run.wandb, name=self.workdir.name
+        )
         bar = progress(cfg.train.steps, initial=start, desc="train sp-vlm")
         t_loop = time.time()
         metrics = {}
@@ -235,34 +300,52 @@ class SPVLMTrainer:
             for step, local in self._batches(start):
                 face_idx = next(iters["faces"])
                 batch = sharding.global_batch(local, self.mesh)
-                faces = sharding.global_batch({"image": train_faces.image[face_idx],
-                                               "identity": train_faces.identity[face_idx]}, self.mesh)
+                faces = sharding.global_batch(
+                    {
+                        "image": train_faces.image[face_idx],
+                        "identity": train_faces.identity[face_idx],
+                    },
+                    self.mesh,
+                )
                 new_state, metrics = self.step_fns[self.stage(step)](
-                    self.state, self.frozen, batch, faces, self.base_key)
+                    self.state, self.frozen, batch, faces, self.base_key
+                )
                 metrics = jax.device_get(metrics)
-                bad = [k for k in ("task_loss", "privacy_loss", "adversary_ce_mean", "grad_norm")
-                       if not np.isfinite(metrics[k])]
+                bad = [
+                    k
+                    for k in ("task_loss", "privacy_loss", "adversary_ce_mean", "grad_norm")
+                    if not np.isfinite(metrics[k])
+                ]
                 if bad:
                     # The donated state is gone, but the last checkpoint on disk is untouched.
-                    raise TrainingError(f"non-finite {', '.join(bad)} at step {step} "
-                                        f"({ {k: float(metrics[k]) for k in bad} }); the last good "
-                                        f"checkpoint is kept in {self.workdir / 'checkpoints'}")
+                    raise TrainingError(
+                        f"non-finite {', '.join(bad)} at step {step} "
+                        f"({ {k: float(metrics[k]) for k in bad} }); the last good "
+                        f"checkpoint is kept in {self.workdir / 'checkpoints'}"
+                    )
                 self.state = new_state
-                if cfg.privacy.restart_every and step % cfg.privacy.restart_every == 0 \
-                        and step < cfg.train.steps:
+                if (
+                    cfg.privacy.restart_every
+                    and step % cfg.privacy.restart_every == 0
+                    and step < cfg.train.steps
+                ):
                     self._restart_adversary(step)
                 if step % cfg.train.log_every == 0 or step == cfg.train.steps:
                     rate = (step - start) / max(time.time() - t_loop, 1e-9)
                     logger.log("train", step, steps_per_s=rate, stage=self.stage(step), **metrics)
-                    bar.set_postfix(stage=self.stage(step), task=f"{float(metrics['task_loss']):.3f}",
-                                    adv=f"{float(metrics['adversary_accuracy_worst']):.2f}")
+                    bar.set_postfix(
+                        stage=self.stage(step),
+                        task=f"{float(metrics['task_loss']):.3f}",
+                        adv=f"{float(metrics['adversary_accuracy_worst']):.2f}",
+                    )
                 if step % cfg.train.eval_every == 0 or step == cfg.train.steps:
                     val = validate(self)
                     logger.log("val", step, **val)
                     for sample in sample_answers(self, "val"):
                         logger.log("sample", step, **sample)
-                    ckpt.save_best(step, self._ckpt_state(), self._meta(step, iters),
-                                   val["answer_accuracy"])
+                    ckpt.save_best(
+                        step, self._ckpt_state(), self._meta(step, iters), val["answer_accuracy"]
+                    )
                 if step % cfg.train.checkpoint_every == 0 or step == cfg.train.steps:
                     ckpt.save(step, self._ckpt_state(), self._meta(step, iters))
                 bar.update(1)
@@ -280,7 +363,9 @@ def validate_spvlm_config(cfg: ConfigDict) -> None:
     n = d.size * d.size
     k = int(round(s.rate * n))
     if not 0 < s.rate <= 1 or k < 1:
-        raise ValueError(f"sensor.rate must give 1 ≤ K ≤ H·W={n} patterns, got rate={s.rate} (K={k})")
+        raise ValueError(
+            f"sensor.rate must give 1 ≤ K ≤ H·W={n} patterns, got rate={s.rate} (K={k})"
+        )
     if cfg.privacy.term not in PRIVACY_TERMS:
         raise ValueError(f"privacy.term must be one of {PRIVACY_TERMS}, got {cfg.privacy.term!r}")
     if cfg.privacy.weight < 0:
@@ -292,17 +377,25 @@ def validate_spvlm_config(cfg: ConfigDict) -> None:
     if cfg.train.steps < 1:
         raise ValueError(f"train.steps must be ≥ 1, got {cfg.train.steps}")
     if not 0 <= cfg.train.label_steps <= cfg.train.steps:
-        raise ValueError(f"train.label_steps must be in [0, train.steps={cfg.train.steps}], got "
-                         f"{cfg.train.label_steps}")
+        raise ValueError(
+            f"train.label_steps must be in [0, train.steps={cfg.train.steps}], got "
+            f"{cfg.train.label_steps}"
+        )
     weights = [float(w) for w in cfg.train.qtype_weights]
     if len(weights) != 4 or min(weights) < 0 or sum(weights) <= 0:
-        raise ValueError(f"train.qtype_weights must be 4 non-negative weights (count, anomaly, "
-                         f"activity, describe) with a positive sum, got {tuple(weights)}")
+        raise ValueError(
+            f"train.qtype_weights must be 4 non-negative weights (count, anomaly, "
+            f"activity, describe) with a positive sum, got {tuple(weights)}"
+        )
     if cfg.encoder.concept_tokens not in ("hard", "soft", "off"):
-        raise ValueError(f"encoder.concept_tokens must be 'hard', 'soft' or 'off', got "
-                         f"{cfg.encoder.concept_tokens!r}")
+        raise ValueError(
+            f"encoder.concept_tokens must be 'hard', 'soft' or 'off', got "
+            f"{cfg.encoder.concept_tokens!r}"
+        )
     if d.source not in ("synthetic", "tfds"):
         raise ValueError(f"data.source must be 'synthetic' or 'tfds', got {d.source!r}")
     if d.source == "tfds" and not Path(d.data_dir).is_dir():
-        raise FileNotFoundError(f"data.data_dir {d.data_dir!r} does not exist; prepare the "
-                                f"datasets first with `spjax data prepare`")
+        raise FileNotFoundError(
+            f"data.data_dir {d.data_dir!r} does not exist; prepare the "
+            f"datasets first with `spjax data prepare`"
+        )

@@ -35,8 +35,9 @@ def index_width(n: int) -> int:
 def require_file(out_dir: Path, name: str) -> Path:
     path = out_dir / name
     if not path.is_file():
-        raise FileNotFoundError(f"{out_dir}: expected file {name!r} listed in the manifest, "
-                                "but it is missing")
+        raise FileNotFoundError(
+            f"{out_dir}: expected file {name!r} listed in the manifest, but it is missing"
+        )
     return path
 
 

@@ -52,13 +52,14 @@ def unpack(image: np.ndarray, n: int, channel_order: str) -> np.ndarray:
 
 
 def _make(name: str, device_name: str, device: tuple[int, int], channel_order: str) -> Format:
-    def write(out_dir: Path, oriented: np.ndarray, placement: Placement,
-              order: list[dict]) -> list[dict]:
+    def write(
+        out_dir: Path, oriented: np.ndarray, placement: Placement, order: list[dict]
+    ) -> list[dict]:
         n_images = -(-len(oriented) // BITS_PER_IMAGE)
         width = index_width(n_images)
         entries = []
         for j in range(n_images):
-            group = oriented[j * BITS_PER_IMAGE:(j + 1) * BITS_PER_IMAGE]
+            group = oriented[j * BITS_PER_IMAGE : (j + 1) * BITS_PER_IMAGE]
             image = placement.embed_rgb(pack(group, channel_order))
             file = f"image_{j:0{width}d}.bmp"
             Image.fromarray(image).save(out_dir / file, format="BMP")
@@ -71,29 +72,40 @@ def _make(name: str, device_name: str, device: tuple[int, int], channel_order: s
         files = frame_files(entries)
         frames = []
         for start in range(0, len(entries), BITS_PER_IMAGE):
-            group = entries[start:start + BITS_PER_IMAGE]
-            names = set(files[start:start + BITS_PER_IMAGE])
+            group = entries[start : start + BITS_PER_IMAGE]
+            names = set(files[start : start + BITS_PER_IMAGE])
             if len(names) != 1:
-                raise ValueError(f"manifest frames {start}..{start + len(group) - 1}: expected "
-                                 f"one image file per {BITS_PER_IMAGE} frames, got {sorted(names)}")
+                raise ValueError(
+                    f"manifest frames {start}..{start + len(group) - 1}: expected "
+                    f"one image file per {BITS_PER_IMAGE} frames, got {sorted(names)}"
+                )
             for b, entry in enumerate(group):
                 if (entry.get("channel"), entry.get("bit")) != bit_position(b, channel_order):
-                    raise ValueError(f"manifest frame {start + b}: channel/bit "
-                                     f"{entry.get('channel')}/{entry.get('bit')} differs from "
-                                     f"the {name} bit order {bit_position(b, channel_order)}")
+                    raise ValueError(
+                        f"manifest frame {start + b}: channel/bit "
+                        f"{entry.get('channel')}/{entry.get('bit')} differs from "
+                        f"the {name} bit order {bit_position(b, channel_order)}"
+                    )
             path = require_file(out_dir, names.pop())
             device = read_image(path, "BMP", "RGB", "24-bit RGB BMP")
             small = placement.extract_rgb(device, what=str(path))
-            unused = small & ~pack(np.ones((len(group),) + small.shape[:2], np.uint8),
-                                   channel_order)
+            unused = small & ~pack(
+                np.ones((len(group),) + small.shape[:2], np.uint8), channel_order
+            )
             if unused.any():
                 raise ValueError(f"{path}: bits beyond the {len(group)} listed frames are set")
             frames.append(unpack(small, len(group), channel_order))
         return np.concatenate(frames)
 
-    return Format(name, device_name, device,
-                  f"24-bit BMPs, 24 patterns each, bit order {channel_order[0]}0-7, "
-                  f"{channel_order[1]}0-7, {channel_order[2]}0-7", write, read)
+    return Format(
+        name,
+        device_name,
+        device,
+        f"24-bit BMPs, 24 patterns each, bit order {channel_order[0]}0-7, "
+        f"{channel_order[1]}0-7, {channel_order[2]}0-7",
+        write,
+        read,
+    )
 
 
 DLPC900 = _make("dlpc900", "TI DLPC900 (DLP LightCrafter 6500)", (1080, 1920), "RGB")

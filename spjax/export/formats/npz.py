@@ -15,8 +15,9 @@ from spjax.export.geometry import Placement
 FILE = "patterns.npz"
 
 
-def write(out_dir: Path, oriented: np.ndarray, placement: Placement,
-          order: list[dict]) -> list[dict]:
+def write(
+    out_dir: Path, oriented: np.ndarray, placement: Placement, order: list[dict]
+) -> list[dict]:
     np.savez_compressed(
         out_dir / FILE,
         frames=placement.embed(oriented.astype(np.uint8)),
@@ -35,8 +36,9 @@ def _order_array(order: list[dict]) -> np.ndarray:
     try:
         return np.array(rows, np.int32).reshape(-1, 3)
     except (TypeError, ValueError):
-        raise ValueError("manifest frames: pattern/sign/plane must be integers, "
-                         f"got {rows[:3]}…") from None
+        raise ValueError(
+            f"manifest frames: pattern/sign/plane must be integers, got {rows[:3]}…"
+        ) from None
 
 
 def read(out_dir: Path, entries: list[dict], placement: Placement) -> np.ndarray:
@@ -54,20 +56,33 @@ def read(out_dir: Path, entries: list[dict], placement: Placement) -> np.ndarray
             raise ValueError(f"{path}: expected array {key!r}, found {sorted(arrays)}")
     frames = arrays["frames"]
     if frames.dtype != np.uint8 or frames.ndim != 3 or frames.shape[0] != len(entries):
-        raise ValueError(f"{path}: expected uint8 frames ({len(entries)}, H, W), got "
-                         f"{frames.dtype} {frames.shape}")
+        raise ValueError(
+            f"{path}: expected uint8 frames ({len(entries)}, H, W), got "
+            f"{frames.dtype} {frames.shape}"
+        )
     if frames.max(initial=0) > 1:
         raise ValueError(f"{path}: expected 0/1 frames, found value {frames.max()}")
     if not np.array_equal(arrays["order"], _order_array(entries)):
         raise ValueError(f"{path}: the stored frame order differs from the manifest's")
-    stored = (int(arrays["zoom"]), tuple(arrays["offset"].tolist()),
-              tuple(arrays["device"].tolist()), tuple(arrays["flips"].tolist()),
-              int(arrays["rotate"]))
-    expected = (placement.zoom, placement.offset, (placement.device_h, placement.device_w),
-                (placement.flip_h, placement.flip_v), placement.rotate)
+    stored = (
+        int(arrays["zoom"]),
+        tuple(arrays["offset"].tolist()),
+        tuple(arrays["device"].tolist()),
+        tuple(arrays["flips"].tolist()),
+        int(arrays["rotate"]),
+    )
+    expected = (
+        placement.zoom,
+        placement.offset,
+        (placement.device_h, placement.device_w),
+        (placement.flip_h, placement.flip_v),
+        placement.rotate,
+    )
     if stored != expected:
-        raise ValueError(f"{path}: stored (zoom, offset, device, flips, rotate) {stored} "
-                         f"differs from the manifest's {expected}")
+        raise ValueError(
+            f"{path}: stored (zoom, offset, device, flips, rotate) {stored} "
+            f"differs from the manifest's {expected}"
+        )
     return placement.extract(frames, what=str(path))
 
 

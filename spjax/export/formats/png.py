@@ -11,8 +11,9 @@ from spjax.export.formats.base import Format, frame_files, index_width, read_ima
 from spjax.export.geometry import Placement
 
 
-def write(out_dir: Path, oriented: np.ndarray, placement: Placement,
-          order: list[dict]) -> list[dict]:
+def write(
+    out_dir: Path, oriented: np.ndarray, placement: Placement, order: list[dict]
+) -> list[dict]:
     width = index_width(len(oriented))
     entries = []
     for i, frame in enumerate(oriented):
