@@ -3,8 +3,9 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 WORKDIR ?= runs/default
+PEER   ?= .peer-venv
 
-.PHONY: setup run test test-slow bench clean
+.PHONY: setup run test test-slow peer-venv bench-sensing clean
 
 setup: $(VENV)/.installed
 
@@ -26,6 +27,19 @@ test: setup
 
 test-slow: setup
 	$(PY) -m pytest -q -m slow
+
+# Optional: SPyRiT and DeepInverse (torch) in their own venv, for benchmarks/sensing_speed.py.
+# --isolated: take torch and torchvision from the package index as one matching build, never a
+# locally cached torch wheel of another build (torchvision's compiled ops would not load).
+peer-venv: $(PEER)/.installed
+
+$(PEER)/.installed: benchmarks/peer-requirements.txt
+	$(PYTHON) -m venv $(PEER)
+	$(PEER)/bin/python -m pip --isolated install -q -r benchmarks/peer-requirements.txt
+	touch $@
+
+bench-sensing: setup peer-venv
+	$(PY) benchmarks/sensing_speed.py --peer-python $(PEER)/bin/python
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

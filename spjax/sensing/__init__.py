@@ -33,7 +33,7 @@ from .patterns import (
     walsh_sequency,
 )
 from .recon import RECON_METHODS, psnr, reconstruct
-from .sensor import TIMINGS, Sensor
+from .sensor import HADAMARD_PATHS, TIMINGS, Sensor
 from .transforms import fwht
 from .validation import checked, validate_frames
 
@@ -42,6 +42,7 @@ __all__ = [
     "ORDERS",
     "PARAMETERIZATIONS",
     "RECON_METHODS",
+    "HADAMARD_PATHS",
     "TIMINGS",
     "Buffer",
     "NoiseModel",

@@ -8,8 +8,9 @@ Units: noiseless measurements are inner products, y[..., k] = Σ frames · patte
 NoiseModel the photon counts of each *physical* frame are drawn (split pairs separately) and
 mapped back to inner-product units, so noisy y is an unbiased estimate of the noiseless y.
 
-Paths: Hadamard sensors (fixed or `hadamard_select`) use an O(N log N) FWHT and gather K rows;
-everything else is a dense contraction. A split pair of a ±1 row S is P± = (1 ± S)/2, so its
+Paths: fixed Hadamard sensors multiply the frame by the rows' small ±1 1-D factors
+(`SeparablePlan`) or, where that costs more, run an O(N log N) FWHT and gather K rows;
+`hadamard_select` uses the FWHT; everything else is a dense contraction. A split pair of a ±1 row S is P± = (1 ± S)/2, so its
 two measurements are (Σx ± ⟨S, x⟩)/2, both read off the same transform (row 0 is Σx).
 
 Timing: ``frame`` (every pattern sees the same frame) or ``pattern`` (clips (..., T, H, W);
@@ -28,22 +29,44 @@ from . import patterns as P
 from . import validation as V
 from .learnable import PARAMETERIZATIONS, Buffer, DensePatterns, HadamardSelect, init_dense
 from .noise import NoiseModel
-from .transforms import fwht
+from .transforms import SeparablePlan, fwht
 
 TIMINGS = ("frame", "pattern")
+HADAMARD_PATHS = ("auto", "separable", "fwht")  # how fixed Hadamard rows are computed
 _HIGHEST = jax.lax.Precision.HIGHEST
 
 
+# One matmul multiply-add costs about this fraction of one FWHT butterfly add on a CPU (the
+# transform is memory-bound, the small ±1 products are not); measured by
+# benchmarks/sensing_speed.py. Accelerators have matmul units: there the products always win.
+_SEPARABLE_PER_FWHT_ADD = 16
+
+
+def _prefer_separable(plan: SeparablePlan) -> bool:
+    if jax.default_backend() != "cpu":
+        return True
+    n = plan.h * plan.w
+    return plan.cost() <= _SEPARABLE_PER_FWHT_ADD * n * max(1, n.bit_length() - 1)
+
+
 class FixedHadamard(nnx.Module):
-    """Fixed Hadamard rows measured with the FWHT."""
+    """Fixed Hadamard rows: two small ±1 matrix products on the rows' 2-D factors (where that
+    costs less; `SeparablePlan`), else the full FWHT and a gather. Same numbers either way."""
 
     kind = "fixed"
     signed = True
     learnable = False
 
-    def __init__(self, h: int, w: int, rows):
+    def __init__(self, h: int, w: int, rows, path: str = "auto"):
+        if path not in HADAMARD_PATHS:
+            raise ValueError(f"path must be one of {HADAMARD_PATHS}, got {path!r}")
         self.h, self.w = h, w
-        self.row_index = Buffer(jnp.asarray(np.asarray(rows, np.int32)))
+        rows = np.asarray(rows, np.int32)
+        self.row_index = Buffer(jnp.asarray(rows))
+        plan = SeparablePlan.build(h, w, rows)
+        use = path == "separable" or (path == "auto" and _prefer_separable(plan))
+        # Static structure derived from the rows (row_index stays their recorded value).
+        self.plan = plan if use else None
 
     def rows(self):
         return self.row_index[...]
@@ -52,8 +75,19 @@ class FixedHadamard(nnx.Module):
         return P.hadamard_patterns(self.h, self.w, self.row_index[...])
 
     def measure(self, flat):
-        coeffs = fwht(flat)
-        return jnp.take(coeffs, self.row_index[...], axis=-1), coeffs[:, 0]
+        """flat (B, N) → signed measurements (B, K) and the total light Σx (B,)."""
+        if self.plan is None:
+            coeffs = fwht(flat)
+            return jnp.take(coeffs, self.row_index[...], axis=-1), coeffs[:, 0]
+        y = self.plan.measure(flat.reshape(-1, self.h, self.w))
+        return y, jnp.sum(flat, axis=-1)
+
+    def adjoint(self, y):
+        """y (B, K) → Aᵀy (B, N)."""
+        if self.plan is None:
+            full = jnp.zeros((y.shape[0], self.h * self.w), y.dtype)
+            return fwht(full.at[:, self.row_index[...]].set(y))  # H_N is symmetric
+        return self.plan.adjoint(y).reshape(y.shape[0], -1)
 
 
 def _check_noise(noise):
@@ -127,12 +161,17 @@ class Sensor(nnx.Module):
         noise=None,
         timing="frame",
         frames=None,
+        path="auto",
     ):
-        """Fixed Hadamard sensor on the fast path: the first K rows of `order`."""
+        """Fixed Hadamard sensor on the fast path: the first K rows of `order`.
+
+        `path`: 'separable' (two small ±1 matrix products on the rows' 1-D factors), 'fwht'
+        (full transform, then a gather) or 'auto' (the cheaper on this backend). Both give the
+        same numbers up to float rounding."""
         k = P.resolve_k(P._check_size("h", h), P._check_size("w", w), rate, k)
         rows = P.hadamard_indices(h, w, order, frames)[:k]
         return cls(
-            FixedHadamard(h, w, rows),
+            FixedHadamard(h, w, rows, path),
             h,
             w,
             split=split,
@@ -144,7 +183,9 @@ class Sensor(nnx.Module):
         )
 
     @classmethod
-    def from_hadamard_rows(cls, h, w, rows, *, split=True, noise=None, timing="frame", order=None):
+    def from_hadamard_rows(
+        cls, h, w, rows, *, split=True, noise=None, timing="frame", order=None, path="auto"
+    ):
         """Fixed Hadamard sensor measuring the given natural Sylvester rows (fast path)."""
         h, w = P._check_size("h", h), P._check_size("w", w)
         P._check_pow2(h, w)
@@ -160,7 +201,7 @@ class Sensor(nnx.Module):
                 f"min {rows.min()} max {rows.max()} ({rows.size} rows)"
             )
         return cls(
-            FixedHadamard(h, w, rows),
+            FixedHadamard(h, w, rows, path),
             h,
             w,
             split=split,
@@ -420,7 +461,9 @@ class Sensor(nnx.Module):
         y = jnp.asarray(y)
         lead = y.shape[:-1]
         y2 = y.reshape(-1, self.k)
-        if self.fast:
+        if isinstance(self.source, FixedHadamard):
+            x = self.source.adjoint(y2)
+        elif self.fast:
             rows = jax.lax.stop_gradient(self.source.rows())
             full = jnp.zeros((y2.shape[0], self.n_pixels), y2.dtype).at[:, rows].set(y2)
             x = fwht(full)  # H_N is symmetric: Aᵀy = H_N · scatter(y)

@@ -7,11 +7,19 @@ sensing code uses for fast adjoints and pseudo-inverses.
 
 The butterflies are written as reshapes, slices and sums that XLA fuses on any backend, and
 the function is linear, so `jax.linear_transpose`, `vjp` and `vmap` work through it.
+
+`SeparablePlan` measures a subset of 2-D Hadamard rows without the full transform (below).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+
+import jax
 import jax.numpy as jnp
+import numpy as np
+import scipy.linalg
 
 
 def is_power_of_two(n: int) -> bool:
@@ -59,3 +67,114 @@ def fwht(x, axis: int = -1, radix_bits: int = 3):
         y = _radix_stage(y.reshape(b, outer, r, inner), r).reshape(b, n)
         outer *= r
     return jnp.moveaxis(y.reshape(*lead, n), -1, axis)
+
+
+# -- Separable (2-D) Hadamard sensing ---------------------------------------------------------
+#
+# Row r of H_N (N = H·W, natural order) reshaped (H, W) is the outer product of 1-D rows
+# i = r // W of H_H and j = r % W of H_W, so its measurement is the entry (i, j) of H_H X H_Wᵀ.
+# A sensor needs only the distinct i (set I) and j (set J) it uses: two small ±1 matrix products
+# (which run at the matmul roofline on any backend) and a gather replace a full N-point transform
+# and a K-of-N gather. Where every index in I is a multiple of 2^a, H_H[i] is constant over
+# blocks of 2^a pixel rows (H_H = H_{H/2^a} ⊗ H_{2^a}, and row 0 of H_{2^a} is all ones), so the
+# frame is first summed over those blocks, shrinking both products; likewise for J. The
+# low-frequency orders people sense with use even indices only at low rates, halving the work.
+
+
+def _power_of_two_block(indices: np.ndarray, n: int) -> int:
+    """Largest power of two dividing every index (n when all are 0)."""
+    block = n
+    for i in indices.tolist():
+        while i % block:
+            block //= 2
+    return block
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SeparablePlan:
+    """The two ±1 factor matrices and the gather that measure natural Sylvester rows of an
+    H×W frame (see above). Immutable and compared by `key`, so a module can hold it as static
+    structure (it is derived from, and recorded as, the sensor's row indices)."""
+
+    h: int
+    w: int
+    row_block: int  # pixel rows summed first
+    col_block: int  # pixel columns summed first
+    row_mat: np.ndarray  # (|I|, H / row_block) ±1
+    col_mat: np.ndarray  # (|J|, W / col_block) ±1
+    pair: np.ndarray  # (K,) index into the flattened (|I|, |J|) product
+    key: str
+
+    @classmethod
+    def build(cls, h: int, w: int, rows) -> SeparablePlan:
+        rows = np.asarray(rows, np.int64)
+        if not (is_power_of_two(h) and is_power_of_two(w)):
+            raise ValueError(f"separable Hadamard needs power-of-two sides, got {h}x{w}")
+        if rows.ndim != 1 or rows.size == 0 or rows.min() < 0 or rows.max() >= h * w:
+            raise ValueError(f"rows must be a non-empty 1-D array of indices in [0, {h * w})")
+        vi, vj = rows // w, rows % w
+        ui, pos_i = np.unique(vi, return_inverse=True)
+        uj, pos_j = np.unique(vj, return_inverse=True)
+        rb, cb = _power_of_two_block(ui, h), _power_of_two_block(uj, w)
+        row_mat = scipy.linalg.hadamard(h // rb).astype(np.float32)[ui // rb]
+        col_mat = scipy.linalg.hadamard(w // cb).astype(np.float32)[uj // cb]
+        key = hashlib.sha256(np.asarray([h, w, *rows.tolist()], np.int64).tobytes()).hexdigest()
+        pair = (pos_i * len(uj) + pos_j).astype(np.int32)
+        return cls(h, w, rb, cb, row_mat, col_mat, pair, key)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, SeparablePlan) and other.key == self.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    @property
+    def k(self) -> int:
+        return int(self.pair.shape[0])
+
+    def _columns_first(self) -> bool:
+        """Contraction order with fewer multiply-adds: columns first costs h'·w'·|J| + |I|·h'·|J|,
+        rows first |I|·h'·w' + |I|·w'·|J| (h', w' the block-summed sides)."""
+        (ni, hs), (nj, ws) = self.row_mat.shape, self.col_mat.shape
+        return hs * ws * nj + ni * hs * nj <= ni * hs * ws + ni * ws * nj
+
+    def cost(self) -> int:
+        """Multiply-adds per frame of `measure` (block sums counted as one pass over N)."""
+        (ni, hs), (nj, ws) = self.row_mat.shape, self.col_mat.shape
+        products = min(hs * ws * nj + ni * hs * nj, ni * hs * ws + ni * ws * nj)
+        return products + (self.h * self.w if self.row_block * self.col_block > 1 else 0)
+
+    def measure(self, frames, precision=jax.lax.Precision.HIGHEST):
+        """frames (B, H, W) → the K row measurements (B, K)."""
+        b = frames.shape[0]
+        hs, ws = self.h // self.row_block, self.w // self.col_block
+        x = frames
+        if self.row_block * self.col_block > 1:
+            x = x.reshape(b, hs, self.row_block, ws, self.col_block).sum(axis=(2, 4))
+        r, c = jnp.asarray(self.row_mat), jnp.asarray(self.col_mat)
+        if self._columns_first():
+            z = jnp.einsum("bhw,jw->bhj", x, c, precision=precision)
+            z = jnp.einsum("ih,bhj->bij", r, z, precision=precision)
+        else:
+            z = jnp.einsum("ih,bhw->biw", r, x, precision=precision)
+            z = jnp.einsum("biw,jw->bij", z, c, precision=precision)
+        return jnp.take(z.reshape(b, -1), jnp.asarray(self.pair), axis=-1)
+
+    def adjoint(self, y, precision=jax.lax.Precision.HIGHEST):
+        """y (B, K) → Aᵀy (B, H, W): the transpose of `measure`."""
+        b = y.shape[0]
+        (ni, hs), (nj, ws) = self.row_mat.shape, self.col_mat.shape
+        z = jnp.zeros((b, ni * nj), y.dtype).at[:, jnp.asarray(self.pair)].set(y)
+        z = z.reshape(b, ni, nj)
+        r, c = jnp.asarray(self.row_mat), jnp.asarray(self.col_mat)
+        if ni * nj * ws + ni * hs * ws <= nj * ni * hs + nj * hs * ws:
+            x = jnp.einsum("bij,jw->biw", z, c, precision=precision)
+            x = jnp.einsum("ih,biw->bhw", r, x, precision=precision)
+        else:
+            x = jnp.einsum("ih,bij->bhj", r, z, precision=precision)
+            x = jnp.einsum("bhj,jw->bhw", x, c, precision=precision)
+        if self.row_block * self.col_block > 1:  # each block-summed pixel fans back out
+            x = jnp.broadcast_to(
+                x[:, :, None, :, None], (b, hs, self.row_block, ws, self.col_block)
+            ).reshape(b, self.h, self.w)
+        return x
