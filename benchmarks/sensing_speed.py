@@ -124,7 +124,7 @@ def _spjax_cell(side: int, rate: float, batch: int, seed: int) -> dict:
         "fns": fns,
         "check": check,
         "scale": scale,
-        "path": "separable" if sensor.source.plan is not None else "fwht",
+        "path": sensor.source.path,
         "x": np.asarray(x),
     }
 

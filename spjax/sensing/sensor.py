@@ -63,10 +63,14 @@ class FixedHadamard(nnx.Module):
         self.h, self.w = h, w
         rows = np.asarray(rows, np.int32)
         self.row_index = Buffer(jnp.asarray(rows))
-        plan = SeparablePlan.build(h, w, rows)
-        use = path == "separable" or (path == "auto" and _prefer_separable(plan))
         # Static structure derived from the rows (row_index stays their recorded value).
-        self.plan = plan if use else None
+        self.plan = SeparablePlan.build(h, w, rows)
+        separable = path == "separable" or (path == "auto" and _prefer_separable(self.plan))
+        self.path = "separable" if separable else "fwht"
+        # The FWHT adjoint needs a K → N scatter before the transform, which XLA on a CPU fuses
+        # badly (≈ 3× the forward); the separable adjoint costs what its forward does, so
+        # 'auto' always takes it (benchmarks/sensing_speed.py measures both).
+        self.adjoint_path = "fwht" if path == "fwht" else "separable"
 
     def rows(self):
         return self.row_index[...]
@@ -76,17 +80,16 @@ class FixedHadamard(nnx.Module):
 
     def measure(self, flat):
         """flat (B, N) → signed measurements (B, K) and the total light Σx (B,)."""
-        if self.plan is None:
+        if self.path == "fwht":
             coeffs = fwht(flat)
-            return jnp.take(coeffs, self.row_index[...], axis=-1), coeffs[:, 0]
+            return self.plan.gather_rows(coeffs), coeffs[:, 0]
         y = self.plan.measure(flat.reshape(-1, self.h, self.w))
         return y, jnp.sum(flat, axis=-1)
 
     def adjoint(self, y):
         """y (B, K) → Aᵀy (B, N)."""
-        if self.plan is None:
-            full = jnp.zeros((y.shape[0], self.h * self.w), y.dtype)
-            return fwht(full.at[:, self.row_index[...]].set(y))  # H_N is symmetric
+        if self.adjoint_path == "fwht":
+            return fwht(self.plan.scatter_rows(y))  # H_N is symmetric
         return self.plan.adjoint(y).reshape(y.shape[0], -1)
 
 

@@ -14,6 +14,7 @@ the function is linear, so `jax.linear_transpose`, `vjp` and `vmap` work through
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 
 import jax
@@ -77,8 +78,10 @@ def fwht(x, axis: int = -1, radix_bits: int = 3):
 # (which run at the matmul roofline on any backend) and a gather replace a full N-point transform
 # and a K-of-N gather. Where every index in I is a multiple of 2^a, H_H[i] is constant over
 # blocks of 2^a pixel rows (H_H = H_{H/2^a} ⊗ H_{2^a}, and row 0 of H_{2^a} is all ones), so the
-# frame is first summed over those blocks, shrinking both products; likewise for J. The
-# low-frequency orders people sense with use even indices only at low rates, halving the work.
+# frame's rows are first summed in those blocks (contiguous slabs: one cheap pass), halving the
+# products per factor of two; the low-frequency orders people sense with use even 1-D indices
+# only at low rates. (The same holds for columns, but summing adjacent columns is a strided
+# reduction that costs more than the products it saves, so columns stay whole.)
 
 
 def _power_of_two_block(indices: np.ndarray, n: int) -> int:
@@ -90,19 +93,33 @@ def _power_of_two_block(indices: np.ndarray, n: int) -> int:
     return block
 
 
+def _gather_last(x, index: np.ndarray):
+    """x[..., index] for a static index known to be in bounds (the plan built it): XLA may then
+    skip the bounds handling, which makes the gather ~3× faster on a CPU."""
+    return x.at[..., jnp.asarray(index)].get(mode="promise_in_bounds")
+
+
+def _inverse_slots(positions: np.ndarray, size: int) -> np.ndarray:
+    """(size,) index into [y, 0]: where each slot's value sits in y (len(positions) = zero).
+    A gather with it replaces a scatter, which is several times slower on a CPU."""
+    slots = np.full(size, len(positions), np.int32)
+    slots[positions] = np.arange(len(positions), dtype=np.int32)
+    return slots
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class SeparablePlan:
-    """The two ±1 factor matrices and the gather that measure natural Sylvester rows of an
+    """The two ±1 factor matrices and the gathers that measure natural Sylvester rows of an
     H×W frame (see above). Immutable and compared by `key`, so a module can hold it as static
     structure (it is derived from, and recorded as, the sensor's row indices)."""
 
     h: int
     w: int
     row_block: int  # pixel rows summed first
-    col_block: int  # pixel columns summed first
     row_mat: np.ndarray  # (|I|, H / row_block) ±1
-    col_mat: np.ndarray  # (|J|, W / col_block) ±1
+    col_mat: np.ndarray  # (|J|, W) ±1
     pair: np.ndarray  # (K,) index into the flattened (|I|, |J|) product
+    rows: np.ndarray  # (K,) the natural row indices
     key: str
 
     @classmethod
@@ -112,15 +129,17 @@ class SeparablePlan:
             raise ValueError(f"separable Hadamard needs power-of-two sides, got {h}x{w}")
         if rows.ndim != 1 or rows.size == 0 or rows.min() < 0 or rows.max() >= h * w:
             raise ValueError(f"rows must be a non-empty 1-D array of indices in [0, {h * w})")
+        if len(np.unique(rows)) != rows.size:
+            raise ValueError("rows must be distinct")
         vi, vj = rows // w, rows % w
         ui, pos_i = np.unique(vi, return_inverse=True)
         uj, pos_j = np.unique(vj, return_inverse=True)
-        rb, cb = _power_of_two_block(ui, h), _power_of_two_block(uj, w)
+        rb = _power_of_two_block(ui, h)
         row_mat = scipy.linalg.hadamard(h // rb).astype(np.float32)[ui // rb]
-        col_mat = scipy.linalg.hadamard(w // cb).astype(np.float32)[uj // cb]
+        col_mat = scipy.linalg.hadamard(w).astype(np.float32)[uj]
         key = hashlib.sha256(np.asarray([h, w, *rows.tolist()], np.int64).tobytes()).hexdigest()
         pair = (pos_i * len(uj) + pos_j).astype(np.int32)
-        return cls(h, w, rb, cb, row_mat, col_mat, pair, key)
+        return cls(h, w, rb, row_mat, col_mat, pair, rows.astype(np.int32), key)
 
     def __eq__(self, other) -> bool:
         return isinstance(other, SeparablePlan) and other.key == self.key
@@ -132,49 +151,59 @@ class SeparablePlan:
     def k(self) -> int:
         return int(self.pair.shape[0])
 
-    def _columns_first(self) -> bool:
-        """Contraction order with fewer multiply-adds: columns first costs h'·w'·|J| + |I|·h'·|J|,
-        rows first |I|·h'·w' + |I|·w'·|J| (h', w' the block-summed sides)."""
-        (ni, hs), (nj, ws) = self.row_mat.shape, self.col_mat.shape
-        return hs * ws * nj + ni * hs * nj <= ni * hs * ws + ni * ws * nj
+    def _costs(self) -> tuple[int, int]:
+        """Multiply-adds per frame of the two contraction orders: columns first
+        (h'·W·|J| + |I|·h'·|J|) and rows first (|I|·h'·W + |I|·W·|J|), h' = H / row_block."""
+        (ni, hs), nj = self.row_mat.shape, self.col_mat.shape[0]
+        return hs * self.w * nj + ni * hs * nj, ni * hs * self.w + ni * self.w * nj
 
     def cost(self) -> int:
-        """Multiply-adds per frame of `measure` (block sums counted as one pass over N)."""
-        (ni, hs), (nj, ws) = self.row_mat.shape, self.col_mat.shape
-        products = min(hs * ws * nj + ni * hs * nj, ni * hs * ws + ni * ws * nj)
-        return products + (self.h * self.w if self.row_block * self.col_block > 1 else 0)
+        """Multiply-adds per frame of `measure` (a row-block sum counted as one pass over N)."""
+        return min(self._costs()) + (self.h * self.w if self.row_block > 1 else 0)
 
     def measure(self, frames, precision=jax.lax.Precision.HIGHEST):
         """frames (B, H, W) → the K row measurements (B, K)."""
         b = frames.shape[0]
-        hs, ws = self.h // self.row_block, self.w // self.col_block
+        hs = self.h // self.row_block
         x = frames
-        if self.row_block * self.col_block > 1:
-            x = x.reshape(b, hs, self.row_block, ws, self.col_block).sum(axis=(2, 4))
+        if self.row_block > 1:  # sum row blocks: adds of contiguous (W,)-slabs, one pass
+            x = x.reshape(b, hs, self.row_block, self.w)
+            x = functools.reduce(jnp.add, [x[:, :, i] for i in range(self.row_block)])
         r, c = jnp.asarray(self.row_mat), jnp.asarray(self.col_mat)
-        if self._columns_first():
+        cols_first, rows_first = self._costs()
+        if cols_first <= rows_first:
             z = jnp.einsum("bhw,jw->bhj", x, c, precision=precision)
             z = jnp.einsum("ih,bhj->bij", r, z, precision=precision)
         else:
             z = jnp.einsum("ih,bhw->biw", r, x, precision=precision)
             z = jnp.einsum("biw,jw->bij", z, c, precision=precision)
-        return jnp.take(z.reshape(b, -1), jnp.asarray(self.pair), axis=-1)
+        return _gather_last(z.reshape(b, -1), self.pair)
 
     def adjoint(self, y, precision=jax.lax.Precision.HIGHEST):
         """y (B, K) → Aᵀy (B, H, W): the transpose of `measure`."""
         b = y.shape[0]
-        (ni, hs), (nj, ws) = self.row_mat.shape, self.col_mat.shape
-        z = jnp.zeros((b, ni * nj), y.dtype).at[:, jnp.asarray(self.pair)].set(y)
-        z = z.reshape(b, ni, nj)
+        (ni, hs), nj = self.row_mat.shape, self.col_mat.shape[0]
+        slots = _inverse_slots(self.pair, ni * nj)
+        z = _gather_last(jnp.pad(y, ((0, 0), (0, 1))), slots).reshape(b, ni, nj)
         r, c = jnp.asarray(self.row_mat), jnp.asarray(self.col_mat)
-        if ni * nj * ws + ni * hs * ws <= nj * ni * hs + nj * hs * ws:
+        if ni * nj * self.w + ni * hs * self.w <= ni * hs * nj + hs * nj * self.w:
             x = jnp.einsum("bij,jw->biw", z, c, precision=precision)
             x = jnp.einsum("ih,biw->bhw", r, x, precision=precision)
         else:
             x = jnp.einsum("ih,bij->bhj", r, z, precision=precision)
             x = jnp.einsum("bhj,jw->bhw", x, c, precision=precision)
-        if self.row_block * self.col_block > 1:  # each block-summed pixel fans back out
-            x = jnp.broadcast_to(
-                x[:, :, None, :, None], (b, hs, self.row_block, ws, self.col_block)
-            ).reshape(b, self.h, self.w)
-        return x
+        if self.row_block > 1:  # each block-summed row fans back out
+            x = jnp.broadcast_to(x[:, :, None, :], (b, hs, self.row_block, self.w))
+        return x.reshape(b, self.h, self.w)
+
+    def gather_rows(self, coeffs):
+        """coeffs (B, N) of the full transform → the K measured ones (B, K)."""
+        return _gather_last(coeffs, self.rows)
+
+    def scatter_rows(self, y):
+        """y (B, K) → (B, N) with y[:, k] at natural row rows[k] and zeros elsewhere (a gather)."""
+        if self.k == self.h * self.w:  # every row: a permutation, no zeros to pad in
+            return _gather_last(y, _inverse_slots(self.rows, self.k))
+        return _gather_last(
+            jnp.pad(y, ((0, 0), (0, 1))), _inverse_slots(self.rows, self.h * self.w)
+        )
