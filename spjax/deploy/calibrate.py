@@ -33,7 +33,8 @@ from spjax.deploy.recording import RecordingError
 
 MIN_PAIRS = 4  # pairs per frame time for a variance estimate worth pooling
 MAX_REL_ERROR = 0.1  # a photon-transfer slope less certain than this is refused
-SHIFT_FACTOR = 4.0  # pair sums this much tighter one sample off: the stream is misaligned
+SHIFT_FACTOR = 4.0
+PLAUSIBLE_COUNTS = 10.0  # implied counts beyond this × the photon budget: not shot noise  # pair sums this much tighter one sample off: the stream is misaligned
 
 
 @dataclasses.dataclass(frozen=True)
@@ -176,10 +177,21 @@ def estimate_detector(
                 "estimated: photon transfer, slope of Var(pair sums) against their mean "
                 f"across {m} frame times × {k} pairs"
             )
+        gain_info = {"how": how, "relative_standard_error": rel}
         if not (np.isfinite(g) and g > 0):
             raise RecordingError(f"gain: the photon-transfer fit gave {g}; give --gain")
         g = float(g)
-        gain_info = {"how": how, "relative_standard_error": rel}
+        # A full-scale scene gives `photons` counts per pair sum: far more means the spread
+        # is not shot noise (a noiseless or quantised recording), so the fit is meaningless.
+        implied = float(np.mean(mu - 2 * (b0 - g * b_per_gain)) / g)
+        budget = noise.photons + 2 * noise.dark
+        if implied > PLAUSIBLE_COUNTS * budget:
+            raise RecordingError(
+                f"gain: the photon-transfer fit ({g:.3g}) implies {implied:.3g} counts per "
+                f"pair, {implied / budget:.3g}× the run's photon budget {noise.photons:g}: the "
+                "recording carries no measurable shot noise (noiseless or quantised?); give --gain"
+            )
+        gain_info["implied_counts_per_pair"] = implied
 
     if b0 is None:
         if layout.minus is None:
