@@ -363,7 +363,7 @@ def test_truncated_and_differenced_recordings_and_errors(trained, tmp_path, caps
     argv = ["ask", "--run", str(run), "--export", str(exports["alp4"]), "--measurements"]
     assert main(argv + [str(tmp_path / "nan.npy")]) == 2
     assert "1 NaN or infinite samples (first at index 100)" in capsys.readouterr().err
-    other = export_patterns(hadamard_sensor(), "alp4", tmp_path / "other")
+    other = export_patterns(hadamard_sensor(order="sequency"), "alp4", tmp_path / "other")
     assert main(argv[:4] + [str(other), "--measurements", str(rec)]) == 2
     assert "not this run's sensor" in capsys.readouterr().err
     bare = tmp_path / "bare"
