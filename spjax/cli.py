@@ -19,6 +19,7 @@ _COMMAND_MODULES = (
     "spjax.training.cli",
     "spjax.eval.cli",
     "spjax.bench.cli",
+    "spjax.deploy.cli",
 )
 
 

@@ -238,19 +238,28 @@ def export_patterns(
     return out_dir
 
 
-def read_export(directory) -> tuple[np.ndarray, dict]:
-    """Verify an export and return its ``(K, H, W)`` float32 patterns and its manifest."""
+def read_frames(directory) -> tuple[np.ndarray, dict]:
+    """Verify an export's files and return the binary frames the device shows, in display
+    order, as ``(F, H, W)`` uint8 0/1 in pattern orientation (the measured region, zoom,
+    offset, rotation and flips undone and checked), and its manifest."""
     directory = Path(directory)
     manifest = read_manifest(directory)
     verify_checksums(directory, manifest)
     form = get_format(manifest["format"])
     device = manifest["device"]
-    k, h, w = (int(manifest[key]) for key in ("k", "h", "w"))
+    h, w = int(manifest["h"]), int(manifest["w"])
     placement = Placement.from_json(
         manifest["geometry"], h=h, w=w, device_h=device["height"], device_w=device["width"]
     )
     oriented = form.read(directory, manifest["frames"], placement)
-    frames = placement.unorient(oriented)
+    return placement.unorient(oriented), manifest
+
+
+def read_export(directory) -> tuple[np.ndarray, dict]:
+    """Verify an export and return its ``(K, H, W)`` float32 patterns and its manifest."""
+    directory = Path(directory)
+    frames, manifest = read_frames(directory)
+    k = int(manifest["k"])
     bit_depth = frames_mod.check_bit_depth(manifest.get("bit_depth"))
     patterns = frames_mod.from_frames(
         frames, manifest["frames"], k, bool(manifest["split"]), bit_depth
@@ -264,21 +273,28 @@ def read_export(directory) -> tuple[np.ndarray, dict]:
     return patterns, manifest
 
 
-def import_patterns(directory):
+_MANIFEST_NOISE = object()  # import_patterns' default: the noise model the manifest records
+
+
+def import_patterns(directory, *, noise=_MANIFEST_NOISE):
     """Read an export back into a fixed ``Sensor`` (same patterns, split, noise and timing).
 
     A Hadamard sensor comes back on the fast path from the row indices in the manifest's
     sensor description (checked against the decoded frames), so its measurements are
     computed exactly as before; any other sensor is rebuilt with ``Sensor.from_patterns``.
+    ``noise`` (a ``NoiseModel`` or None) replaces the manifest's detector model, e.g. to
+    simulate the same patterns under another photon budget.
     """
     from spjax.sensing import NoiseModel, Sensor
 
     patterns, manifest = read_export(directory)
-    photons = manifest.get("photons")
+    if noise is _MANIFEST_NOISE:
+        photons = manifest.get("photons")
+        noise = None if photons is None else NoiseModel.from_dict(photons)
     common = dict(
         split=bool(manifest["split"]),
         timing=manifest.get("timing", "frame"),
-        noise=None if photons is None else NoiseModel.from_dict(photons),
+        noise=noise,
     )
     description = manifest.get("sensor") or {}
     rows = description.get("hadamard_rows")

@@ -97,6 +97,11 @@ def read_manifest(directory: Path) -> dict:
         manifest = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ValueError(f"{path}: not valid JSON ({err})") from None
+    return validate_manifest(manifest, path)
+
+
+def validate_manifest(manifest, path) -> dict:
+    """Required keys, types and version of a loaded manifest (``path`` names it in errors)."""
     if not isinstance(manifest, dict):
         raise ValueError(f"{path}: expected a JSON object, got {type(manifest).__name__}")
     missing = [key for key in REQUIRED if key not in manifest]

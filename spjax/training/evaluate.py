@@ -9,7 +9,6 @@ what the frozen-decoder bridge loses.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import jax
@@ -218,23 +217,11 @@ def evaluate_run(run_dir: str | Path, overrides=(), *, split: str = "test") -> d
     """Evaluate a trained run on the world its config describes after `overrides`
     (`data.KEY=VALUE`, `sensor.photons|dark|read_std|adc_bits=VALUE`, decoding settings
     `eval.KEY=VALUE`) → the report's utility schema."""
-    from spjax.training.checkpoint import CheckpointError, has_checkpoint
-    from spjax.training.config import apply_overrides, flatten
+    from spjax.training.config import flatten
     from spjax.training.report import utility_section
-    from spjax.training.trainer import SPVLMTrainer
+    from spjax.training.restore import restore_run, run_config
 
-    run_dir = Path(run_dir)
-    cfg_path = run_dir / "config.json"
-    if not cfg_path.is_file():
-        raise FileNotFoundError(f"{run_dir} is not an SP-VLM run: no config.json")
-    if not has_checkpoint(run_dir):
-        raise CheckpointError(
-            f"{run_dir} holds no checkpoint (checkpoints/last/<step>); train it first"
-        )
-    from ml_collections import ConfigDict
-
-    cfg = ConfigDict(json.loads(cfg_path.read_text()))
-    cfg.lock()
+    cfg = run_config(run_dir)
     allowed_sensor = ("sensor.photons", "sensor.dark", "sensor.read_std", "sensor.adc_bits")
     for key, _ in key_values(overrides):
         if key in EVAL_KEYS_FIXED:
@@ -247,10 +234,7 @@ def evaluate_run(run_dir: str | Path, overrides=(), *, split: str = "test") -> d
                 f"--set {key}: only data.* and eval.* keys and "
                 f"{', '.join(allowed_sensor)} can change at evaluation"
             )
-    trained_identities = int(flatten(cfg)["data.n_identities"])
-    cfg = apply_overrides(cfg, overrides)
-    trainer = SPVLMTrainer(cfg, run_dir, evaluation=True, n_identities=trained_identities)
-    meta = trainer.restore_latest()
+    trainer, meta = restore_run(run_dir, overrides)
     result = evaluate(trainer, split)
     sensor = trainer.model().sensor
     return {

@@ -45,20 +45,28 @@ class SPVLMTrainer:
         resume: bool = False,
         evaluation: bool = False,
         n_identities: int | None = None,
+        data: bool = True,
     ):
         """`evaluation=True` builds a trained run's model to restore and evaluate it (no
         workdir checks, nothing written); `n_identities` then keeps the adversaries' shape of
-        the trained run when the evaluated world has other people."""
+        the trained run when the evaluated world has other people. `data=False` (evaluation
+        only, needs `n_identities`) skips rendering the evaluation sets: the model alone, for
+        answering measurements from elsewhere (`spjax.deploy`)."""
         self.cfg = cfg
         self.workdir = Path(workdir)
         self.resume = resume
         validate_spvlm_config(cfg)
         if not evaluation:
             self._check_workdir()
+        if not data and (not evaluation or n_identities is None):
+            raise ValueError("data=False: only for evaluation=True with n_identities given")
         from spjax.training.decoders import obtain_decoder
 
         self.decoder, self.tokenizer, self.decoder_info = obtain_decoder(cfg)
-        self._build_data()
+        if data:
+            self._build_data()
+        else:
+            self.splits, self.faces, self.widths = {}, {}, None
         if n_identities is not None:
             self.n_identities = n_identities
         self._build_model()

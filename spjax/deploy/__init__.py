@@ -1,0 +1,35 @@
+"""Deployment: answers from recorded measurement streams of a DMD single-pixel camera.
+
+`Pipeline.from_run(DIR)` loads a trained run (sensor, encoder, frozen decoder);
+`ask(pipeline, FILE, export=DIR)` reads a recording (raw samples per physical DMD frame, or
+differenced measurements), checks it against the export that was displayed, calibrates the
+detector and answers window by window; `record(...)` simulates a recording through an
+export's frames (`spjax sensing record`).
+"""
+
+from spjax.deploy.ask import ask
+from spjax.deploy.calibrate import Detector, estimate_detector, frame_times, to_measurements
+from spjax.deploy.match import FrameLayout, check_export, load_manifest
+from spjax.deploy.pipeline import Pipeline, question_type
+from spjax.deploy.record import record, render_clips, simulate_samples
+from spjax.deploy.recording import Recording, RecordingError, read_recording, write_samples
+
+__all__ = [
+    "Detector",
+    "FrameLayout",
+    "Pipeline",
+    "Recording",
+    "RecordingError",
+    "ask",
+    "check_export",
+    "estimate_detector",
+    "frame_times",
+    "load_manifest",
+    "question_type",
+    "read_recording",
+    "record",
+    "render_clips",
+    "simulate_samples",
+    "to_measurements",
+    "write_samples",
+]
