@@ -8,7 +8,7 @@ import pytest
 
 from spjax.eval import attackers as A
 from spjax.eval import leakage as L
-from spjax.eval.audit import critical_sampling_rate, leaks, worst_case
+from spjax.eval.leakage import critical_sampling_rate, leaks, worst_case
 
 C, D = 10, 32
 

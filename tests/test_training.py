@@ -424,8 +424,8 @@ def test_run_logger_writes_jsonl_and_wandb_offline_needs_no_login(tmp_path, monk
 def test_evaluate_a_trained_run_on_other_worlds_and_its_errors(tiny, tmp_path, capsys):
     from spjax.cli import main
     from spjax.training.checkpoint import CheckpointError
-    from spjax.training.evaluate import evaluate_run
     from spjax.training.report import run_spvlm
+    from spjax.training.restore import evaluate_run
 
     run = tmp_path / "run"
     run_spvlm(tiny_config(tiny, "train.steps=4", "train.label_steps=2"), run)

@@ -30,15 +30,10 @@ import os
 import time
 
 from spjax import cliargs
-from spjax.eval.audit import (
-    MARGIN,
-    MARGIN_RTOL,
-    RULE,
-    STRENGTH_TARGET,
-    canonical_family,
-    critical_sampling_rate,
-)
+from spjax.eval.calibration import STRENGTH_TARGET
+from spjax.eval.leakage import MARGIN, MARGIN_RTOL, RULE, critical_sampling_rate
 from spjax.jsonio import to_jsonable
+from spjax.sensing.patterns import canonical_family
 
 FAMILIES = (
     "hadamard:low_frequency",
@@ -225,9 +220,10 @@ def run_cell(
     """Audit one design and return its results row (fixed families build their sensor).
     `scenes` = {attackers, n_train, n_val, n_test} adds scene re-identification (on `clips`
     when given: the benchmark renders them once for all cells)."""
-    from spjax.eval.audit import privacy_audit, sensor_label
+    from spjax.eval.audit import privacy_audit
     from spjax.eval.leakage import leak_test
     from spjax.sensing import NoiseModel, Sensor
+    from spjax.sensing.patterns import sensor_label
 
     t0 = time.time()
     if sensor is None:
@@ -512,7 +508,8 @@ def bench_patterns(
 
 def _sweep_calibration(out_dir: str, grid: dict, *, size: int, quick: bool, progress: bool) -> dict:
     """The sweep's ceiling and attacker strength (computed once; `calibration.json`)."""
-    from spjax.eval.audit import calibration, split_sizes, strength_by_attack
+    from spjax.eval.audit import split_sizes
+    from spjax.eval.calibration import calibration, strength_by_attack
 
     path = os.path.join(out_dir, "calibration.json")
     if os.path.isfile(path):

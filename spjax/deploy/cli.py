@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from spjax.cliargs import positive_int
+
 
 def register(subparsers) -> None:
+    _register_record(subparsers)
     p = subparsers.add_parser(
         "ask",
         help="answer questions about a recorded measurement stream (one answer set per clip window)",
@@ -73,4 +76,60 @@ def _ask(args) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(jsonio.dumps(result, indent=2))
         print(f"answers: {out}")
+    return 0
+
+
+def _register_record(subparsers) -> None:
+    """`spjax sensing record` (the sensing group is registered before this area)."""
+    r = subparsers.choices["sensing"].subcommands.add_parser(
+        "record",
+        help="simulate a recording: world clips through an export's DMD frames → raw samples",
+        description="Render clips of the world, show them through the frames of an export as "
+        "the DMD displays them, and write the photodiode's raw samples (gain × counts + dark, "
+        "with shot and read noise) per physical frame in the manifest's order, plus the clips' "
+        "ground truth in <out stem>.labels.json. `spjax ask` reads the result.",
+    )
+    r.add_argument("--export", required=True, metavar="DIR", help="folder written by spjax export")
+    r.add_argument("--clips", required=True, type=positive_int, help="number of clips")
+    r.add_argument("--out", required=True, metavar="FILE", help="samples: .npy, .npz or .csv")
+    r.add_argument(
+        "--run", metavar="DIR", help="take the world (data.*) and clip length from a run's config"
+    )
+    r.add_argument("--frames", type=positive_int, help="frames per clip (default: 16 or the run's)")
+    r.add_argument(
+        "--world-seed", type=int, help="world seed (rooms, people; default 0 or the run's)"
+    )
+    r.add_argument("--seed", type=int, default=0, help="clip and noise seed (default 0)")
+    r.add_argument("--gain", type=float, default=1.0, help="raw units per photon count (default 1)")
+    r.add_argument(
+        "--dark", type=float, default=0.0, help="offset added to every sample (default 0)"
+    )
+    r.add_argument("--photons", type=float, help="photon budget (default: the export's sensor)")
+    r.add_argument("--read-std", type=float, help="read noise in counts (default: the export's)")
+    r.add_argument("--noiseless", action="store_true", help="write the expected samples, no noise")
+    r.set_defaults(func=record)
+
+
+def record(args) -> int:
+    from spjax.deploy.record import record as run_record
+
+    side = run_record(
+        args.export,
+        args.out,
+        clips=args.clips,
+        frames=args.frames,
+        world_seed=args.world_seed,
+        seed=args.seed,
+        run=args.run,
+        gain=args.gain,
+        dark=args.dark,
+        photons=args.photons,
+        read_std=args.read_std,
+        noiseless=args.noiseless,
+    )
+    print(
+        f"recorded {side['clips']} clips × {side['clip_frames']} frames × "
+        f"{side['physical_frames_per_frame_time']} physical frames = {side['n_samples']} "
+        f"samples to {side['samples']}; ground truth: {side['labels_path']}"
+    )
     return 0

@@ -3,8 +3,9 @@
 Metrics (`metrics`): accuracy, balanced accuracy, AUROC, count MAE/exact accuracy, ROUGE-L,
 BLEU-4 and `utility_from_answers`. Audit: fresh attackers (`attackers`, `identifier`), the
 leak rule (`leakage`), the reconstruction attack (`reconstruction`), scene re-identification
-(`scene_reid`), dlib's face recognizer on real photos (`recognizer`), and `privacy_audit` /
-`calibration` / `critical_sampling_rate` (`audit`). Heavy modules import lazily."""
+(`scene_reid`), dlib's face recognizer on real photos (`recognizer`), the attacker suite
+(`suite`), its calibration against the clean-face ceiling (`calibration`) and `privacy_audit`
+(`audit`). Heavy modules import lazily."""
 
 from spjax.eval.metrics import (
     accuracy,
@@ -19,10 +20,10 @@ from spjax.eval.metrics import (
 
 _LAZY = {
     "privacy_audit": "spjax.eval.audit",
-    "critical_sampling_rate": "spjax.eval.audit",
-    "calibration": "spjax.eval.audit",
-    "canonical_family": "spjax.eval.audit",
-    "worst_case": "spjax.eval.audit",
+    "critical_sampling_rate": "spjax.eval.leakage",
+    "calibration": "spjax.eval.calibration",
+    "canonical_family": "spjax.sensing.patterns",
+    "worst_case": "spjax.eval.leakage",
     "leak_test": "spjax.eval.leakage",
     "scene_reid": "spjax.eval.scene_reid",
     "identifier_attack": "spjax.eval.identifier",

@@ -114,7 +114,7 @@ def sensor_from_args(args):
     from spjax.sensing import NoiseModel, Sensor, load_sensor
 
     if args.family is not None:
-        from spjax.eval.audit import canonical_family
+        from spjax.sensing.patterns import canonical_family
 
         if args.rate is None:
             raise ValueError("--rate: required with --family (e.g. --rate 0.01), got none")

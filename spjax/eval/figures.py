@@ -27,7 +27,7 @@ def audit_figure(report: dict, path, *, examples: dict | None = None) -> str:
     open-set TAR, reconstruction quality, scene re-identification, the calibration,
     reconstructions of a few test faces, and a text panel with the key numbers. The title
     names the design and its order."""
-    from spjax.eval.audit import sensor_label
+    from spjax.sensing.patterns import sensor_label
 
     plt = agg_pyplot()
     fig = plt.figure(figsize=(8.27, 11.69))  # A4 portrait

@@ -125,3 +125,82 @@ def leak_test(pooled: dict, chance: float, *, margin: float = MARGIN, alpha: flo
         "p_value": min(1.0, m * p),
         "leaks": bool(e["lower_bound"] >= threshold * (1 - MARGIN_RTOL)),
     }
+
+
+# --------------------------------------------------------------------------- decisions
+
+
+def worst_case(attacks: dict, chance: float) -> dict:
+    """The strongest attack by mean top-1 among `attacks` (name -> metrics with `top1:
+    {mean, std, values}` and `pooled: {correct, n}`), with its pooled predictions."""
+    if not attacks:
+        raise ValueError("attacks: expected at least one attack result, got none")
+    name = max(attacks, key=lambda k: attacks[k]["top1"]["mean"])
+    t1 = attacks[name]["top1"]
+    out = {
+        "name": name,
+        "top1": t1["mean"],
+        "top1_std": t1["std"],
+        "top1_values": t1["values"],
+        "chance": chance,
+        "ratio_to_chance": t1["mean"] / chance,
+        "pooled": dict(attacks[name]["pooled"]),
+    }
+    for key in ("top5", "tar@far=0.01", "tar@far=0.001"):
+        if key in attacks[name]:
+            out[key] = attacks[name][key]["mean"]
+    return out
+
+
+def leaks(report: dict) -> bool:
+    """The leak decision of an audit report (or of its `leak` entry)."""
+    leak = report.get("leak", report)
+    if "leaks" not in leak:
+        raise ValueError("report: expected an audit report or its 'leak' entry")
+    return bool(leak["leaks"])
+
+
+def critical_sampling_rate(
+    results_by_rate: dict, *, margin: float = MARGIN, alpha: float = ALPHA
+) -> dict:
+    """Smallest sampling rate r at which the sensor leaks under `leakage.RULE` with `margin`
+    and `alpha`. `results_by_rate` maps r -> an audit report, a benchmark row, or any dict
+    with a `leak` entry holding `by_attack` pooled counts and `chance` (the decision is
+    recomputed from the counts). `rate` is None when no rate leaks; `monotone` says whether
+    every rate above the critical one leaks too."""
+    if not results_by_rate:
+        raise ValueError("results_by_rate: expected at least one rate, got none")
+    rows = []
+    for r in sorted(results_by_rate, key=float):
+        rep = results_by_rate[r]
+        leak = rep.get("leak") if isinstance(rep, dict) else None
+        if not isinstance(leak, dict) or "by_attack" not in leak or "chance" not in leak:
+            raise ValueError(
+                f"results_by_rate[{r}]: expected a 'leak' entry with pooled counts "
+                f"per attack ('by_attack') and 'chance'"
+            )
+        test = leak_test(leak["by_attack"], leak["chance"], margin=margin, alpha=alpha)
+        w = rep.get("worst_case", {})
+        top1 = w.get("top1", rep.get("worst_top1"))
+        rows.append(
+            {
+                "rate": float(r),
+                "worst": w.get("name", rep.get("worst")),
+                "top1": top1,
+                "chance": leak["chance"],
+                "ratio": None if top1 is None else top1 / leak["chance"],
+                "evidence": test["evidence"],
+                "lower_bound": test["lower_bound"],
+                "leaks": test["leaks"],
+            }
+        )
+    crit = next((row["rate"] for row in rows if row["leaks"]), None)
+    monotone = crit is None or all(row["leaks"] for row in rows if row["rate"] >= crit)
+    return {
+        "rate": crit,
+        "margin": margin,
+        "alpha": alpha,
+        "rule": RULE,
+        "monotone": monotone,
+        "per_rate": rows,
+    }

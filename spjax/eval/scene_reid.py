@@ -113,7 +113,7 @@ class SceneClips:
 
 def measure_clips(sensor, clips: SceneClips, split: str, key) -> tuple[np.ndarray, np.ndarray]:
     """Measurements (n, T, K) float32 and labels of one split (fresh noise per chunk)."""
-    from spjax.eval.audit import padded_call
+    from spjax.eval.suite import padded_call
 
     ys, ids = [], []
     for i, (frames, lab) in enumerate(clips.chunks(split)):

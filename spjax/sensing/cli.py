@@ -3,8 +3,6 @@ rates, reconstruct, print a PSNR table and write a figure (plus JSON) to --out."
 
 from __future__ import annotations
 
-from spjax.cliargs import positive_int
-
 DEMO_FAMILIES = (
     "hadamard:low_frequency",
     "hadamard:cake_cutting",
@@ -30,59 +28,10 @@ def register(subparsers) -> None:
     d.add_argument("--families", nargs="+", default=list(DEMO_FAMILIES))
     d.add_argument("--seed", type=int, default=0)
     d.set_defaults(func=demo)
-    r = sub.add_parser(
-        "record",
-        help="simulate a recording: world clips through an export's DMD frames → raw samples",
-        description="Render clips of the world, show them through the frames of an export as "
-        "the DMD displays them, and write the photodiode's raw samples (gain × counts + dark, "
-        "with shot and read noise) per physical frame in the manifest's order, plus the clips' "
-        "ground truth in <out stem>.labels.json. `spjax ask` reads the result.",
-    )
-    r.add_argument("--export", required=True, metavar="DIR", help="folder written by spjax export")
-    r.add_argument("--clips", required=True, type=positive_int, help="number of clips")
-    r.add_argument("--out", required=True, metavar="FILE", help="samples: .npy, .npz or .csv")
-    r.add_argument(
-        "--run", metavar="DIR", help="take the world (data.*) and clip length from a run's config"
-    )
-    r.add_argument("--frames", type=positive_int, help="frames per clip (default: 16 or the run's)")
-    r.add_argument(
-        "--world-seed", type=int, help="world seed (rooms, people; default 0 or the run's)"
-    )
-    r.add_argument("--seed", type=int, default=0, help="clip and noise seed (default 0)")
-    r.add_argument("--gain", type=float, default=1.0, help="raw units per photon count (default 1)")
-    r.add_argument(
-        "--dark", type=float, default=0.0, help="offset added to every sample (default 0)"
-    )
-    r.add_argument("--photons", type=float, help="photon budget (default: the export's sensor)")
-    r.add_argument("--read-std", type=float, help="read noise in counts (default: the export's)")
-    r.add_argument("--noiseless", action="store_true", help="write the expected samples, no noise")
-    r.set_defaults(func=record)
+    # Areas above sensing add sensing tools built on them here (deploy: `record`), so the
+    # group stays `spjax sensing ...` without sensing importing them.
+    p.subcommands = sub
     p.set_defaults(func=lambda args: (p.print_help(), 0)[1])
-
-
-def record(args) -> int:
-    from spjax.deploy.record import record as run_record
-
-    side = run_record(
-        args.export,
-        args.out,
-        clips=args.clips,
-        frames=args.frames,
-        world_seed=args.world_seed,
-        seed=args.seed,
-        run=args.run,
-        gain=args.gain,
-        dark=args.dark,
-        photons=args.photons,
-        read_std=args.read_std,
-        noiseless=args.noiseless,
-    )
-    print(
-        f"recorded {side['clips']} clips × {side['clip_frames']} frames × "
-        f"{side['physical_frames_per_frame_time']} physical frames = {side['n_samples']} "
-        f"samples to {side['samples']}; ground truth: {side['labels_path']}"
-    )
-    return 0
 
 
 def demo_images(size: int):

@@ -219,3 +219,40 @@ def pattern_family(
     else:
         p = dct_patterns(h, w, k)
     return p, _SIGNED[name]
+
+
+# -- Names of designs (reports, audits, figure titles) ----------------------------------------
+
+HADAMARD_DEFAULT = f"hadamard:{DEFAULT_HADAMARD_ORDER}"  # "Hadamard" alone: the 2-D order
+_ORDER_WORDS = {
+    "low_frequency": "2-D low-frequency order",
+    "sequency": "1-D sequency order",
+    "cake_cutting": "cake-cutting order",
+    "natural": "natural order",
+    "variance": "variance order",
+}
+
+
+def canonical_family(name: str) -> str:
+    """`hadamard` alone means the 2-D low-frequency order (`hadamard:low_frequency`); any other
+    name is returned unchanged."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"family: expected a family name, got {name!r}")
+    return HADAMARD_DEFAULT if name == "hadamard" else name
+
+
+def sensor_label(desc: dict) -> str:
+    """A title naming the design and, for Hadamard patterns, the order."""
+    fam = desc.get("family") or desc.get("kind") or "sensor"
+    order = desc.get("order")
+    if desc.get("kind") == "learned":
+        base = f"learned ({desc.get('parameterization')}, init {fam})"
+    else:
+        base = fam.split(":", 1)[0] if order else fam
+    if order:
+        base += f", {_ORDER_WORDS.get(order, order + ' order')}"
+    elif fam == "hadamard:rows":
+        base += ", given rows"
+    elif fam == "dct":
+        base += ", zig-zag order"
+    return base

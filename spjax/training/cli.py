@@ -73,7 +73,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from spjax.training.evaluate import evaluate_run
+    from spjax.training.restore import evaluate_run
 
     result = evaluate_run(args.run, args.overrides)
     out = Path(args.out)

@@ -1,6 +1,7 @@
 """Evaluate an SP-VLM: generated answers (the reported utility), label heads (the encoder's
 supervised ceiling, the rung just below the text), validation loss, samples, and
-`evaluate_run` — a trained run on another world without retraining (`spjax evaluate`).
+`utility_section`, the report's utility schema (`evaluate_run` in `restore` runs a trained
+run on another world without retraining: `spjax evaluate`).
 
 Every utility number in a report is parsed from text the decoder generated with its KV cache;
 the label heads' numbers are reported beside them, labelled, so the gap between the two names
@@ -9,14 +10,11 @@ what the frozen-decoder bridge loses.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from spjax.cliargs import key_values
 from spjax.data.scenes import ANOMALY_TYPES
 from spjax.data.text import QTYPES
 
@@ -208,45 +206,33 @@ def evaluate(trainer, split_name: str = "test") -> dict:
 
 # ------------------------------------------------------------------ spjax evaluate --------
 
-# `--set` keys an evaluation may change: the world (data.*) and the detector's noise; the
-# sensor's patterns, the frame size and the clip length are the trained run's.
-EVAL_KEYS_FIXED = ("data.size", "data.frames", "data.source", "data.max_people")
 
-
-def evaluate_run(run_dir: str | Path, overrides=(), *, split: str = "test") -> dict:
-    """Evaluate a trained run on the world its config describes after `overrides`
-    (`data.KEY=VALUE`, `sensor.photons|dark|read_std|adc_bits=VALUE`, decoding settings
-    `eval.KEY=VALUE`) → the report's utility schema."""
-    from spjax.training.config import flatten
-    from spjax.training.report import utility_section
-    from spjax.training.restore import restore_run, run_config
-
-    cfg = run_config(run_dir)
-    allowed_sensor = ("sensor.photons", "sensor.dark", "sensor.read_std", "sensor.adc_bits")
-    for key, _ in key_values(overrides):
-        if key in EVAL_KEYS_FIXED:
-            raise ValueError(
-                f"--set {key}: the trained sensor and encoder fix it "
-                f"({key}={flatten(cfg)[key]}); evaluate on a world of that shape"
-            )
-        if not (key.startswith(("data.", "eval.")) or key in allowed_sensor):
-            raise ValueError(
-                f"--set {key}: only data.* and eval.* keys and "
-                f"{', '.join(allowed_sensor)} can change at evaluation"
-            )
-    trainer, meta = restore_run(run_dir, overrides)
-    result = evaluate(trainer, split)
-    sensor = trainer.model().sensor
+def utility_section(result: dict, split: str) -> dict:
+    """The report's `utility`: numbers parsed from generated text, plus (labelled) the label
+    heads' read-out of the same prefix — the encoder's supervised ceiling."""
+    u, h = result["utility"], result["heads"]
+    anomaly, count = u.get("anomaly", {}), u.get("count", {})
     return {
-        "run": str(run_dir),
-        "step": int(meta["step"]),
-        "overrides": list(overrides),
         "split": split,
-        "sampling_rate": sensor.sampling_rate,
-        "K": sensor.k,
-        "H": sensor.h,
-        "W": sensor.w,
-        "split_pairs": sensor.split,
-        "utility": utility_section(result, split),
-        "samples": result["samples"][:16],
+        "anomaly_accuracy": anomaly.get("accuracy"),
+        "anomaly_balanced_accuracy": anomaly.get("balanced_accuracy"),
+        "anomaly_auroc": anomaly.get("auroc"),
+        "anomaly_recall_by_type": anomaly.get("recall_by_type"),
+        "count_mae": count.get("mae"),
+        "count_exact_accuracy": count.get("exact_accuracy"),
+        "activity_accuracy": u.get("activity", {}).get("accuracy"),
+        "rouge_l": u.get("describe", {}).get("rouge_l"),
+        "bleu4": u.get("describe", {}).get("bleu4"),
+        "unparseable": u.get("unparseable"),
+        "details": u,
+        "label_heads": {
+            "note": "linear read-out of the same prefix tokens (the encoder's supervised "
+            "ceiling); NOT generated text",
+            "anomaly_accuracy": h["anomaly"]["accuracy"],
+            "anomaly_balanced_accuracy": h["anomaly"]["balanced_accuracy"],
+            "anomaly_auroc": h["anomaly"].get("auroc"),
+            "anomaly_recall_by_type": h["anomaly"]["recall_by_type"],
+            "count_mae": h["count"]["mae"],
+            "count_exact_accuracy": h["count"]["exact_accuracy"],
+        },
     }

@@ -14,40 +14,9 @@ from spjax import __version__, jsonio
 from spjax.training.config import ConfigDict
 
 
-def utility_section(result: dict, split: str) -> dict:
-    """The report's `utility`: numbers parsed from generated text, plus (labelled) the label
-    heads' read-out of the same prefix — the encoder's supervised ceiling."""
-    u, h = result["utility"], result["heads"]
-    anomaly, count = u.get("anomaly", {}), u.get("count", {})
-    return {
-        "split": split,
-        "anomaly_accuracy": anomaly.get("accuracy"),
-        "anomaly_balanced_accuracy": anomaly.get("balanced_accuracy"),
-        "anomaly_auroc": anomaly.get("auroc"),
-        "anomaly_recall_by_type": anomaly.get("recall_by_type"),
-        "count_mae": count.get("mae"),
-        "count_exact_accuracy": count.get("exact_accuracy"),
-        "activity_accuracy": u.get("activity", {}).get("accuracy"),
-        "rouge_l": u.get("describe", {}).get("rouge_l"),
-        "bleu4": u.get("describe", {}).get("bleu4"),
-        "unparseable": u.get("unparseable"),
-        "details": u,
-        "label_heads": {
-            "note": "linear read-out of the same prefix tokens (the encoder's supervised "
-            "ceiling); NOT generated text",
-            "anomaly_accuracy": h["anomaly"]["accuracy"],
-            "anomaly_balanced_accuracy": h["anomaly"]["balanced_accuracy"],
-            "anomaly_auroc": h["anomaly"].get("auroc"),
-            "anomaly_recall_by_type": h["anomaly"]["recall_by_type"],
-            "count_mae": h["count"]["mae"],
-            "count_exact_accuracy": h["count"]["exact_accuracy"],
-        },
-    }
-
-
 def run_spvlm(cfg: ConfigDict, workdir: str | Path, *, resume: bool = False) -> dict:
     from spjax.sensing import save_sensor
-    from spjax.training.evaluate import evaluate
+    from spjax.training.evaluate import evaluate, utility_section
     from spjax.training.figures import write_figures
     from spjax.training.trainer import SPVLMTrainer
 

@@ -1,12 +1,13 @@
 """Load a trained SP-VLM run: its config and its newest checkpoint, for evaluation
-(`spjax evaluate`) and deployment (`spjax ask`). The one place that turns a run directory
-back into a model."""
+(`spjax evaluate`: `evaluate_run`, a trained run on another world without retraining) and
+deployment (`spjax ask`). The one place that turns a run directory back into a model."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from spjax.cliargs import key_values
 from spjax.training.config import ConfigDict
 
 
@@ -47,3 +48,46 @@ def restore_run(run_dir: str | Path, overrides=(), *, data: bool = True):
     )
     meta = trainer.restore_latest()
     return trainer, meta
+
+
+# `--set` keys an evaluation may change: the world (data.*) and the detector's noise; the
+# sensor's patterns, the frame size and the clip length are the trained run's.
+EVAL_KEYS_FIXED = ("data.size", "data.frames", "data.source", "data.max_people")
+
+
+def evaluate_run(run_dir: str | Path, overrides=(), *, split: str = "test") -> dict:
+    """Evaluate a trained run on the world its config describes after `overrides`
+    (`data.KEY=VALUE`, `sensor.photons|dark|read_std|adc_bits=VALUE`, decoding settings
+    `eval.KEY=VALUE`) → the report's utility schema."""
+    from spjax.training.config import flatten
+    from spjax.training.evaluate import evaluate, utility_section
+
+    cfg = run_config(run_dir)
+    allowed_sensor = ("sensor.photons", "sensor.dark", "sensor.read_std", "sensor.adc_bits")
+    for key, _ in key_values(overrides):
+        if key in EVAL_KEYS_FIXED:
+            raise ValueError(
+                f"--set {key}: the trained sensor and encoder fix it "
+                f"({key}={flatten(cfg)[key]}); evaluate on a world of that shape"
+            )
+        if not (key.startswith(("data.", "eval.")) or key in allowed_sensor):
+            raise ValueError(
+                f"--set {key}: only data.* and eval.* keys and "
+                f"{', '.join(allowed_sensor)} can change at evaluation"
+            )
+    trainer, meta = restore_run(run_dir, overrides)
+    result = evaluate(trainer, split)
+    sensor = trainer.model().sensor
+    return {
+        "run": str(run_dir),
+        "step": int(meta["step"]),
+        "overrides": list(overrides),
+        "split": split,
+        "sampling_rate": sensor.sampling_rate,
+        "K": sensor.k,
+        "H": sensor.h,
+        "W": sensor.w,
+        "split_pairs": sensor.split,
+        "utility": utility_section(result, split),
+        "samples": result["samples"][:16],
+    }
