@@ -25,6 +25,7 @@ from spjax.eval.attackers import ATTACKERS, chance_levels, summarise
 from spjax.eval.calibration import (
     STRENGTH_TARGET,
     calibration,
+    calibration_section,
     face_sets,
 )
 from spjax.eval.leakage import (
@@ -252,7 +253,7 @@ def privacy_audit(
     report["leaks"] = report["leak"]["leaks"]
     if calibrate:
         report.update(
-            calibrate(
+            calibration_section(
                 sensor,
                 report,
                 faces,

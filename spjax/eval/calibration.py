@@ -147,7 +147,7 @@ def face_sets(size, identities, per, held, data_seed, identity_offset):
     )
 
 
-def calibrate(
+def calibration_section(
     sensor,
     report,
     faces,
