@@ -36,19 +36,30 @@ def _as_restorable(tree):
     return jax.tree.map(lambda x: np.asarray(x) if np.isscalar(x) else x, tree)
 
 
+def _barriers(name: str):
+    return ocp.options.MultiprocessingOptions(barrier_sync_key_prefix=f"spjax_{name}")
+
+
 class Checkpointer:
     def __init__(self, directory: str | Path, *, keep: int = 3, best_mode: str = "max"):
         if best_mode not in ("max", "min"):
             raise ValueError(f"best_mode must be 'max' or 'min', got {best_mode!r}")
         self.directory = Path(directory).absolute()
         self.best_mode = best_mode
+        # Each manager gets its own barrier names: in a multi-process run both save the final
+        # step, and with shared names the second async save's barrier collides with the first
+        # ("Barrier _async_write_complete.N is already ongoing").
         self._last = ocp.CheckpointManager(
             self.directory / "last",
-            options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True),
+            options=ocp.CheckpointManagerOptions(
+                max_to_keep=keep, create=True, multiprocessing_options=_barriers("last")
+            ),
         )
         self._best = ocp.CheckpointManager(
             self.directory / "best",
-            options=ocp.CheckpointManagerOptions(max_to_keep=1, create=True),
+            options=ocp.CheckpointManagerOptions(
+                max_to_keep=1, create=True, multiprocessing_options=_barriers("best")
+            ),
         )
         self.best_value: float | None = None
 
