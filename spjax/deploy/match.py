@@ -4,7 +4,6 @@ that it is the run's sensor, and lay out which physical frame measured which pat
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +46,7 @@ def load_manifest(path) -> tuple[dict, np.ndarray | None, str]:
     """`--manifest/--export`: an export folder (files verified and frames decoded: returns
     its (F, H, W) frames) or a manifest.json file alone (frames None)."""
     from spjax.export import read_frames
-    from spjax.export.manifest import validate_manifest
+    from spjax.export.manifest import read_manifest_file
 
     path = Path(path)
     if path.is_dir():
@@ -57,11 +56,7 @@ def load_manifest(path) -> tuple[dict, np.ndarray | None, str]:
         raise FileNotFoundError(
             f"--export: expected an export folder or its manifest.json, got {path} (missing)"
         )
-    try:
-        manifest = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise RecordingError(f"{path}: not valid JSON ({err})") from None
-    return validate_manifest(manifest, path), None, str(path)
+    return read_manifest_file(path), None, str(path)
 
 
 def _order(manifest: dict, k: int, split: bool, source: str):

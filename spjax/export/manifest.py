@@ -93,6 +93,11 @@ def read_manifest(directory: Path) -> dict:
         raise FileNotFoundError(
             f"{directory}: expected {MANIFEST} (written by spjax export), but it is missing"
         )
+    return read_manifest_file(path)
+
+
+def read_manifest_file(path: Path) -> dict:
+    """Load and sanity-check one manifest.json (a ValueError names what is wrong)."""
     try:
         manifest = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:

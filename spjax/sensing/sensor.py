@@ -10,8 +10,9 @@ mapped back to inner-product units, so noisy y is an unbiased estimate of the no
 
 Paths: fixed Hadamard sensors multiply the frame by the rows' small ±1 1-D factors
 (`SeparablePlan`) or, where that costs more, run an O(N log N) FWHT and gather K rows;
-`hadamard_select` uses the FWHT; everything else is a dense contraction. A split pair of a ±1 row S is P± = (1 ± S)/2, so its
-two measurements are (Σx ± ⟨S, x⟩)/2, both read off the same transform (row 0 is Σx).
+`hadamard_select` uses the FWHT; everything else is a dense contraction. A split pair of a ±1
+row S is P± = (1 ± S)/2, so its two measurements are (Σx ± ⟨S, x⟩)/2: both come from ⟨S, x⟩
+and the total light Σx.
 
 Timing: ``frame`` (every pattern sees the same frame) or ``pattern`` (clips (..., T, H, W);
 physical slot j of frame t sees x_t + (j/F)(x_{t+1} − x_t), the last frame held). Because the

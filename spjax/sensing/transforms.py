@@ -99,12 +99,12 @@ def _gather_last(x, index: np.ndarray):
     return x.at[..., jnp.asarray(index)].get(mode="promise_in_bounds")
 
 
-def _inverse_slots(positions: np.ndarray, size: int) -> np.ndarray:
-    """(size,) index into [y, 0]: where each slot's value sits in y (len(positions) = zero).
-    A gather with it replaces a scatter, which is several times slower on a CPU."""
+def _scatter_by_gather(y, positions: np.ndarray, size: int):
+    """(B, size) with y[:, k] at slot positions[k] and zeros elsewhere, for static distinct
+    positions, computed as a gather from [y, 0] (an XLA scatter is many times slower on a CPU)."""
     slots = np.full(size, len(positions), np.int32)
     slots[positions] = np.arange(len(positions), dtype=np.int32)
-    return slots
+    return _gather_last(jnp.pad(y, ((0, 0), (0, 1))), slots)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -183,15 +183,17 @@ class SeparablePlan:
         """y (B, K) → Aᵀy (B, H, W): the transpose of `measure`."""
         b = y.shape[0]
         (ni, hs), nj = self.row_mat.shape, self.col_mat.shape[0]
-        slots = _inverse_slots(self.pair, ni * nj)
-        z = _gather_last(jnp.pad(y, ((0, 0), (0, 1))), slots).reshape(b, ni, nj)
+        z = _scatter_by_gather(y, self.pair, ni * nj).reshape(b, ni, nj)
         r, c = jnp.asarray(self.row_mat), jnp.asarray(self.col_mat)
-        if ni * nj * self.w + ni * hs * self.w <= ni * hs * nj + hs * nj * self.w:
-            x = jnp.einsum("bij,jw->biw", z, c, precision=precision)
-            x = jnp.einsum("ih,biw->bhw", r, x, precision=precision)
-        else:
+        # Transpose of measure's cheaper order (columns-first measure → rows-first adjoint); on a
+        # tie, columns first, which XLA CPU runs faster (it contracts the trailing axis better).
+        cols_first, rows_first = self._costs()
+        if cols_first < rows_first:
             x = jnp.einsum("ih,bij->bhj", r, z, precision=precision)
             x = jnp.einsum("bhj,jw->bhw", x, c, precision=precision)
+        else:
+            x = jnp.einsum("bij,jw->biw", z, c, precision=precision)
+            x = jnp.einsum("ih,biw->bhw", r, x, precision=precision)
         if self.row_block > 1:  # each block-summed row fans back out
             x = jnp.broadcast_to(x[:, :, None, :], (b, hs, self.row_block, self.w))
         return x.reshape(b, self.h, self.w)
@@ -202,8 +204,4 @@ class SeparablePlan:
 
     def scatter_rows(self, y):
         """y (B, K) → (B, N) with y[:, k] at natural row rows[k] and zeros elsewhere (a gather)."""
-        if self.k == self.h * self.w:  # every row: a permutation, no zeros to pad in
-            return _gather_last(y, _inverse_slots(self.rows, self.k))
-        return _gather_last(
-            jnp.pad(y, ((0, 0), (0, 1))), _inverse_slots(self.rows, self.h * self.w)
-        )
+        return _scatter_by_gather(y, self.rows, self.h * self.w)
