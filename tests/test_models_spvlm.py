@@ -217,7 +217,7 @@ def test_frozen_decoder_proof_and_training_reduces_loss():
     model = _model(sensor=sensor)
     before = jax.tree.map(lambda x: np.asarray(x).tobytes(), nnx.state(model.decoder))
     enc_before = jax.tree.map(np.array, nnx.state(model.encoder, nnx.Param))
-    opt = spvlm.make_optimizer(model, optax.adam(3e-3))
+    opt = nnx.Optimizer(model, optax.adam(3e-3), wrt=spvlm.TRAINABLE)
     # No optimiser state is created for any decoder parameter.
     opt_paths = [
         "/".join(map(str, p))
@@ -225,7 +225,17 @@ def test_frozen_decoder_proof_and_training_reduces_loss():
     ]
     assert opt_paths and not any("decoder" in p for p in opt_paths)
     b = _batch(sensor=Sensor.hadamard(S, S, 0.25, order="low_frequency"))
-    losses = [float(spvlm.train_step(model, opt, b)["loss"]) for _ in range(8)]
+
+    @nnx.jit
+    def train_step(model, opt, b):
+        grad_fn = nnx.value_and_grad(
+            spvlm.loss_fn, argnums=nnx.DiffState(0, spvlm.TRAINABLE), has_aux=True
+        )
+        (loss, _), grads = grad_fn(model, b["y"], b["tokens"], b["loss_mask"])
+        opt.update(model, grads)
+        return loss
+
+    losses = [float(train_step(model, opt, b)) for _ in range(8)]
     assert losses[-1] < losses[0]
     after = jax.tree.map(lambda x: np.asarray(x).tobytes(), nnx.state(model.decoder))
     assert after == before  # byte-identical decoder after optimiser steps
@@ -286,25 +296,25 @@ def test_adversary_shapes():
     clips = jax.random.uniform(jax.random.key(1), (5, 3, 20))
     both = nnx.jit(lambda m, y: (m(y), m(40.0 * y + 2.0)))  # one compile per model
     for m in (
-        adv.LinearAdversary(20, 7, rngs=rngs),
-        adv.MLPAdversary(20, 7, hidden=(16,), rngs=rngs),
-        adv.AttentionAdversary(20, 7, width=16, heads=2, tokens=6, rngs=rngs),
+        adv.make_adversary("linear", 20, 7, rngs=rngs),
+        adv.make_adversary("mlp", 20, 7, hidden=(16,), rngs=rngs),
+        adv.make_adversary("attention", 20, 7, width=16, heads=2, tokens=6, rngs=rngs),
     ):
         plain, scaled = both(m, faces)
         assert plain.shape == (5, 7)
         np.testing.assert_allclose(plain, scaled, atol=1e-4)  # robust to the photon scale
-    att_clip = adv.AttentionAdversary(20, 7, width=16, heads=2, max_frames=4, rngs=rngs)
+    att_clip = adv.make_adversary("attention", 20, 7, width=16, heads=2, max_frames=4, rngs=rngs)
     assert both(att_clip, clips)[0].shape == (5, 7)
-    assert both(adv.LinearAdversary(20, 7, rngs=rngs), clips)[0].shape == (5, 7)
-    assert both(adv.AttentionAdversary(1, 3, width=8, heads=2, rngs=rngs), faces[:, :1])[
+    assert both(adv.make_adversary("linear", 20, 7, rngs=rngs), clips)[0].shape == (5, 7)
+    assert both(adv.make_adversary("attention", 1, 3, width=8, heads=2, rngs=rngs), faces[:, :1])[
         0
     ].shape == (5, 3)
     with pytest.raises(ValueError, match=r"expected shape \(B, 20\) or \(B, T, 20\)"):
         att_clip(clips[:, :, :19])
     with pytest.raises(ValueError, match="max_frames"):
-        adv.AttentionAdversary(20, 7, width=16, heads=2, rngs=rngs)(clips)
+        adv.make_adversary("attention", 20, 7, width=16, heads=2, rngs=rngs)(clips)
     with pytest.raises(ValueError, match="n_classes"):
-        adv.LinearAdversary(20, 0, rngs=rngs)
+        adv.make_adversary("linear", 20, 0, rngs=rngs)
 
 
 def test_ensemble_worst_restart_and_training():
@@ -350,7 +360,10 @@ def test_ensemble_worst_restart_and_training():
         ens.restart(3, nnx.Rngs(0))
     with pytest.raises(ValueError, match="n_classes"):
         adv.AdversaryEnsemble(
-            [adv.LinearAdversary(4, 2, rngs=rngs), adv.LinearAdversary(4, 3, rngs=rngs)]
+            [
+                adv.make_adversary("linear", 4, 2, rngs=rngs),
+                adv.make_adversary("linear", 4, 3, rngs=rngs),
+            ]
         )
 
 

@@ -140,8 +140,9 @@ def test_face_snr_bad_eps_and_privacy_loss_points_to_it():
 def test_config_accepts_face_snr():
     from test_training import RECIPE
 
+    from spjax.models.adversaries import PRIVACY_TERMS
+    from spjax.training.build import validate_spvlm_config
     from spjax.training.config import apply_overrides, load_recipe
-    from spjax.training.trainer import PRIVACY_TERMS, validate_spvlm_config
 
     for term in ("face_snr", "face_capacity"):
         assert term in PRIVACY_TERMS

@@ -122,8 +122,8 @@ def test_every_recipe_loads():
     ],
 )
 def test_impossible_configs_fail_before_compute(override, message):
+    from spjax.training.build import validate_spvlm_config
     from spjax.training.config import apply_overrides, load_recipe
-    from spjax.training.trainer import validate_spvlm_config
 
     cfg = apply_overrides(load_recipe(RECIPE), [override])
     with pytest.raises(ValueError, match=message):
@@ -201,7 +201,8 @@ def test_tiny_run_trains_keeps_decoder_frozen_and_reports(tiny, tmp_path):
 
 @pytest.mark.slow
 def test_nan_loss_stops_with_step_and_term_and_keeps_checkpoint(tiny, tmp_path):
-    from spjax.training.trainer import SPVLMTrainer, TrainingError
+    from spjax.training.loop import TrainingError
+    from spjax.training.trainer import SPVLMTrainer
 
     cfg = tiny_config(tiny, "train.steps=4", "train.checkpoint_every=2")
     trainer = SPVLMTrainer(cfg, tmp_path / "run")

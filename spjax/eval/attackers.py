@@ -19,13 +19,12 @@ import math
 import time
 from dataclasses import dataclass
 
-import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from flax import nnx
 
-from spjax.eval._fit import apply_model, fit, model_features
+from spjax.eval.fitting import apply_model, cross_entropy, fit, model_features
+from spjax.models.classifiers import make_classifier
 
 ATTACKERS = ("lda", "ridge", "linear", "mlp", "attention", "knn")
 CLOSED_FORM = ("lda", "ridge")
@@ -35,8 +34,8 @@ FARS = (1e-2, 1e-3)
 _GRIDS = {
     "linear": [dict(lr=1e-2, weight_decay=1e-3), dict(lr=1e-2, weight_decay=1e-1)],
     "mlp": [
-        dict(lr=1e-3, weight_decay=1e-2, hidden=256),
-        dict(lr=1e-3, weight_decay=1e-1, hidden=512),
+        dict(lr=1e-3, weight_decay=1e-2, hidden=(256, 256)),
+        dict(lr=1e-3, weight_decay=1e-1, hidden=(512, 512)),
     ],
     "attention": [
         dict(lr=1e-3, weight_decay=1e-2, width=64),
@@ -70,94 +69,10 @@ class Split:
 
 # --------------------------------------------------------------------------- models
 
-
-class LinearAttacker(nnx.Module):
-    def __init__(self, d_in: int, n_classes: int, *, rngs: nnx.Rngs, **_):
-        self.head = nnx.Linear(d_in, n_classes, rngs=rngs)
-
-    def features(self, x):
-        # A one-layer model's penultimate representation is its (standardised) input; its
-        # logits only span the training identities and would discard unseen ones.
-        return x
-
-    def __call__(self, x):
-        return self.head(x)
-
-
-class MLPAttacker(nnx.Module):
-    def __init__(self, d_in: int, n_classes: int, *, hidden: int = 256, rngs: nnx.Rngs, **_):
-        self.l1 = nnx.Linear(d_in, hidden, rngs=rngs)
-        self.l2 = nnx.Linear(hidden, hidden, rngs=rngs)
-        self.norm = nnx.LayerNorm(hidden, rngs=rngs)
-        self.head = nnx.Linear(hidden, n_classes, rngs=rngs)
-
-    def features(self, x):
-        h = nnx.gelu(self.l1(x))
-        return self.norm(nnx.gelu(self.l2(h)) + h)
-
-    def __call__(self, x):
-        return self.head(self.features(x))
-
-
-class AttentionAttacker(nnx.Module):
-    """Splits the measurement vector into at most `tokens` chunks (measurement order carries
-    frequency structure for ordered Hadamard/DCT patterns), embeds them with positions and
-    runs a pre-norm transformer block; the flattened tokens (position kept, unlike mean
-    pooling) are projected to the embedding."""
-
-    def __init__(
-        self,
-        d_in: int,
-        n_classes: int,
-        *,
-        width: int = 64,
-        tokens: int = 16,
-        depth: int = 1,
-        heads: int = 4,
-        rngs: nnx.Rngs,
-        **_,
-    ):
-        self.chunk = math.ceil(d_in / tokens)
-        self.n_tokens = math.ceil(d_in / self.chunk)
-        self.d_in = d_in
-        self.embed = nnx.Linear(self.chunk, width, rngs=rngs)
-        self.pos = nnx.Param(0.02 * jax.random.normal(rngs.params(), (self.n_tokens, width)))
-        self.blocks = nnx.List(
-            [
-                nnx.Dict(
-                    ln1=nnx.LayerNorm(width, rngs=rngs),
-                    attn=nnx.MultiHeadAttention(
-                        heads, width, decode=False, rngs=rngs, keep_rngs=False
-                    ),
-                    ln2=nnx.LayerNorm(width, rngs=rngs),
-                    fc1=nnx.Linear(width, 2 * width, rngs=rngs),
-                    fc2=nnx.Linear(2 * width, width, rngs=rngs),
-                )
-                for _ in range(depth)
-            ]
-        )
-        self.proj = nnx.Linear(self.n_tokens * width, 2 * width, rngs=rngs)
-        self.norm = nnx.LayerNorm(2 * width, rngs=rngs)
-        self.head = nnx.Linear(2 * width, n_classes, rngs=rngs)
-
-    def features(self, x):
-        pad = self.n_tokens * self.chunk - self.d_in
-        x = jnp.pad(x, ((0, 0), (0, pad))).reshape(x.shape[0], self.n_tokens, self.chunk)
-        h = self.embed(x) + self.pos[...]
-        for b in self.blocks:
-            h = h + b["attn"](b["ln1"](h))
-            h = h + b["fc2"](nnx.gelu(b["fc1"](b["ln2"](h))))
-        return self.norm(nnx.gelu(self.proj(h.reshape(h.shape[0], -1))))
-
-    def __call__(self, x):
-        return self.head(self.features(x))
-
-
-_MODELS = {"linear": LinearAttacker, "mlp": MLPAttacker, "attention": AttentionAttacker}
-
-
-def _xent(model, x, y):
-    return optax.softmax_cross_entropy_with_integer_labels(model(x), y).mean()
+# The neural attackers are the shared identity classifiers, fresh and without per-sample
+# standardisation (inputs are standardised with train-split statistics here); attention keeps
+# each chunk's position (flattened), which identifies better than mean pooling.
+_NEURAL_OPTIONS = {"linear": {}, "mlp": {}, "attention": {"pool": "flatten"}}
 
 
 def mean_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
@@ -341,7 +256,15 @@ def _run_neural(name, train, val, test, heldout_x, n_classes, seed, quick):
     best = None
     for i, hp in enumerate(grid):
         opts = {k: v for k, v in hp.items() if k not in ("lr", "weight_decay")}
-        model = _MODELS[name](train.x.shape[1], n_classes, rngs=nnx.Rngs(seed * 1000 + i), **opts)
+        model = make_classifier(
+            name,
+            train.x.shape[1],
+            n_classes,
+            standardize=False,
+            rngs=nnx.Rngs(seed * 1000 + i),
+            **_NEURAL_OPTIONS[name],
+            **opts,
+        )
         val_x = jnp.asarray(val.x)
 
         def validate(m, val_x=val_x):
@@ -352,7 +275,7 @@ def _run_neural(name, train, val, test, heldout_x, n_classes, seed, quick):
             model,
             train.x,
             train.y,
-            loss=_xent,
+            loss=cross_entropy,
             validate=validate,
             lr=hp["lr"],
             weight_decay=hp["weight_decay"],

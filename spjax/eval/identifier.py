@@ -16,10 +16,9 @@ import time
 
 import jax.numpy as jnp
 import numpy as np
-import optax
 from flax import nnx
 
-from spjax.eval._fit import apply_model, batched, fit, model_features
+from spjax.eval.fitting import apply_model, batched, cross_entropy, fit, model_features
 
 
 def _pool(x):
@@ -60,10 +59,6 @@ class ImageIdentifier(nnx.Module):
         return self.head(self.features(img))
 
 
-def _xent(model, x, y):
-    return optax.softmax_cross_entropy_with_integer_labels(model(x), y).mean()
-
-
 class Normaliser:
     """Global mean/std of the train images, applied to every split."""
 
@@ -101,7 +96,7 @@ def train_identifier(
         model,
         norm(train_img),
         np.asarray(train_y),
-        loss=_xent,
+        loss=cross_entropy,
         validate=validate,
         lr=2e-3,
         weight_decay=1e-2,

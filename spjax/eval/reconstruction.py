@@ -16,8 +16,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from spjax.eval._fit import apply_model, batched, fit
 from spjax.eval.attackers import topk_accuracy
+from spjax.eval.fitting import apply_model, batched, fit
 from spjax.sensing import recon
 
 

@@ -28,10 +28,9 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from flax import nnx
 
-from spjax.eval._fit import apply_model, batched, fit
+from spjax.eval.fitting import apply_model, batched, cross_entropy, fit
 
 SCENE_ATTACKS = ("ridge:stats", "lda:stats", "temporal")
 QUICK_SCENE_ATTACKS = ("ridge:stats", "lda:stats")
@@ -183,10 +182,6 @@ class TemporalAttacker(nnx.Module):
         return self.head(self.norm(jnp.concatenate([h.mean(1), h.max(1), h.std(1)], axis=-1)))
 
 
-def _xent(model, x, y):
-    return optax.softmax_cross_entropy_with_integer_labels(model(x), y).mean()
-
-
 def _run_temporal(train, val, test, n_classes, *, seed, quick):
     from spjax.eval.attackers import mean_cross_entropy, topk_accuracy
 
@@ -202,7 +197,7 @@ def _run_temporal(train, val, test, n_classes, *, seed, quick):
         model,
         xtr,
         train[1],
-        loss=_xent,
+        loss=cross_entropy,
         validate=validate,
         lr=1e-3,
         weight_decay=5e-2,

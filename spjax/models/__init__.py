@@ -1,8 +1,9 @@
 """SP-VLM models: temporal encoder, llama-family decoder + weight loading, SP-VLM glue,
-identity adversaries."""
+identity classifiers (training adversaries and the audit's attackers)."""
 
 from spjax.models import (
     adversaries,
+    classifiers,
     encoder,
     generation,
     llama,
@@ -11,12 +12,12 @@ from spjax.models import (
     tokenizer,
     weights,
 )
-from spjax.models.adversaries import (
-    AdversaryEnsemble,
-    AttentionAdversary,
-    LinearAdversary,
-    MLPAdversary,
-    privacy_loss,
+from spjax.models.adversaries import AdversaryEnsemble, make_adversary, privacy_loss
+from spjax.models.classifiers import (
+    AttentionClassifier,
+    LinearClassifier,
+    MLPClassifier,
+    make_classifier,
 )
 from spjax.models.encoder import TemporalEncoder
 from spjax.models.generation import beam_search, generate
@@ -34,6 +35,7 @@ from spjax.models.weights import (
 
 __all__ = [
     "adversaries",
+    "classifiers",
     "encoder",
     "generation",
     "llama",
@@ -42,9 +44,11 @@ __all__ = [
     "tokenizer",
     "weights",
     "AdversaryEnsemble",
-    "AttentionAdversary",
-    "LinearAdversary",
-    "MLPAdversary",
+    "AttentionClassifier",
+    "LinearClassifier",
+    "MLPClassifier",
+    "make_adversary",
+    "make_classifier",
     "privacy_loss",
     "TemporalEncoder",
     "beam_search",

@@ -1,8 +1,10 @@
-"""Identity adversaries on face measurements y (B, K) or clip measurements y (B, T, K).
+"""The privacy game's training side: identity adversaries on face measurements y (B, K) or
+clip measurements y (B, T, K), the adversarial privacy terms against their logits, and the
+attacker-free face terms.
 
-Every adversary standardises each sample first (photon-scale and dark-offset invariant, as the
-encoder does), so it cannot be defeated by merely rescaling the measurements. Each records its
-constructor arguments in `spec` so an `AdversaryEnsemble` can re-initialise ("restart") it.
+Adversaries are the shared identity classifiers (`spjax.models.classifiers`) with per-sample
+standardisation; each records its constructor arguments in `spec` so an `AdversaryEnsemble`
+can re-initialise ("restart") it.
 """
 
 from __future__ import annotations
@@ -12,151 +14,15 @@ import jax.numpy as jnp
 import optax
 from flax import nnx
 
-from spjax.models.blocks import TransformerBlock
-
-
-def _standardize(y, eps=1e-6):
-    mean = jnp.mean(y, axis=-1, keepdims=True)
-    c = y - mean
-    return c / jnp.sqrt(jnp.mean(c * c, axis=-1, keepdims=True) + eps * eps * (1 + mean * mean))
-
-
-def _check_int(owner, **values):
-    for name, v in values.items():
-        if not isinstance(v, int) or v < 1:
-            raise ValueError(f"{owner} {name}: expected a positive int, got {v!r}")
-
-
-def _check_input(owner, y, k):
-    y = jnp.asarray(y, jnp.float32)
-    if y.ndim not in (2, 3) or y.shape[-1] != k:
-        raise ValueError(f"{owner} y: expected shape (B, {k}) or (B, T, {k}), got {y.shape}")
-    return y
-
-
-class LinearAdversary(nnx.Module):
-    """Logistic regression. Clips (B, T, K): per-frame logits averaged over T."""
-
-    def __init__(self, k: int, n_classes: int, *, rngs: nnx.Rngs):
-        _check_int("LinearAdversary", k=k, n_classes=n_classes)
-        self.spec = {"k": k, "n_classes": n_classes}
-        self.k = k
-        self.linear = nnx.Linear(k, n_classes, rngs=rngs)
-
-    def __call__(self, y):
-        out = self.linear(_standardize(_check_input("LinearAdversary", y, self.k)))
-        return out.mean(axis=1) if out.ndim == 3 else out
-
-
-class MLPAdversary(nnx.Module):
-    """MLP (GELU, LayerNorm). Clips (B, T, K): per-frame logits averaged over T."""
-
-    def __init__(
-        self, k: int, n_classes: int, *, hidden: tuple[int, ...] = (256, 256), rngs: nnx.Rngs
-    ):
-        _check_int("MLPAdversary", k=k, n_classes=n_classes)
-        hidden = tuple(hidden)
-        _check_int("MLPAdversary", **{f"hidden[{i}]": h for i, h in enumerate(hidden)})
-        self.spec = {"k": k, "n_classes": n_classes, "hidden": hidden}
-        self.k = k
-        sizes = (k,) + hidden
-        self.layers = nnx.List([nnx.Linear(a, b, rngs=rngs) for a, b in zip(sizes, sizes[1:])])
-        self.norms = nnx.List([nnx.LayerNorm(b, rngs=rngs) for b in hidden])
-        self.out = nnx.Linear(sizes[-1], n_classes, rngs=rngs)
-
-    def __call__(self, y):
-        h = _standardize(_check_input("MLPAdversary", y, self.k))
-        for layer, norm in zip(self.layers, self.norms):
-            h = jax.nn.gelu(norm(layer(h)))
-        out = self.out(h)
-        return out.mean(axis=1) if out.ndim == 3 else out
-
-
-class AttentionAdversary(nnx.Module):
-    """A small transformer. Faces (B, K): the K measurements are cut into `tokens` chunks
-    (zero-padded), each embedded with its own position. Clips (B, T, K): one token per frame
-    with a learned time position (needs `max_frames`). Mean-pooled, then linear."""
-
-    def __init__(
-        self,
-        k: int,
-        n_classes: int,
-        *,
-        width: int = 64,
-        depth: int = 1,
-        heads: int = 4,
-        tokens: int = 16,
-        max_frames: int | None = None,
-        rngs: nnx.Rngs,
-    ):
-        _check_int(
-            "AttentionAdversary",
-            k=k,
-            n_classes=n_classes,
-            width=width,
-            depth=depth,
-            heads=heads,
-            tokens=tokens,
-        )
-        if width % heads:
-            raise ValueError(
-                f"AttentionAdversary width: expected a multiple of heads={heads}, got {width}"
-            )
-        if max_frames is not None:
-            _check_int("AttentionAdversary", max_frames=max_frames)
-        self.spec = {
-            "k": k,
-            "n_classes": n_classes,
-            "width": width,
-            "depth": depth,
-            "heads": heads,
-            "tokens": tokens,
-            "max_frames": max_frames,
-        }
-        self.k, self.max_frames = k, max_frames
-        self.n_tok = min(tokens, k)
-        self.chunk = -(-k // self.n_tok)
-        init = nnx.initializers.normal(0.02)
-        if max_frames is None:
-            self.embed = nnx.Linear(self.chunk, width, rngs=rngs)
-            self.pos = nnx.Param(init(rngs.params(), (self.n_tok, width)))
-        else:
-            self.embed = nnx.Linear(k, width, rngs=rngs)
-            self.pos = nnx.Param(init(rngs.params(), (max_frames, width)))
-        self.blocks = nnx.List([TransformerBlock(width, heads, rngs=rngs) for _ in range(depth)])
-        self.norm = nnx.LayerNorm(width, rngs=rngs)
-        self.out = nnx.Linear(width, n_classes, rngs=rngs)
-
-    def __call__(self, y):
-        y = _check_input("AttentionAdversary", y, self.k)
-        if self.max_frames is None:
-            if y.ndim != 2:
-                raise ValueError(
-                    f"AttentionAdversary y: built for faces (B, {self.k}); pass "
-                    f"max_frames for clips, got {y.shape}"
-                )
-            x = _standardize(y)
-            x = jnp.pad(x, ((0, 0), (0, self.n_tok * self.chunk - self.k)))
-            h = self.embed(x.reshape(y.shape[0], self.n_tok, self.chunk)) + self.pos[...][None]
-        else:
-            if y.ndim != 3 or y.shape[1] > self.max_frames:
-                raise ValueError(
-                    f"AttentionAdversary y: expected clips (B, T<={self.max_frames}, "
-                    f"{self.k}), got {y.shape}"
-                )
-            h = self.embed(_standardize(y)) + self.pos[: y.shape[1]][None]
-        for block in self.blocks:
-            h = block(h)
-        return self.out(self.norm(h).mean(axis=1))
-
-
-KINDS = {"linear": LinearAdversary, "mlp": MLPAdversary, "attention": AttentionAdversary}
+from spjax.models.classifiers import CLASSIFIERS, make_classifier
 
 
 def make_adversary(kind: str, k: int, n_classes: int, *, rngs: nnx.Rngs, **kwargs):
-    if kind not in KINDS:
-        raise ValueError(f"adversary kind: expected one of {sorted(KINDS)}, got {kind!r}")
-    return KINDS[kind](k, n_classes, rngs=rngs, **kwargs)
+    """A training adversary: an identity classifier (`spjax.models.classifiers`) that
+    standardises each sample, so rescaling the measurements cannot defeat it."""
+    if kind not in CLASSIFIERS:
+        raise ValueError(f"adversary kind: expected one of {sorted(CLASSIFIERS)}, got {kind!r}")
+    return make_classifier(kind, k, n_classes, rngs=rngs, standardize=True, **kwargs)
 
 
 def identity_loss(logits, labels):

@@ -175,6 +175,12 @@ class SPVLM(nnx.Module):
     def __call__(self, y, tokens, attention_mask=None):
         return self.logits(self.prefix(y), tokens, attention_mask)
 
+    def answer_loss(self, prefix, tokens, loss_mask, attention_mask=None, *, per_row=False):
+        """`answer_metrics` of the frozen decoder reading [prefix][tokens]: the answer loss of
+        training (per-row in the trainer's answer stage) and of validation."""
+        logits = self.logits(prefix, tokens, attention_mask)
+        return answer_metrics(logits, tokens, loss_mask, prefix.shape[1], per_row=per_row)
+
     @property
     def prefix_length(self) -> int:
         extra = 0 if self.concepts is None else 2 + len(self.concepts["activities"])
@@ -204,27 +210,10 @@ def answer_metrics(logits, tokens, loss_mask, prefix_len: int, *, per_row: bool 
 
 
 def loss_fn(model: SPVLM, y, tokens, loss_mask, attention_mask=None):
-    """(answer loss, metrics) for one batch; differentiate w.r.t. `TRAINABLE` only."""
-    prefix = model.prefix(y)
-    metrics = answer_metrics(
-        model.logits(prefix, tokens, attention_mask), tokens, loss_mask, prefix.shape[1]
-    )
+    """(answer loss, metrics) of measurements y; differentiate w.r.t. `TRAINABLE` only (e.g.
+    `nnx.value_and_grad(loss_fn, argnums=nnx.DiffState(0, TRAINABLE), has_aux=True)`)."""
+    metrics = model.answer_loss(model.prefix(y), tokens, loss_mask, attention_mask)
     return metrics["loss"], metrics
-
-
-@nnx.jit
-def train_step(model: SPVLM, optimizer: nnx.Optimizer, batch: dict):
-    """One optimiser step on the trainable parts. batch: y, tokens, loss_mask, attention_mask."""
-    grad_fn = nnx.value_and_grad(loss_fn, argnums=nnx.DiffState(0, TRAINABLE), has_aux=True)
-    (_, metrics), grads = grad_fn(
-        model, batch["y"], batch["tokens"], batch["loss_mask"], batch.get("attention_mask")
-    )
-    optimizer.update(model, grads)
-    return metrics
-
-
-def make_optimizer(model: SPVLM, tx) -> nnx.Optimizer:
-    return nnx.Optimizer(model, tx, wrt=TRAINABLE)
 
 
 # ---------------------------------------------------------------------- batches & text ---

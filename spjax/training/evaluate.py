@@ -41,11 +41,8 @@ def _first_logits(decoder, prompt, mask, prefix):
 
 @nnx.jit
 def _val_step(model, batch, key):
-    from spjax.models.spvlm import answer_metrics
-
     prefix = model.prefix(model.measure(batch["frames"], key))
-    logits = model.logits(prefix, batch["tokens"], batch["attention_mask"])
-    return answer_metrics(logits, batch["tokens"], batch["loss_mask"], prefix.shape[1])
+    return model.answer_loss(prefix, batch["tokens"], batch["loss_mask"], batch["attention_mask"])
 
 
 def validate(trainer) -> dict:

@@ -24,7 +24,7 @@ from flax import nnx
 
 from spjax.models.adversaries import FACE_TERMS, identity_loss, privacy_loss
 from spjax.models.heads import label_loss
-from spjax.models.spvlm import DECODER, answer_metrics
+from spjax.models.spvlm import DECODER
 from spjax.training.config import ConfigDict
 
 # Named key streams of one step (folded into the step's key).
@@ -99,9 +99,12 @@ def make_step(graphdef, cfg: ConfigDict, *, answers: bool):
             task = aux_weight * labels
             out = {"label_loss": labels, **{f"label_{k}": v for k, v in parts.items()}}
             if answers:
-                logits = model.logits(prefix, batch["tokens"], batch["attention_mask"])
-                ans = answer_metrics(
-                    logits, batch["tokens"], batch["loss_mask"], prefix.shape[1], per_row=True
+                ans = model.answer_loss(
+                    prefix,
+                    batch["tokens"],
+                    batch["loss_mask"],
+                    batch["attention_mask"],
+                    per_row=True,
                 )
                 task = task + ans["loss"]
                 out.update(answer_loss=ans["loss"], answer_accuracy=ans["accuracy"])

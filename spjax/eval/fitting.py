@@ -99,6 +99,12 @@ def fit(
     }
 
 
+def cross_entropy(model, x, y):
+    """Mean softmax cross-entropy of `model(x)` against integer labels: the `loss` of every
+    identity classifier the audit trains."""
+    return optax.softmax_cross_entropy_with_integer_labels(model(x), y).mean()
+
+
 @nnx.jit
 def apply_model(model, x):
     """`model(x)`, jitted (compiled once per model structure and input shape)."""
