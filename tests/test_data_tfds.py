@@ -71,7 +71,9 @@ def test_scenes_build_and_read_round_trip(tmp_path):
 
 def test_interrupted_prepare_leaves_nothing_that_reads_as_complete(tmp_path, monkeypatch):
     calls = {"n": 0}
-    real = tb.generate_faces
+    from spjax.data import tfds_world
+
+    real = tfds_world.generate_faces
 
     def failing(*args, **kwargs):
         calls["n"] += 1
@@ -79,14 +81,14 @@ def test_interrupted_prepare_leaves_nothing_that_reads_as_complete(tmp_path, mon
             raise KeyboardInterrupt  # like Ctrl-C halfway through the splits
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(tb, "generate_faces", failing)
+    monkeypatch.setattr(tfds_world, "generate_faces", failing)
     with pytest.raises(KeyboardInterrupt):
         tb.prepare("spjax_faces", tmp_path, FACES)
     assert not os.path.exists(tmp_path / "spjax_faces")
     assert [p for p in os.listdir(tmp_path) if p.startswith(".spjax-prepare")] == []
     with pytest.raises(FileNotFoundError, match="not prepared"):
         tb.load("spjax_faces", tmp_path, FACES)
-    monkeypatch.setattr(tb, "generate_faces", real)
+    monkeypatch.setattr(tfds_world, "generate_faces", real)
     tb.prepare("spjax_faces", tmp_path, FACES)
     with pytest.raises(FileExistsError, match="already prepared"):
         tb.prepare("spjax_faces", tmp_path, FACES)

@@ -10,8 +10,8 @@ import pytest
 from flax import nnx
 
 from spjax.models import generation, registry
+from spjax.models.hf_weights import to_hf_tensors
 from spjax.models.llama import Llama, LlamaConfig, init_cache, prefix_lm_mask
-from spjax.models.weights import to_hf_tensors
 
 CFG = LlamaConfig(
     vocab_size=61,

@@ -12,9 +12,9 @@ import pytest
 from flax import nnx
 
 from spjax import cli
-from spjax.models import generation, registry, tokenizer, weights
+from spjax.models import generation, hf_weights, registry, tokenizer, weights
+from spjax.models.hf_weights import to_hf_tensors
 from spjax.models.llama import Llama, LlamaConfig, param_arrays
-from spjax.models.weights import to_hf_tensors
 
 MERGES = ["Ġ t", "h e", "Ġt he", "Ġ a"]
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
@@ -150,7 +150,7 @@ def test_gguf_round_trip(tmp_path, model, logits, qname, atol):
     qtype = getattr(GGMLQuantizationType, qname)
     path = tmp_path / f"tiny-{qname}.gguf"
     expected = write_gguf(path, model, qtype)
-    loaded = weights.load_gguf(path)
+    loaded = hf_weights.load_gguf(path)
     assert loaded.config == CFG
     got = param_arrays(loaded)
     # Dequantised weights land exactly where they belong (q/k un-permuted, transposed).
@@ -197,9 +197,9 @@ def test_gguf_errors(tmp_path, model):
     bad = tmp_path / "junk.gguf"
     bad.write_bytes(b"not a gguf file at all")
     with pytest.raises(ValueError, match="not a readable GGUF"):
-        weights.load_gguf(bad)
+        hf_weights.load_gguf(bad)
     with pytest.raises(FileNotFoundError):
-        weights.load_gguf(tmp_path / "missing.gguf")
+        hf_weights.load_gguf(tmp_path / "missing.gguf")
     w = GGUFWriter(str(tmp_path / "gpt2.gguf"), "gpt2")
     w.add_tensor("x", np.zeros(4, np.float32))
     w.write_header_to_file()
@@ -207,7 +207,7 @@ def test_gguf_errors(tmp_path, model):
     w.write_tensors_to_file()
     w.close()
     with pytest.raises(ValueError, match="architecture: expected 'llama'"):
-        weights.load_gguf(tmp_path / "gpt2.gguf")
+        hf_weights.load_gguf(tmp_path / "gpt2.gguf")
 
 
 def test_safetensors_round_trip_and_errors(tmp_path, model, logits):
@@ -215,7 +215,7 @@ def test_safetensors_round_trip_and_errors(tmp_path, model, logits):
     from safetensors.numpy import save_file
 
     hf = to_hf_tensors(model)
-    cfg = weights.hf_config_dict(CFG)
+    cfg = hf_weights.hf_config_dict(CFG)
 
     def write(folder, tensors, config=cfg):
         folder.mkdir()
@@ -223,30 +223,30 @@ def test_safetensors_round_trip_and_errors(tmp_path, model, logits):
         save_file(tensors, str(folder / "model.safetensors"))
         return folder
 
-    loaded = weights.load_safetensors(write(tmp_path / "f32", hf))
+    loaded = hf_weights.load_safetensors(write(tmp_path / "f32", hf))
     assert loaded.config == CFG
     np.testing.assert_allclose(np.asarray(loaded(TOKENS)), logits, atol=1e-4)
     bf16 = {k: v.astype(ml_dtypes.bfloat16) for k, v in hf.items()}
-    loaded16 = weights.load_safetensors(write(tmp_path / "bf16", bf16))
+    loaded16 = hf_weights.load_safetensors(write(tmp_path / "bf16", bf16))
     np.testing.assert_array_equal(
         param_arrays(loaded16)["wq"],
         param_arrays(loaded)["wq"].astype(ml_dtypes.bfloat16).astype(np.float32),
     )
-    weights.save_safetensors(model, tmp_path / "ours")
+    hf_weights.save_safetensors(model, tmp_path / "ours")
     np.testing.assert_array_equal(
-        param_arrays(weights.load_safetensors(tmp_path / "ours"))["w_up"],
+        param_arrays(hf_weights.load_safetensors(tmp_path / "ours"))["w_up"],
         param_arrays(model)["w_up"],
     )
 
     wrong = dict(hf)
     wrong["model.layers.1.mlp.up_proj.weight"] = np.zeros((3, 3), np.float32)
     with pytest.raises(ValueError, match=r"up_proj|w_up.*shape"):
-        weights.load_safetensors(write(tmp_path / "shape", wrong))
+        hf_weights.load_safetensors(write(tmp_path / "shape", wrong))
     missing = {k: v for k, v in hf.items() if "layers.0.self_attn.k_proj" not in k}
     with pytest.raises(ValueError, match="missing tensor 'layers.0.self_attn.k_proj.weight'"):
-        weights.load_safetensors(write(tmp_path / "missing", missing))
+        hf_weights.load_safetensors(write(tmp_path / "missing", missing))
     with pytest.raises(ValueError, match="model_type"):
-        weights.load_safetensors(
+        hf_weights.load_safetensors(
             write(
                 tmp_path / "arch",
                 hf,
@@ -255,7 +255,7 @@ def test_safetensors_round_trip_and_errors(tmp_path, model, logits):
         )
     extra = {**hf, "model.layers.0.self_attn.q_proj.bias": np.zeros(64, np.float32)}
     with pytest.raises(ValueError, match="not used"):
-        weights.load_safetensors(write(tmp_path / "extra", extra))
+        hf_weights.load_safetensors(write(tmp_path / "extra", extra))
     ints = {**hf, "model.norm.weight": np.ones(64, np.int32)}
     with pytest.raises(TypeError, match="floating"):
         weights.assemble(CFG, {**param_arrays(model), "norm": ints["model.norm.weight"]})

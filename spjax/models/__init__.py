@@ -6,6 +6,7 @@ from spjax.models import (
     classifiers,
     encoder,
     generation,
+    hf_weights,
     llama,
     registry,
     spvlm,
@@ -21,23 +22,19 @@ from spjax.models.classifiers import (
 )
 from spjax.models.encoder import TemporalEncoder
 from spjax.models.generation import beam_search, generate
+from spjax.models.hf_weights import load_gguf, load_safetensors, save_safetensors
 from spjax.models.llama import KVCache, Llama, LlamaConfig, init_cache
 from spjax.models.registry import load_decoder
 from spjax.models.spvlm import SPVLM, TRAINABLE
 from spjax.models.tokenizer import LMTokenizer
-from spjax.models.weights import (
-    load_decoder_checkpoint,
-    load_gguf,
-    load_safetensors,
-    save_decoder,
-    save_safetensors,
-)
+from spjax.models.weights import load_decoder_checkpoint, save_decoder
 
 __all__ = [
     "adversaries",
     "classifiers",
     "encoder",
     "generation",
+    "hf_weights",
     "llama",
     "registry",
     "spvlm",

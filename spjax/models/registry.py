@@ -13,7 +13,7 @@ from pathlib import Path
 
 import jax.numpy as jnp
 
-from spjax.models import weights
+from spjax.models import hf_weights, weights
 from spjax.models.llama import Llama, LlamaConfig
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -84,10 +84,10 @@ def load_config(name_or_path) -> tuple[LlamaConfig, object]:
     path = _resolve(name_or_path)
     kind = _kind(path)
     if kind == "gguf":
-        reader = weights.read_gguf(path)
+        reader = hf_weights.read_gguf(path)
         has_tok = reader.fields.get("tokenizer.ggml.model") is not None
         tok = tk.tokenizer_from_gguf(reader) if has_tok else None
-        return weights.gguf_config(reader), tok
+        return hf_weights.gguf_config(reader), tok
     if kind == "orbax":
         meta = weights.read_decoder_meta(path)
         tok = _word_tokenizer(path / meta["tokenizer"]) if meta.get("tokenizer") else None
@@ -95,7 +95,7 @@ def load_config(name_or_path) -> tuple[LlamaConfig, object]:
     folder = path if path.is_dir() else path.parent
     tj = folder / "tokenizer.json"
     return (
-        weights.hf_config(json.loads((folder / "config.json").read_text())),
+        hf_weights.hf_config(json.loads((folder / "config.json").read_text())),
         tk.tokenizer_from_file(tj) if tj.is_file() else None,
     )
 
@@ -113,8 +113,8 @@ def load_decoder(
     path = _resolve(name_or_path)
     kind = _kind(path)
     if kind == "gguf":
-        reader = weights.read_gguf(path)
-        model = weights.load_gguf(
+        reader = hf_weights.read_gguf(path)
+        model = hf_weights.load_gguf(
             path, param_dtype=param_dtype, max_seq_len=max_seq_len, reader=reader
         )
         has_tok = reader.fields.get("tokenizer.ggml.model") is not None
@@ -127,7 +127,9 @@ def load_decoder(
             tok = _word_tokenizer(path / meta["tokenizer"])
     else:
         folder = path if path.is_dir() else path.parent
-        model = weights.load_safetensors(folder, param_dtype=param_dtype, max_seq_len=max_seq_len)
+        model = hf_weights.load_safetensors(
+            folder, param_dtype=param_dtype, max_seq_len=max_seq_len
+        )
         tj = folder / "tokenizer.json"
         tok = tk.tokenizer_from_file(tj) if with_tokenizer and tj.is_file() else None
     return model, tok

@@ -84,7 +84,7 @@ def tokenizer_from_gguf(path_or_reader) -> LMTokenizer:
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
 
     if isinstance(path_or_reader, (str, Path)):
-        from spjax.models.weights import read_gguf
+        from spjax.models.hf_weights import read_gguf
 
         reader = read_gguf(path_or_reader)
     else:
