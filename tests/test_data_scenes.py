@@ -4,6 +4,7 @@ import pytest
 from spjax.data import layout as L
 from spjax.data import people as P
 from spjax.data import scenes as S
+from spjax.data.scene_plan import plan_clips
 from spjax.data.scenes import ACTIVITIES, ANOMALY_TYPES, SceneConfig, generate_scenes
 
 CLEAN = dict(noise_std=0.0, lighting=False)
@@ -74,7 +75,7 @@ def test_rendered_people_count_equals_label():
         bg = _background(cfg, d, i)
         changed = (np.abs(d["frames"][i] - bg) > 0.02).any(axis=(1, 2))
         np.testing.assert_array_equal(changed, d["count_per_frame"][i] > 0)
-    plan = S._plan(cfg, 30, np.random.default_rng(0))
+    plan = plan_clips(cfg, 30, np.random.default_rng(0))
     full = np.empty((30, cfg.frames, cfg.size, cfg.size), np.float32)
     S._composite(cfg, plan, np.random.default_rng(1), full)
     rendered = np.zeros((30, cfg.frames), int)
