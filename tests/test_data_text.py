@@ -4,9 +4,11 @@ import numpy as np
 import pytest
 
 from spjax.data import text as tx
+from spjax.data.answers import parse_answer
 from spjax.data.layout import ZONES
 from spjax.data.scenes import ANOMALY_TYPES, SceneConfig, clip_labels, generate_scenes
-from spjax.data.text import WordTokenizer, corpus, parse_answer
+from spjax.data.text import corpus
+from spjax.data.word_tokenizer import WordTokenizer
 
 
 def test_count_round_trip_every_template():

@@ -5,9 +5,10 @@ import pytest
 import tensorflow_datasets as tfds
 
 from spjax.data import tfds_builders as tb
+from spjax.data.answers import parse_answer
 from spjax.data.faces import generate_faces
 from spjax.data.scenes import generate_scenes
-from spjax.data.text import WordTokenizer, parse_answer
+from spjax.data.word_tokenizer import WordTokenizer
 
 FACES = {
     "n_identities": 3,

@@ -98,7 +98,7 @@ def test_utility_rejects_bad_input():
 
 
 def test_utility_with_the_project_parser():
-    text = pytest.importorskip("spjax.data.text")
+    text = pytest.importorskip("spjax.data.answers")
     qtypes = ["count", "anomaly", "count"]
     gen = ["There are 2 people.", "No, nothing unusual happens.", "I cannot tell."]
     refs = ["There are 2 people.", "No, nothing unusual happens.", "There is 1 person."]

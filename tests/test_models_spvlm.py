@@ -385,7 +385,8 @@ def test_privacy_losses():
 
 
 def test_concept_tokens_are_the_decoders_word_embeddings_of_the_heads_decisions():
-    from spjax.data.text import ABSENT_WORD, CONCEPT_WORDS, WordTokenizer, concept_context
+    from spjax.data.text import ABSENT_WORD, CONCEPT_WORDS, concept_context
+    from spjax.data.word_tokenizer import WordTokenizer
 
     tok = WordTokenizer.build()
     cfg = LlamaConfig(

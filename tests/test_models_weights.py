@@ -262,7 +262,7 @@ def test_safetensors_round_trip_and_errors(tmp_path, model, logits):
 
 
 def test_orbax_save_load_decoder(tmp_path, model, logits):
-    from spjax.data.text import WordTokenizer
+    from spjax.data.word_tokenizer import WordTokenizer
 
     wt = WordTokenizer.build(["a person walks in the room"])
     weights.save_decoder(model, tmp_path / "dec", tokenizer=wt)

@@ -14,14 +14,12 @@ detail levels). Every answer template is invertible by `parse_answer`:
   bench."), and an anomaly sentence ("Alert: …" / "Warning: …" or "Nothing unusual …").
   Fields a short caption leaves out are None.
 
-`parse_answer` returns None when the text cannot be read as an answer of that type."""
+Reading answers back (`spjax.data.answers.parse_answer`) and the tiny decoder's word tokenizer
+(`spjax.data.word_tokenizer`) live beside this module."""
 
 from __future__ import annotations
 
-import json
-import os
 import random
-import re
 
 import numpy as np
 
@@ -288,132 +286,7 @@ def qa_pairs(labels: dict, rng) -> list[tuple[str, str, str]]:
     return qa
 
 
-# --- parsing ----------------------------------------------------------------------------
-
-
-def _norm(text: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9]+|[.:]", str(text).lower()))
-
-
-_NUM_RE = re.compile(r"\b(" + "|".join(NUMBERS) + r"|\d+)\b")
-
-
-def _parse_count(t: str):
-    if re.search(r"\b(no one|nobody|empty)\b", t):
-        return 0
-    m = _NUM_RE.search(t)
-    if not m or not re.search(r"\b(people|person)\b", t):
-        return None
-    return NUMBERS.index(m.group(1)) if m.group(1) in NUMBERS else int(m.group(1))
-
-
-def _parse_location(t: str):
-    for zone in ZONES:
-        for phrase in LOCATIONS[zone]:
-            if re.search(r"\b" + phrase + r"\b", t):
-                return zone
-    return None
-
-
-_ANOMALY_KEYS = (
-    ("fall", ("fallen", "fell", "lying on the floor")),
-    ("fight", ("fight", "bullied", "fighting")),
-    ("loiter", ("loitering", "lingering")),
-    ("crowding", ("crowded", "crowd has formed")),
-)
-
-
-def _parse_anomaly_type(t: str):
-    for name, keys in _ANOMALY_KEYS:
-        if any(re.search(r"\b" + k + r"\b", t) for k in keys):
-            return name
-    return None
-
-
-_ACTIVITY_KEYS = (
-    ("being pushed", ("being pushed", "being bullied")),
-    ("fallen", ("lying on the floor", "after a fall")),
-    ("crowding", ("in a crowd", "crowding")),
-    ("loitering", ("loitering", "lingering")),
-    ("washing hands", ("washing",)),
-    ("sitting", ("sitting",)),
-    ("entering", ("entering", "coming in")),
-    ("leaving", ("leaving", "going out")),
-    ("fighting", ("fighting", "attacking")),
-    ("walking", ("walking",)),
-    ("waiting", ("waiting",)),
-)
-
-
-def _parse_activity(t: str):
-    for name, keys in _ACTIVITY_KEYS:
-        if any(re.search(r"\b" + k + r"\b", t) for k in keys):
-            return name
-    return None
-
-
-def _parse_describe(t: str):
-    out = {
-        "count": None,
-        "anomaly": None,
-        "anomaly_type": None,
-        "location": None,
-        "activities": None,
-    }
-    acts = []
-    for s in (x.strip() for x in t.split(".")):
-        if not s:
-            continue
-        if s.startswith(("alert", "warning")):
-            out["anomaly_type"] = _parse_anomaly_type(s)
-            out["anomaly"] = out["anomaly_type"] is not None
-            out["location"] = _parse_location(s)
-        elif "unusual" in s or "normal" in s:
-            out["anomaly"], out["anomaly_type"] = False, "none"
-        elif "in the room" in s or "empty" in s:
-            out["count"] = _parse_count(s)
-        elif s.startswith(("someone is", "one person is", "a person is")):
-            a = _parse_activity(s)
-            if a is None:
-                return None
-            acts.append((a, _parse_location(s)))
-        else:
-            return None
-    if out["count"] is None and out["anomaly"] is None:
-        return None
-    if acts:
-        out["activities"] = sorted(acts, key=lambda x: (x[0], x[1] or ""))
-    return out
-
-
-def parse_answer(qtype: str, text: str) -> dict | None:
-    """Read an answer of question type `qtype` back into labels (None = unparseable)."""
-    if qtype not in QTYPES:
-        raise ValueError(f"qtype: expected one of {QTYPES}, got {qtype!r}")
-    t = _norm(text)
-    if not t:
-        return None
-    if qtype == "count":
-        n = _parse_count(t)
-        return None if n is None else {"count": n}
-    if qtype == "anomaly":
-        if re.match(r"(no|nothing)\b", t):
-            return {"anomaly": False, "anomaly_type": "none", "location": None}
-        if re.match(r"yes\b", t):
-            a = _parse_anomaly_type(t)
-            return (
-                None
-                if a is None
-                else {"anomaly": True, "anomaly_type": a, "location": _parse_location(t)}
-            )
-        return None
-    if qtype == "activity":
-        a = _parse_activity(t)
-        return None if a is None else {"activity": a}
-    return _parse_describe(t)
-
-
-# --- vocabulary, tokenizer, corpus ---------------------------------------------------------
+# --- labels and corpus -----------------------------------------------------------------
 
 
 def random_labels(rng, max_people: int = 4) -> dict:
@@ -483,74 +356,3 @@ def grammar_texts() -> list[str]:
         for v in table.values():
             texts.extend(v)
     return texts
-
-
-_TOKEN_RE = re.compile(r"[a-z0-9]+|[^\sa-z0-9]")
-
-
-class WordTokenizer:
-    """Lower-case word/punctuation tokenizer with a fixed vocabulary.
-
-    Ids 0–3 are <pad>, <bos>, <eos>, <unk>. `decode` joins words with spaces and glues
-    punctuation to the previous word, so `parse_answer(decode(encode(a)))` == `parse_answer(a)`."""
-
-    SPECIALS = ("<pad>", "<bos>", "<eos>", "<unk>")
-
-    def __init__(self, vocab: list[str]):
-        if list(vocab[:4]) != list(self.SPECIALS):
-            raise ValueError(f"vocab: expected to start with {self.SPECIALS}, got {vocab[:4]}")
-        if len(set(vocab)) != len(vocab):
-            raise ValueError("vocab: expected unique tokens, got duplicates")
-        self.vocab = list(vocab)
-        self._ids = {w: i for i, w in enumerate(self.vocab)}
-        self.pad_id, self.bos_id, self.eos_id, self.unk_id = 0, 1, 2, 3
-
-    @property
-    def vocab_size(self) -> int:
-        return len(self.vocab)
-
-    @staticmethod
-    def tokenize(text: str) -> list[str]:
-        return _TOKEN_RE.findall(str(text).lower())
-
-    @classmethod
-    def build(cls, texts=None) -> WordTokenizer:
-        """Vocabulary = the grammar's words plus every word in `texts` (sorted, deterministic)."""
-        words = set()
-        for t in [*grammar_texts(), *(texts or [])]:
-            words.update(cls.tokenize(t))
-        return cls([*cls.SPECIALS, *sorted(words)])
-
-    def encode(self, text: str, *, bos: bool = False, eos: bool = False) -> list[int]:
-        ids = [self._ids.get(w, self.unk_id) for w in self.tokenize(text)]
-        return [self.bos_id] * bos + ids + [self.eos_id] * eos
-
-    def decode(self, ids) -> str:
-        words = []
-        for i in ids:
-            i = int(i)
-            if i == self.eos_id:
-                break
-            if i in (self.pad_id, self.bos_id):
-                continue
-            if not 0 <= i < len(self.vocab):
-                raise ValueError(f"ids: expected ids in [0, {len(self.vocab)}), got {i}")
-            words.append(self.vocab[i])
-        s = " ".join(words)
-        return re.sub(r" ([.,?!:;])", r"\1", s)
-
-    def save(self, path) -> None:
-        with open(path, "w") as f:
-            json.dump({"format": "spjax.WordTokenizer/1", "vocab": self.vocab}, f)
-
-    @classmethod
-    def load(cls, path) -> WordTokenizer:
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"tokenizer file not found: {path}")
-        try:
-            with open(path) as f:
-                data = json.load(f)
-            vocab = data["vocab"]
-        except (json.JSONDecodeError, KeyError, TypeError) as err:
-            raise ValueError(f"{path}: not a WordTokenizer file ({err})") from None
-        return cls(vocab)

@@ -23,9 +23,9 @@ import os
 import numpy as np
 import tensorflow_datasets as tfds
 
-from spjax.data import text as tx
 from spjax.data.tfds_local import LocalConfig, SpjaxLfw, SpjaxVideos
 from spjax.data.tfds_world import FacesConfig, ScenesConfig, SpjaxFaces, SpjaxScenes
+from spjax.data.word_tokenizer import WordTokenizer
 
 BUILDERS = {
     "spjax_faces": SpjaxFaces,
@@ -134,7 +134,7 @@ def prepare(name: str, data_dir, overrides: dict | None = None, *, overwrite: bo
             download_config=tfds.download.DownloadConfig(try_download_gcs=False)
         )
         built = os.path.join(tmp, name, tb.builder_config.name, str(tb.version))
-        tx.WordTokenizer.build().save(os.path.join(built, "tokenizer.json"))
+        WordTokenizer.build().save(os.path.join(built, "tokenizer.json"))
         os.makedirs(os.path.dirname(final), exist_ok=True)
         if os.path.exists(final):
             shutil.rmtree(final)

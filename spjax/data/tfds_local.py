@@ -9,8 +9,8 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from spjax.data import streams
-from spjax.data import text as tx
 from spjax.data.tfds_base import VERSION, SpjaxBuilder, qa_columns, scene_features, to_uint8
+from spjax.data.word_tokenizer import WordTokenizer
 
 
 @dataclasses.dataclass(eq=False)
@@ -103,7 +103,7 @@ class SpjaxVideos(SpjaxBuilder):
             builder=self,
             description=self.__doc__,
             features=scene_features(c.size, c.frames, 1, 3),
-            metadata=tfds.core.MetadataDict(vocab=tx.WordTokenizer.build().vocab),
+            metadata=tfds.core.MetadataDict(vocab=WordTokenizer.build().vocab),
         )
 
     def _split_generators(self, dl_manager):

@@ -10,10 +10,10 @@ import dataclasses
 import numpy as np
 import tensorflow_datasets as tfds
 
-from spjax.data import text as tx
 from spjax.data.faces import generate_faces
 from spjax.data.scenes import SceneConfig, generate_scenes
 from spjax.data.tfds_base import VERSION, SpjaxBuilder, qa_columns, scene_features, to_uint8
+from spjax.data.word_tokenizer import WordTokenizer
 
 
 @dataclasses.dataclass(eq=False)
@@ -105,7 +105,7 @@ class SpjaxScenes(SpjaxBuilder):
 
     def _info(self):
         c = self.builder_config
-        vocab = tx.WordTokenizer.build().vocab
+        vocab = WordTokenizer.build().vocab
         return tfds.core.DatasetInfo(
             builder=self,
             description=self.__doc__,

@@ -137,8 +137,8 @@ class Pipeline:
         (M, K) cut into windows of `clip_frames` frames, or windows (W, T, K). One answer set
         per window with its span in frames (and seconds, given `frame_seconds` per frame);
         trailing frames short of a window are reported under `partial_window`, unanswered."""
+        from spjax.data.answers import parse_answer
         from spjax.data.labels import ANOMALY_TYPES
-        from spjax.data.text import parse_answer
 
         t, k = self.clip_frames, self.sensor.k
         y = np.asarray(y, np.float32)

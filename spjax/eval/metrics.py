@@ -238,7 +238,7 @@ def _parsed_value(qtype: str, parsed: dict):
 
 
 def _default_parser() -> Callable[[str, str], dict | None]:
-    from spjax.data.text import parse_answer
+    from spjax.data.answers import parse_answer
 
     return parse_answer
 
@@ -306,7 +306,7 @@ def utility_from_answers(
     bare label (count int, anomaly bool/int, activity str). For `describe` questions it is
     the list of reference captions. `anomaly_scores` (optional, one per anomaly question, in
     order) are the decoder's answer likelihood scores (e.g. log p(yes) - log p(no)) for AUROC.
-    Every generated answer goes through `parser` (default `spjax.data.text.parse_answer`);
+    Every generated answer goes through `parser` (default `spjax.data.answers.parse_answer`);
     an unparseable answer counts as wrong and is counted in `unparseable`.
     """
     qtypes, generated_texts, references = list(qtypes), list(generated_texts), list(references)

@@ -43,7 +43,9 @@ def locate(name: str) -> Path:
 
 
 def _word_tokenizer(path: Path):
-    from spjax.data.text import WordTokenizer  # the data area owns the tiny decoder's tokenizer
+    from spjax.data.word_tokenizer import (
+        WordTokenizer,  # the data area owns the tiny decoder's tokenizer
+    )
 
     return WordTokenizer.load(str(path))
 

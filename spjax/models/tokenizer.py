@@ -1,5 +1,5 @@
 """Tokenizers for pretrained decoders, built with `tokenizers` from GGUF metadata or a local
-`tokenizer.json`. They expose the same minimal interface as `spjax.data.text.WordTokenizer`:
+`tokenizer.json`. They expose the same minimal interface as `spjax.data.word_tokenizer.WordTokenizer`:
 `encode(text) -> list[int]`, `decode(ids) -> str`, `pad_id`, `bos_id`, `eos_id`, `vocab_size`,
 plus `chat(prompt)` for ChatML-style chat templates.
 """

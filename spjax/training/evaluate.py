@@ -171,7 +171,7 @@ def sample_answers(trainer, split_name: str, per_qtype: int = 1) -> list[dict]:
 
 def evaluate(trainer, split_name: str = "test") -> dict:
     """Text utility, label-head utility and per-example samples of a split."""
-    from spjax.data.text import parse_answer
+    from spjax.data.answers import parse_answer
     from spjax.eval.metrics import utility_from_answers
 
     split = trainer.splits[split_name]

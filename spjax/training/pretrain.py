@@ -102,7 +102,7 @@ def decoder_cache_dir(cfg: ConfigDict, cache_root: str | Path) -> Path:
 
 def pretrain_decoder(cfg: ConfigDict, workdir: str | Path) -> dict:
     """Train the tiny decoder and save it (config, weights, tokenizer) under `workdir/decoder`."""
-    from spjax.data.text import WordTokenizer
+    from spjax.data.word_tokenizer import WordTokenizer
     from spjax.models.llama import Llama, LlamaConfig
     from spjax.models.weights import save_decoder
 
