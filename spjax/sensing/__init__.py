@@ -18,6 +18,7 @@ Quick start::
     y = learned(frames, key, sampler="reparam")    # differentiable w.r.t. nnx.Param patterns
 """
 
+from .fixed import HADAMARD_PATHS
 from .io import load_sensor, save_sensor
 from .learnable import PARAMETERIZATIONS, Buffer, Temperature
 from .noise import NoiseModel
@@ -33,7 +34,7 @@ from .patterns import (
     walsh_sequency,
 )
 from .recon import RECON_METHODS, psnr, reconstruct
-from .sensor import HADAMARD_PATHS, TIMINGS, Sensor
+from .sensor import TIMINGS, Sensor
 from .transforms import fwht
 from .validation import checked, validate_frames
 

@@ -8,8 +8,7 @@ Units: noiseless measurements are inner products, y[..., k] = Σ frames · patte
 NoiseModel the photon counts of each *physical* frame are drawn (split pairs separately) and
 mapped back to inner-product units, so noisy y is an unbiased estimate of the noiseless y.
 
-Paths: fixed Hadamard sensors multiply the frame by the rows' small ±1 1-D factors
-(`SeparablePlan`) or, where that costs more, run an O(N log N) FWHT and gather K rows;
+Paths: fixed Hadamard sensors take the fast paths of `spjax.sensing.fixed`;
 `hadamard_select` uses the FWHT; everything else is a dense contraction. A split pair of a ±1
 row S is P± = (1 ± S)/2, so its two measurements are (Σx ± ⟨S, x⟩)/2: both come from ⟨S, x⟩
 and the total light Σx.
@@ -17,6 +16,10 @@ and the total light Σx.
 Timing: ``frame`` (every pattern sees the same frame) or ``pattern`` (clips (..., T, H, W);
 physical slot j of frame t sees x_t + (j/F)(x_{t+1} − x_t), the last frame held). Because the
 model is linear, this is computed by mixing the per-frame measurements, on either path.
+
+Why one long file: `Sensor` is the area's one public class, and its constructors, forward
+model (split pairs, timing, noise) and reconstructions share the same private state; the
+pattern sources it holds live in `fixed` and `learnable`.
 """
 
 from __future__ import annotations
@@ -28,70 +31,13 @@ from flax import nnx
 
 from . import patterns as P
 from . import validation as V
-from .learnable import PARAMETERIZATIONS, Buffer, DensePatterns, HadamardSelect, init_dense
+from .fixed import FixedHadamard
+from .learnable import PARAMETERIZATIONS, DensePatterns, HadamardSelect, init_dense
 from .noise import NoiseModel
-from .transforms import SeparablePlan, fwht
+from .transforms import fwht
 
 TIMINGS = ("frame", "pattern")
-HADAMARD_PATHS = ("auto", "separable", "fwht")  # how fixed Hadamard rows are computed
 _HIGHEST = jax.lax.Precision.HIGHEST
-
-
-# One matmul multiply-add costs about this fraction of one FWHT butterfly add on a CPU (the
-# transform is memory-bound, the small ±1 products are not); measured by
-# benchmarks/sensing_speed.py. Accelerators have matmul units: there the products always win.
-_SEPARABLE_PER_FWHT_ADD = 16
-
-
-def _prefer_separable(plan: SeparablePlan) -> bool:
-    if jax.default_backend() != "cpu":
-        return True
-    n = plan.h * plan.w
-    return plan.cost() <= _SEPARABLE_PER_FWHT_ADD * n * max(1, n.bit_length() - 1)
-
-
-class FixedHadamard(nnx.Module):
-    """Fixed Hadamard rows: two small ±1 matrix products on the rows' 2-D factors (where that
-    costs less; `SeparablePlan`), else the full FWHT and a gather. Same numbers either way."""
-
-    kind = "fixed"
-    signed = True
-    learnable = False
-
-    def __init__(self, h: int, w: int, rows, path: str = "auto"):
-        if path not in HADAMARD_PATHS:
-            raise ValueError(f"path must be one of {HADAMARD_PATHS}, got {path!r}")
-        self.h, self.w = h, w
-        rows = np.asarray(rows, np.int32)
-        self.row_index = Buffer(jnp.asarray(rows))
-        # Static structure derived from the rows (row_index stays their recorded value).
-        self.plan = SeparablePlan.build(h, w, rows)
-        separable = path == "separable" or (path == "auto" and _prefer_separable(self.plan))
-        self.path = "separable" if separable else "fwht"
-        # The FWHT adjoint needs a K → N scatter before the transform, which XLA on a CPU fuses
-        # badly (≈ 3× the forward); the separable adjoint costs what its forward does, so
-        # 'auto' always takes it (benchmarks/sensing_speed.py measures both).
-        self.adjoint_path = "fwht" if path == "fwht" else "separable"
-
-    def rows(self):
-        return self.row_index[...]
-
-    def hard(self):
-        return P.hadamard_patterns(self.h, self.w, self.row_index[...])
-
-    def measure(self, flat):
-        """flat (B, N) → signed measurements (B, K) and the total light Σx (B,)."""
-        if self.path == "fwht":
-            coeffs = fwht(flat)
-            return self.plan.gather_rows(coeffs), coeffs[:, 0]
-        y = self.plan.measure(flat.reshape(-1, self.h, self.w))
-        return y, jnp.sum(flat, axis=-1)
-
-    def adjoint(self, y):
-        """y (B, K) → Aᵀy (B, N)."""
-        if self.adjoint_path == "fwht":
-            return fwht(self.plan.scatter_rows(y))  # H_N is symmetric
-        return self.plan.adjoint(y).reshape(y.shape[0], -1)
 
 
 def _check_noise(noise):
