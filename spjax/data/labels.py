@@ -18,3 +18,5 @@ ACTIVITIES = (
     "being pushed",
     "crowding",
 )
+# The fewest people each anomaly needs (a fight needs a victim; crowding is ≥ 3 people).
+MIN_PEOPLE = {"fall": 1, "fight": 2, "loiter": 1, "crowding": 3}

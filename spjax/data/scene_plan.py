@@ -5,19 +5,13 @@ The plan is the labels' single source: `spjax.data.scenes` renders it and reads 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from spjax.data import layout as L
 from spjax.data import people as P
-from spjax.data.labels import ACTIVITIES, ANOMALY_TYPES
-
-if TYPE_CHECKING:
-    from spjax.data.scenes import SceneConfig
+from spjax.data.labels import ACTIVITIES, ANOMALY_TYPES, MIN_PEOPLE
 
 ACT = {a: i for i, a in enumerate(ACTIVITIES)}
-MIN_PEOPLE = {"fall": 1, "fight": 2, "loiter": 1, "crowding": 3}
 _NORMAL = ("walking", "waiting", "washing hands", "sitting", "entering", "leaving")
 _NORMAL_P = np.array([0.24, 0.14, 0.2, 0.12, 0.15, 0.15])
 
@@ -28,8 +22,9 @@ def _floor_points(rng, lay_wall, n_shape):
     return np.stack([x, y], -1)
 
 
-def plan_clips(cfg: SceneConfig, n: int, rng: np.random.Generator):
-    """Labels and per-frame kinematics for n clips (all vectorised)."""
+def plan_clips(cfg, n: int, rng: np.random.Generator):
+    """Labels and per-frame kinematics for n clips (all vectorised) of `cfg`, a
+    `spjax.data.scenes.SceneConfig`."""
     T, Pm = (
         cfg.frames,
         max(cfg.max_people, 2),

@@ -21,8 +21,8 @@ from spjax.data import layout as L
 from spjax.data import people as P
 from spjax.data import streams
 from spjax.data.faces import identity_traits
-from spjax.data.labels import ACTIVITIES, ANOMALY_TYPES  # noqa: F401  (re-exported)
-from spjax.data.scene_plan import MIN_PEOPLE, plan_clips
+from spjax.data.labels import ACTIVITIES, ANOMALY_TYPES, MIN_PEOPLE  # noqa: F401  (re-exported)
+from spjax.data.scene_plan import plan_clips
 
 
 @dataclasses.dataclass(frozen=True)
