@@ -49,3 +49,9 @@ def canonical_json(obj: Any) -> str:
 
 def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def content_hash(obj: Any, digits: int = 64) -> str:
+    """SHA-256 of `obj`'s canonical JSON, cut to `digits` hex digits: the one hash that names
+    configs, caches, datasets and exported sensors by their content."""
+    return sha256_hex(canonical_json(to_jsonable(obj)))[:digits]

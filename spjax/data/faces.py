@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from spjax.data import streams
-from spjax.data._render import capsule, ellipse, over
+from spjax.data.shapes import capsule, ellipse, over
 
 # Trait name → (low, high) of a uniform draw. Binary/discrete traits are drawn in [0, 1) and
 # thresholded by the renderer, so the table stays one simple, documented place.

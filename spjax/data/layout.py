@@ -13,7 +13,7 @@ import functools
 import numpy as np
 
 from spjax.data import streams
-from spjax.data._render import box1d, ellipse
+from spjax.data.shapes import box1d, ellipse
 
 ZONES = ("door", "sink", "stalls", "bench", "middle")
 

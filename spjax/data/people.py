@@ -12,7 +12,7 @@ import functools
 
 import numpy as np
 
-from spjax.data._render import capsule, ellipse
+from spjax.data.shapes import capsule, ellipse
 
 # Pose codes (per person per frame). Fight poses face right (+) or left (−).
 POSES = (

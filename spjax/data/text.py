@@ -27,6 +27,9 @@ from spjax.data.labels import ACTIVITIES, ANOMALY_TYPES
 from spjax.data.layout import ZONES
 
 QTYPES = ("count", "anomaly", "activity", "describe")
+# Question types with one right value, read off the parsed answer under the qtype's own key;
+# `describe` is scored against its references (ROUGE-L, BLEU) instead.
+SCORED_QTYPES = QTYPES[:3]
 NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 COUNT_ZERO = (

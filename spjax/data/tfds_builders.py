@@ -16,13 +16,13 @@ and open (unseen identities: open-set verification); scenes train/val/test."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 
 import numpy as np
 import tensorflow_datasets as tfds
 
+from spjax import jsonio
 from spjax.data.tfds_local import LocalConfig, SpjaxLfw, SpjaxVideos
 from spjax.data.tfds_world import FacesConfig, ScenesConfig, SpjaxFaces, SpjaxScenes
 from spjax.data.word_tokenizer import WordTokenizer
@@ -83,12 +83,7 @@ def make_config(name: str, overrides: dict | None = None, config_classes: dict |
     base = cls(name="default")
     size = values.get("size", getattr(base, "size", 32))
     rest = {k: v for k, v in sorted(values.items()) if k != "size"}
-    cname = (
-        f"r{size}"
-        if not rest
-        else f"r{size}-"
-        + hashlib.sha1(json.dumps(rest, sort_keys=True, default=str).encode()).hexdigest()[:8]
-    )
+    cname = f"r{size}" if not rest else f"r{size}-" + jsonio.content_hash(rest, 8)
     return cls(name=cname, description=json.dumps(values, sort_keys=True, default=str), **values)
 
 

@@ -15,6 +15,12 @@ from spjax.data.scenes import SceneConfig, generate_scenes
 from spjax.data.tfds_base import VERSION, SpjaxBuilder, qa_columns, scene_features, to_uint8
 from spjax.data.word_tokenizer import WordTokenizer
 
+# Seeds of the written splits: faces of split tag t from world seed·FACE_SEED_STRIDE + t; scene
+# chunk at clip `start` of split t from t·SCENE_SEED_STRIDE + start (disjoint for < 1e6 clips).
+SPLIT_TAGS = {"train": 1, "val": 2, "test": 3, "open": 4}
+FACE_SEED_STRIDE, SCENE_SEED_STRIDE = 1000, 1_000_003
+_WORLD = SceneConfig()
+
 
 @dataclasses.dataclass(eq=False)
 class FacesConfig(tfds.core.BuilderConfig):
@@ -30,18 +36,21 @@ class FacesConfig(tfds.core.BuilderConfig):
 
 @dataclasses.dataclass(eq=False)
 class ScenesConfig(tfds.core.BuilderConfig):
-    size: int = 32
-    frames: int = 16
+    """The world fields take `SceneConfig`'s defaults (one home for them); the anomaly types are
+    a comma string so that a CLI override can set them."""
+
+    size: int = _WORLD.size
+    frames: int = _WORLD.frames
     n_train: int = 2000
     n_val: int = 200
     n_test: int = 500
-    min_people: int = 0
-    max_people: int = 4
-    anomaly_fraction: float = 0.3
-    anomaly_types: str = "fall,fight,loiter"
-    layout_seeds: int = 1000
-    n_identities: int = 50
-    seed: int = 0
+    min_people: int = _WORLD.min_people
+    max_people: int = _WORLD.max_people
+    anomaly_fraction: float = _WORLD.anomaly_fraction
+    anomaly_types: str = ",".join(_WORLD.anomaly_types)
+    layout_seeds: int = _WORLD.layout_seeds
+    n_identities: int = _WORLD.n_identities
+    seed: int = _WORLD.seed
 
     def scene_config(self) -> SceneConfig:
         types = tuple(t for t in self.anomaly_types.split(",") if t)
@@ -70,11 +79,17 @@ class SpjaxFaces(SpjaxBuilder):
     def _split_generators(self, dl_manager):
         c = self.builder_config
         return {
-            "train": self._generate_examples(c.n_identities, c.train_per_identity, 1, 0),
-            "val": self._generate_examples(c.n_identities, c.val_per_identity, 2, 0),
-            "test": self._generate_examples(c.n_identities, c.test_per_identity, 3, 0),
+            "train": self._generate_examples(
+                c.n_identities, c.train_per_identity, SPLIT_TAGS["train"], 0
+            ),
+            "val": self._generate_examples(
+                c.n_identities, c.val_per_identity, SPLIT_TAGS["val"], 0
+            ),
+            "test": self._generate_examples(
+                c.n_identities, c.test_per_identity, SPLIT_TAGS["test"], 0
+            ),
             "open": self._generate_examples(
-                c.open_identities, c.per_open_identity, 4, c.n_identities
+                c.open_identities, c.per_open_identity, SPLIT_TAGS["open"], c.n_identities
             ),
         }
 
@@ -86,7 +101,7 @@ class SpjaxFaces(SpjaxBuilder):
                 k,
                 per_id,
                 size=c.size,
-                seed=c.seed * 1000 + split_seed,
+                seed=c.seed * FACE_SEED_STRIDE + split_seed,
                 identity_offset=offset + start,
                 world=0,
             )
@@ -119,15 +134,17 @@ class SpjaxScenes(SpjaxBuilder):
         c = self.builder_config
         c.scene_config()  # validate before writing anything
         return {
-            "train": self._generate_examples(c.n_train, 1),
-            "val": self._generate_examples(c.n_val, 2),
-            "test": self._generate_examples(c.n_test, 3),
+            "train": self._generate_examples(c.n_train, SPLIT_TAGS["train"]),
+            "val": self._generate_examples(c.n_val, SPLIT_TAGS["val"]),
+            "test": self._generate_examples(c.n_test, SPLIT_TAGS["test"]),
         }
 
     def _generate_examples(self, n, split_seed):
         cfg = self.builder_config.scene_config()
         for start in range(0, n, 256):
-            d = generate_scenes(cfg, min(256, n - start), seed=split_seed * 1_000_003 + start)
+            d = generate_scenes(
+                cfg, min(256, n - start), seed=split_seed * SCENE_SEED_STRIDE + start
+            )
             for i in range(len(d["count"])):
                 ex = {
                     k: d[k][i]

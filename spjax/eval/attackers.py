@@ -29,6 +29,8 @@ from spjax.models.classifiers import make_classifier
 ATTACKERS = ("lda", "ridge", "linear", "mlp", "attention", "knn")
 CLOSED_FORM = ("lda", "ridge")
 FARS = (1e-2, 1e-3)
+# Grid point i of audit seed s initialises and shuffles from s·SEEDS_PER_RUN + i.
+SEEDS_PER_RUN = 1000
 
 # Hyper-parameter grids, selected on val; `quick` uses the first entry only.
 _GRIDS = {
@@ -261,7 +263,7 @@ def _run_neural(name, train, val, test, heldout_x, n_classes, seed, quick):
             train.x.shape[1],
             n_classes,
             standardize=False,
-            rngs=nnx.Rngs(seed * 1000 + i),
+            rngs=nnx.Rngs(seed * SEEDS_PER_RUN + i),
             **_NEURAL_OPTIONS[name],
             **opts,
         )
@@ -282,7 +284,7 @@ def _run_neural(name, train, val, test, heldout_x, n_classes, seed, quick):
             epochs=epochs,
             patience=patience,
             batch=64,
-            seed=seed * 1000 + i,
+            seed=seed * SEEDS_PER_RUN + i,
         )
         if best is None or record["val_score"] > best[0]:
             best = (record["val_score"], hp, model, record)

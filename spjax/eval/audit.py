@@ -38,7 +38,7 @@ from spjax.eval.leakage import (
     leaks,
     worst_case,
 )
-from spjax.eval.suite import SensorChannel, measure, run_suite, split_indices
+from spjax.eval.suite import FACE_KEY, SensorChannel, measure, run_suite, split_indices
 from spjax.sensing.patterns import HADAMARD_DEFAULT, canonical_family, sensor_label
 
 __all__ = [
@@ -228,7 +228,7 @@ def privacy_audit(
         from spjax.eval.reconstruction import reconstruction_attack
 
         t_rec = time.time()
-        y = measure(sensor, img, jax.random.key(10_007 + seeds[0]))
+        y = measure(sensor, img, jax.random.key(FACE_KEY + seeds[0]))
         tr, va, te = split_indices(ids, per, np.random.default_rng(seeds[0]))
         rec = reconstruction_attack(
             sensor,

@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from spjax.data.text import QTYPES, SCORED_QTYPES
+
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
@@ -224,12 +226,10 @@ def bleu4(candidates: Sequence[str], references: Sequence, *, smooth: bool = Fal
 
 # --------------------------------------------------------------------------- answers
 
-# The value of a parsed answer compared for each question type.
-_QTYPE_KEYS = {"count": "count", "anomaly": "anomaly", "activity": "activity"}
-
 
 def _parsed_value(qtype: str, parsed: dict):
-    key = _QTYPE_KEYS[qtype]
+    """The value of a parsed answer that is compared: the one under the qtype's own key."""
+    key = qtype
     if key in parsed:
         return parsed[key]
     if len(parsed) == 1:
@@ -312,11 +312,11 @@ def utility_from_answers(
     qtypes, generated_texts, references = list(qtypes), list(generated_texts), list(references)
     _same_length(qtypes=qtypes, generated_texts=generated_texts, references=references)
     parse = parser or _default_parser()
-    unknown = sorted(set(qtypes) - set(_QTYPE_KEYS) - {"describe"})
+    unknown = sorted(set(qtypes) - set(QTYPES))
     if unknown:
-        raise ValueError(f"qtypes: expected count/anomaly/activity/describe, got {unknown}")
+        raise ValueError(f"qtypes: expected one of {QTYPES}, got {unknown}")
     out: dict = {}
-    for qt in ("count", "anomaly", "activity"):
+    for qt in SCORED_QTYPES:
         idx = [i for i, q in enumerate(qtypes) if q == qt]
         if not idx:
             continue

@@ -20,6 +20,8 @@ from spjax.eval.attackers import topk_accuracy
 from spjax.eval.fitting import apply_model, batched, fit
 from spjax.sensing import recon
 
+UNET_STREAM = 17  # the U-Net initialises from seed + UNET_STREAM (apart from the classifier)
+
 
 def psnr(reference: np.ndarray, estimate: np.ndarray) -> float:
     """Mean PSNR (dB) over images `(N, H, W)` with data range 1; estimates clipped to [0, 1]."""
@@ -174,7 +176,7 @@ def reconstruction_attack(
         sensor.tikhonov(jnp.asarray(measurements["test"]), lam), np.float32
     )
     # Learned reconstructor on the pseudo-inverse.
-    unet = UNet(rngs=nnx.Rngs(seed + 17))
+    unet = UNet(rngs=nnx.Rngs(seed + UNET_STREAM))
     clip = lambda a: np.clip(a, -0.5, 1.5).astype(np.float32)  # noqa: E731
     vx = jnp.asarray(clip(pinv["val"]))
     unet, urec = fit(

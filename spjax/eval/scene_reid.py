@@ -37,6 +37,7 @@ QUICK_SCENE_ATTACKS = ("ridge:stats", "lda:stats")
 BASELINE = "ridge:stats"
 # Clip seeds of the three splits (the `seed` argument of generate_scenes, plus a chunk index).
 SPLIT_SEEDS = {"train": 101, "val": 202, "test": 303}
+SCENE_KEY = 20_011  # noise key of audit seed s: jax.random.key(SCENE_KEY + s)
 SIZES = {
     "default": dict(n_train=16000, n_val=2000, n_test=2000),
     "quick": dict(n_train=3000, n_val=500, n_test=1000),
@@ -272,7 +273,7 @@ def scene_reid(
                 f"sensor measures {sensor.h} px and identities={identities}"
             )
         sizes = {"n_train": clips.n_train, "n_val": clips.n_val, "n_test": clips.n_test}
-    key = jax.random.key(20_011 + seed)
+    key = jax.random.key(SCENE_KEY + seed)
     data = {
         s: measure_clips(sensor, clips, s, jax.random.fold_in(key, i))
         for i, s in enumerate(("train", "val", "test"))

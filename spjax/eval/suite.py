@@ -14,6 +14,13 @@ from spjax.eval.attackers import Split, aggregate
 
 CONV = "conv:pinv"  # reconstruct-then-identify: identifier trained on pinv reconstructions
 
+# Noise keys of one audit seed s, all folded from jax.random.key(FACE_KEY + s): the closed-set
+# faces (the root itself), the held-out identities, each extra noise-augmentation copy r ≥ 1
+# (KEY_AUGMENT + r), and the averaged shots (KEY_SHOTS + j, one block of `shots` per copy; the
+# held-out identities' from KEY_OTHER_SHOTS). The reconstruction attack reuses the root.
+FACE_KEY = 10_007
+KEY_OTHER, KEY_AUGMENT, KEY_SHOTS, KEY_OTHER_SHOTS = 1, 2, 1000, 900_000
+
 
 def split_indices(ids: np.ndarray, per: int, rng: np.random.Generator):
     """Per identity: 60 % train, 20 % val, 20 % test (at least one each), shuffled by rng."""
@@ -115,14 +122,17 @@ def run_suite(
     jobs = len(seeds) * (len(attackers) + int(bool(conv)) + int(channel.noisy and shots > 1))
     bar = tqdm(total=jobs, desc=desc, disable=not progress, leave=False)
     for s in seeds:
-        key = jax.random.key(10_007 + s)
+        key = jax.random.key(FACE_KEY + s)
         y = channel.measure(img, key)
-        y_other = channel.measure(other, jax.random.fold_in(key, 1))
+        y_other = channel.measure(other, jax.random.fold_in(key, KEY_OTHER))
         tr, va, te = split_indices(ids, per, np.random.default_rng(s))
         # Noise augmentation: the train faces re-measured with fresh noise (noisy sensors only).
         ytr = np.concatenate(
             [y[tr]]
-            + [channel.measure(img[tr], jax.random.fold_in(key, 2 + r)) for r in range(1, augment)]
+            + [
+                channel.measure(img[tr], jax.random.fold_in(key, KEY_AUGMENT + r))
+                for r in range(1, augment)
+            ]
         )
         ltr = np.tile(ids[tr], augment)
         train, val, test = Split(ytr, ltr), Split(y[va], ids[va]), Split(y[te], ids[te])
@@ -159,9 +169,9 @@ def run_suite(
                     axis=0,
                 )
 
-            ya = averaged(img, 1000)
+            ya = averaged(img, KEY_SHOTS)
             ya_tr = np.concatenate(
-                [ya[tr]] + [averaged(img[tr], 1000 + shots * r) for r in range(1, augment)]
+                [ya[tr]] + [averaged(img[tr], KEY_SHOTS + shots * r) for r in range(1, augment)]
             )
             runs.setdefault(f"lda@{shots}shots", []).append(
                 run_attacker(
@@ -169,7 +179,7 @@ def run_suite(
                     Split(ya_tr, ltr),
                     Split(ya[va], ids[va]),
                     Split(ya[te], ids[te]),
-                    Split(averaged(other, 900_000), other_ids),
+                    Split(averaged(other, KEY_OTHER_SHOTS), other_ids),
                     seed=int(s),
                     quick=quick,
                 )

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from spjax.jsonio import canonical_json, sha256_hex
+from spjax.jsonio import content_hash
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
@@ -49,7 +49,7 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
 
 def config_hash(description: dict) -> str:
     """SHA-256 of a sensor description as canonical JSON (key order and spacing fixed)."""
-    return sha256_hex(canonical_json(description))
+    return content_hash(description)
 
 
 def patterns_sha256(patterns: np.ndarray, bit_depth: int | None = None) -> str:

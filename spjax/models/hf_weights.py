@@ -31,7 +31,8 @@ def gguf_permute(w: np.ndarray, n_heads: int) -> np.ndarray:
     return w.reshape(n_heads, 2, rows // n_heads // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
 
 
-def _field(reader, key, default=None):
+def gguf_field(reader, key, default=None):
+    """A GGUF metadata value, or `default` where the file lacks the key."""
     field = reader.fields.get(key)
     if field is None:
         return default
@@ -45,31 +46,31 @@ def _f32(value) -> float:
 
 def gguf_config(reader, *, max_seq_len: int | None = None) -> LlamaConfig:
     """LlamaConfig from GGUF metadata; non-llama architectures are rejected."""
-    arch = _field(reader, "general.architecture")
+    arch = gguf_field(reader, "general.architecture")
     if arch != "llama":
         raise ValueError(f"GGUF general.architecture: expected 'llama', got {arch!r}")
     names = {t.name for t in reader.tensors}
     embd = next(t for t in reader.tensors if t.name == "token_embd.weight")
-    dim = int(_field(reader, "llama.embedding_length"))
-    n_heads = int(_field(reader, "llama.attention.head_count"))
-    head_dim = int(_field(reader, "llama.attention.key_length", dim // n_heads))
-    rope_dims = _field(reader, "llama.rope.dimension_count")
+    dim = int(gguf_field(reader, "llama.embedding_length"))
+    n_heads = int(gguf_field(reader, "llama.attention.head_count"))
+    head_dim = int(gguf_field(reader, "llama.attention.key_length", dim // n_heads))
+    rope_dims = gguf_field(reader, "llama.rope.dimension_count")
     if rope_dims is not None and int(rope_dims) != head_dim:
         raise ValueError(
             f"GGUF llama.rope.dimension_count: expected the head dim {head_dim} "
             f"(partial RoPE is not supported), got {rope_dims}"
         )
-    ctx = int(_field(reader, "llama.context_length", 2048))
+    ctx = int(gguf_field(reader, "llama.context_length", 2048))
     return LlamaConfig(
-        vocab_size=int(_field(reader, "llama.vocab_size", int(embd.shape[1]))),
+        vocab_size=int(gguf_field(reader, "llama.vocab_size", int(embd.shape[1]))),
         dim=dim,
-        n_layers=int(_field(reader, "llama.block_count")),
+        n_layers=int(gguf_field(reader, "llama.block_count")),
         n_heads=n_heads,
-        n_kv_heads=int(_field(reader, "llama.attention.head_count_kv", n_heads)),
-        hidden_dim=int(_field(reader, "llama.feed_forward_length")),
+        n_kv_heads=int(gguf_field(reader, "llama.attention.head_count_kv", n_heads)),
+        hidden_dim=int(gguf_field(reader, "llama.feed_forward_length")),
         head_dim=None if head_dim == dim // n_heads else head_dim,
-        rope_theta=_f32(_field(reader, "llama.rope.freq_base", 10000.0)),
-        norm_eps=_f32(_field(reader, "llama.attention.layer_norm_rms_epsilon", 1e-5)),
+        rope_theta=_f32(gguf_field(reader, "llama.rope.freq_base", 10000.0)),
+        norm_eps=_f32(gguf_field(reader, "llama.attention.layer_norm_rms_epsilon", 1e-5)),
         tie_embeddings="output.weight" not in names,
         max_seq_len=min(ctx, max_seq_len) if max_seq_len else ctx,
     )

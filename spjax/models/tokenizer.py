@@ -74,38 +74,33 @@ class LMTokenizer:
         )
 
 
-def _field(reader, key, default=None):
-    field = reader.fields.get(key)
-    return default if field is None else field.contents()
-
-
 def tokenizer_from_gguf(path_or_reader) -> LMTokenizer:
     """Byte-level BPE tokenizer (GGUF `tokenizer.ggml.model == 'gpt2'`) from GGUF metadata."""
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
 
-    if isinstance(path_or_reader, (str, Path)):
-        from spjax.models.hf_weights import read_gguf
+    from spjax.models.hf_weights import gguf_field, read_gguf
 
+    if isinstance(path_or_reader, (str, Path)):
         reader = read_gguf(path_or_reader)
     else:
         reader = path_or_reader
-    kind = _field(reader, "tokenizer.ggml.model")
+    kind = gguf_field(reader, "tokenizer.ggml.model")
     if kind != "gpt2":
         raise ValueError(
             f"GGUF tokenizer.ggml.model: expected 'gpt2' (byte-level BPE), got {kind!r}"
         )
-    tokens = _field(reader, "tokenizer.ggml.tokens")
-    merges = _field(reader, "tokenizer.ggml.merges")
+    tokens = gguf_field(reader, "tokenizer.ggml.tokens")
+    merges = gguf_field(reader, "tokenizer.ggml.merges")
     if not tokens or merges is None:
         raise ValueError("GGUF tokenizer.ggml.tokens/merges: expected both in the metadata")
-    types = _field(reader, "tokenizer.ggml.token_type") or [1] * len(tokens)
+    types = gguf_field(reader, "tokenizer.ggml.token_type") or [1] * len(tokens)
     vocab = {t: i for i, t in enumerate(tokens)}
     bpe = models.BPE(
         vocab=vocab, merges=[tuple(m.split(" ", 1)) for m in merges], unk_token=None, fuse_unk=False
     )
     tok = Tokenizer(bpe)
     byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
-    pre = _field(reader, "tokenizer.ggml.pre", "default")
+    pre = gguf_field(reader, "tokenizer.ggml.pre", "default")
     if pre in ("smollm", "starcoder"):
         # These split every digit on its own before the GPT-2 byte-level regex.
         tok.pre_tokenizer = pre_tokenizers.Sequence(
@@ -122,7 +117,7 @@ def tokenizer_from_gguf(path_or_reader) -> LMTokenizer:
     tok.add_special_tokens(specials)
 
     def opt_int(key):
-        v = _field(reader, key)
+        v = gguf_field(reader, key)
         return None if v is None else int(v)
 
     return LMTokenizer(
@@ -130,8 +125,8 @@ def tokenizer_from_gguf(path_or_reader) -> LMTokenizer:
         bos_id=opt_int("tokenizer.ggml.bos_token_id"),
         eos_id=opt_int("tokenizer.ggml.eos_token_id"),
         pad_id=opt_int("tokenizer.ggml.padding_token_id"),
-        add_bos=bool(_field(reader, "tokenizer.ggml.add_bos_token", False)),
-        chat_template=_field(reader, "tokenizer.chat_template"),
+        add_bos=bool(gguf_field(reader, "tokenizer.ggml.add_bos_token", False)),
+        chat_template=gguf_field(reader, "tokenizer.chat_template"),
     )
 
 

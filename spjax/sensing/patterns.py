@@ -53,7 +53,7 @@ def hadamard_order(name: str) -> str:
     return name.partition(":")[2] or DEFAULT_HADAMARD_ORDER
 
 
-def _check_size(name: str, value) -> int:
+def check_size(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
     if value < 1:
@@ -61,7 +61,7 @@ def _check_size(name: str, value) -> int:
     return int(value)
 
 
-def _check_pow2(h: int, w: int) -> None:
+def check_pow2(h: int, w: int) -> None:
     for name, v in (("h", h), ("w", w)):
         if not is_power_of_two(v):
             raise ValueError(
@@ -79,7 +79,7 @@ def resolve_k(h: int, w: int, rate=None, k=None) -> int:
     if k is None and rate is None:
         return n
     if k is not None:
-        k = _check_size("k", k)
+        k = check_size("k", k)
     else:
         if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating)):
             raise TypeError(f"rate must be a float in (0, 1], got {type(rate).__name__}")
@@ -117,8 +117,8 @@ def hadamard_indices(
     h: int, w: int, order: str = DEFAULT_HADAMARD_ORDER, frames=None
 ) -> np.ndarray:
     """Permutation (N,) of natural Sylvester row indices for `order` (most important first)."""
-    h, w = _check_size("h", h), _check_size("w", w)
-    _check_pow2(h, w)
+    h, w = check_size("h", h), check_size("w", w)
+    check_pow2(h, w)
     if not isinstance(order, str) or order not in ORDERS:
         raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
     n = h * w
@@ -160,7 +160,7 @@ def _variance_order(h: int, w: int, frames) -> np.ndarray:
 
 def hadamard_rows(h: int, w: int, rows) -> np.ndarray:
     """The ±1 patterns (len(rows), H, W) for natural Sylvester row indices `rows`."""
-    _check_pow2(h, w)
+    check_pow2(h, w)
     return np.asarray(hadamard_patterns(h, w, np.asarray(rows, dtype=np.int32)))
 
 
@@ -178,13 +178,13 @@ def hadamard(
     h: int, w: int, k: int | None = None, order: str = DEFAULT_HADAMARD_ORDER, frames=None
 ) -> np.ndarray:
     """Signed ±1 Hadamard patterns (K, H, W), the first K rows of `order`."""
-    k = resolve_k(_check_size("h", h), _check_size("w", w), None, k)
+    k = resolve_k(check_size("h", h), check_size("w", w), None, k)
     return hadamard_rows(h, w, hadamard_indices(h, w, order, frames)[:k])
 
 
 def dct_patterns(h: int, w: int, k: int | None = None) -> np.ndarray:
     """2-D DCT-II basis images, zig-zag low frequency first, each scaled to max |value| 1."""
-    h, w = _check_size("h", h), _check_size("w", w)
+    h, w = check_size("h", h), check_size("w", w)
     k = resolve_k(h, w, None, k)
     cv = np.cos(np.pi * (np.arange(h)[None, :] + 0.5) * np.arange(h)[:, None] / h)
     ch = np.cos(np.pi * (np.arange(w)[None, :] + 0.5) * np.arange(w)[:, None] / w)
@@ -202,7 +202,7 @@ def pattern_family(
     """Patterns (K, H, W) float32 and whether they are signed, for a family in `FAMILIES`."""
     if not isinstance(name, str) or name not in FAMILIES:
         raise ValueError(f"family name must be one of {FAMILIES}, got {name!r}")
-    h, w = _check_size("h", h), _check_size("w", w)
+    h, w = check_size("h", h), check_size("w", w)
     k = resolve_k(h, w, None, k)
     if name.startswith("hadamard"):
         return hadamard(h, w, k, hadamard_order(name), frames), True

@@ -118,7 +118,7 @@ class Sensor(nnx.Module):
         `path`: 'separable' (two small ±1 matrix products on the rows' 1-D factors), 'fwht'
         (full transform, then a gather) or 'auto' (the cheaper on this backend). Both give the
         same numbers up to float rounding."""
-        k = P.resolve_k(P._check_size("h", h), P._check_size("w", w), rate, k)
+        k = P.resolve_k(P.check_size("h", h), P.check_size("w", w), rate, k)
         rows = P.hadamard_indices(h, w, order, frames)[:k]
         return cls(
             FixedHadamard(h, w, rows, path),
@@ -137,8 +137,8 @@ class Sensor(nnx.Module):
         cls, h, w, rows, *, split=True, noise=None, timing="frame", order=None, path="auto"
     ):
         """Fixed Hadamard sensor measuring the given natural Sylvester rows (fast path)."""
-        h, w = P._check_size("h", h), P._check_size("w", w)
-        P._check_pow2(h, w)
+        h, w = P.check_size("h", h), P.check_size("w", w)
+        P.check_pow2(h, w)
         rows = np.asarray(rows)
         n = h * w
         if rows.ndim != 1 or not np.issubdtype(rows.dtype, np.integer) or rows.size == 0:
@@ -190,7 +190,7 @@ class Sensor(nnx.Module):
                 split=True if split is None else split,
                 frames=frames,
             )
-        k = P.resolve_k(P._check_size("h", h), P._check_size("w", w), rate, k)
+        k = P.resolve_k(P.check_size("h", h), P.check_size("w", w), rate, k)
         pats, signed = P.pattern_family(name, h, w, k, seed=seed, frames=frames)
         src = DensePatterns("fixed", pats, signed)
         return cls(src, h, w, split=split, noise=noise, timing=timing, kind="family", family=name)
@@ -238,7 +238,7 @@ class Sensor(nnx.Module):
             raise ValueError(
                 f"parameterization must be one of {PARAMETERIZATIONS}, got {parameterization!r}"
             )
-        h, w = P._check_size("h", h), P._check_size("w", w)
+        h, w = P.check_size("h", h), P.check_size("w", w)
         k = P.resolve_k(h, w, rate, k)
         if parameterization == "hadamard_select":
             if not (isinstance(init, str) and init.startswith("hadamard") and init in P.FAMILIES):

@@ -70,15 +70,15 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    import json
     from pathlib import Path
 
+    from spjax import jsonio
     from spjax.training.restore import evaluate_run
 
     result = evaluate_run(args.run, args.overrides)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2, default=str))
+    out.write_text(jsonio.dumps(result, indent=2))
     u = result["utility"]
     print(
         f"{args.run} on {' '.join(args.overrides) or 'its own world'}: anomaly accuracy "

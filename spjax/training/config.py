@@ -9,7 +9,6 @@ from __future__ import annotations
 import ast
 import difflib
 import importlib.util
-import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -124,12 +123,10 @@ def to_json(config: ConfigDict) -> str:
 
 
 def config_hash(config: ConfigDict | dict, *, exclude: Iterable[str] = ()) -> str:
-    """16 hex digits identifying a config's values (keys starting with `exclude` left out).
-    The blob keeps json.dumps' default spacing so that cache directories named by earlier
-    versions stay valid."""
+    """16 hex digits identifying a config's values (keys starting with `exclude` left out)."""
     flat = flatten(config)
     kept = {k: v for k, v in flat.items() if not any(k.startswith(e) for e in exclude)}
-    return jsonio.sha256_hex(json.dumps(jsonio.to_jsonable(kept), sort_keys=True))[:16]
+    return jsonio.content_hash(kept, 16)
 
 
 def differing_keys(

@@ -16,7 +16,7 @@ import numpy as np
 from flax import nnx
 
 from spjax.data.scenes import ANOMALY_TYPES
-from spjax.data.text import QTYPES
+from spjax.data.text import QTYPES, SCORED_QTYPES
 
 # Named key streams of evaluation (folded into the run's base key).
 KEY_VALIDATE, KEY_ANSWER, KEY_HEADS = 101, 102, 103
@@ -184,10 +184,9 @@ def evaluate(trainer, split_name: str = "test") -> dict:
     for i, (q, text) in enumerate(zip(qtypes, out["texts"])):
         ref = split.answer_text[i]
         ok = None
-        if q in ("count", "anomaly", "activity"):
+        if q in SCORED_QTYPES:
             got, want = parse_answer(q, text), parse_answer(q, ref)
-            key = {"count": "count", "anomaly": "anomaly", "activity": "activity"}[q]
-            ok = got is not None and want is not None and got.get(key) == want.get(key)
+            ok = got is not None and want is not None and got.get(q) == want.get(q)
         samples.append(
             {
                 "clip": int(split.clip[i]),

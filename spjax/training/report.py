@@ -11,6 +11,7 @@ import numpy as np
 from flax import nnx
 
 from spjax import __version__, jsonio
+from spjax.data.text import QTYPES
 from spjax.training.config import ConfigDict
 
 
@@ -77,7 +78,7 @@ def pick_samples(samples: list[dict], per_kind: int) -> list[dict]:
     """Up to `per_kind` answers per question type answered right and as many answered wrong
     (describe answers have no right/wrong: the first ones), in split order."""
     out = []
-    for qtype in ("count", "anomaly", "activity", "describe"):
+    for qtype in QTYPES:
         rows = [s for s in samples if s["qtype"] == qtype]
         if qtype == "describe":
             out += rows[:per_kind]
