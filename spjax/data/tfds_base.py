@@ -55,3 +55,14 @@ def qa_columns(qa) -> dict:
         "questions": np.array([q[1] for q in qa], dtype=object),
         "answers": np.array([q[2] for q in qa], dtype=object),
     }
+
+
+def face_features(size: int, *, named: bool = False):
+    """The face schema: image (size, size) uint8 and identity int32 (+ the person's name)."""
+    spec = {
+        "image": tfds.features.Tensor(shape=(size, size), dtype=np.uint8),
+        "identity": tfds.features.Tensor(shape=(), dtype=np.int32),
+    }
+    if named:
+        spec["name"] = tfds.features.Tensor(shape=(), dtype=np.str_)
+    return tfds.features.FeaturesDict(spec)

@@ -9,7 +9,14 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from spjax.data import streams
-from spjax.data.tfds_base import VERSION, SpjaxBuilder, qa_columns, scene_features, to_uint8
+from spjax.data.tfds_base import (
+    VERSION,
+    SpjaxBuilder,
+    face_features,
+    qa_columns,
+    scene_features,
+    to_uint8,
+)
 from spjax.data.word_tokenizer import WordTokenizer
 
 
@@ -63,13 +70,7 @@ class SpjaxLfw(SpjaxBuilder):
         return tfds.core.DatasetInfo(
             builder=self,
             description=self.__doc__,
-            features=tfds.features.FeaturesDict(
-                {
-                    "image": tfds.features.Tensor(shape=(c.size, c.size), dtype=np.uint8),
-                    "identity": tfds.features.Tensor(shape=(), dtype=np.int32),
-                    "name": tfds.features.Tensor(shape=(), dtype=np.str_),
-                }
-            ),
+            features=face_features(c.size, named=True),
         )
 
     def _split_generators(self, dl_manager):

@@ -12,7 +12,14 @@ import tensorflow_datasets as tfds
 
 from spjax.data.faces import generate_faces
 from spjax.data.scenes import SceneConfig, generate_scenes
-from spjax.data.tfds_base import VERSION, SpjaxBuilder, qa_columns, scene_features, to_uint8
+from spjax.data.tfds_base import (
+    VERSION,
+    SpjaxBuilder,
+    face_features,
+    qa_columns,
+    scene_features,
+    to_uint8,
+)
 from spjax.data.word_tokenizer import WordTokenizer
 
 # Seeds of the written splits: faces of split tag t from world seed·FACE_SEED_STRIDE + t; scene
@@ -68,12 +75,7 @@ class SpjaxFaces(SpjaxBuilder):
         return tfds.core.DatasetInfo(
             builder=self,
             description=self.__doc__,
-            features=tfds.features.FeaturesDict(
-                {
-                    "image": tfds.features.Tensor(shape=(c.size, c.size), dtype=np.uint8),
-                    "identity": tfds.features.Tensor(shape=(), dtype=np.int32),
-                }
-            ),
+            features=face_features(c.size),
         )
 
     def _split_generators(self, dl_manager):

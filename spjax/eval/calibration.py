@@ -63,23 +63,30 @@ def calibration(
             size, identities, per_identity, heldout_identities, data_seed, identity_offset
         )
     img, ids, other, other_ids = faces
-    common = dict(attackers=tuple(attackers), augment=1, shots=1, quick=quick, progress=progress)
-    if "ceiling" not in cached:
-        # The ceiling always includes the conv identifier on the clean images: it is the best
-        # identification the data allows, whatever subset of attackers an audit runs.
-        t0 = time.time()
-        res = run_suite(
-            CleanChannel(size),
+
+    def suite(channel, *, conv, desc):  # the same faces, splits and attackers every time
+        return run_suite(
+            channel,
             img,
             ids,
             other,
             other_ids,
             list(seeds),
             per_identity,
-            conv=True,
-            desc="ceiling (clean faces)",
-            **common,
+            attackers=tuple(attackers),
+            augment=1,
+            shots=1,
+            quick=quick,
+            progress=progress,
+            conv=conv,
+            desc=desc,
         )
+
+    if "ceiling" not in cached:
+        # The ceiling always includes the conv identifier on the clean images: it is the best
+        # identification the data allows, whatever subset of attackers an audit runs.
+        t0 = time.time()
+        res = suite(CleanChannel(size), conv=True, desc="ceiling (clean faces)")
         best = max(res, key=lambda a: res[a]["top1"]["mean"])
         cached["ceiling"] = {
             "top1": res[best]["top1"]["mean"],
@@ -93,18 +100,7 @@ def calibration(
         if ref_key not in cached:
             t0 = time.time()
             ref = Sensor.hadamard(size, size, 1.0, order="low_frequency")
-            res = run_suite(
-                SensorChannel(ref),
-                img,
-                ids,
-                other,
-                other_ids,
-                list(seeds),
-                per_identity,
-                conv=conv,
-                desc="reference (full-rate Hadamard)",
-                **common,
-            )
+            res = suite(SensorChannel(ref), conv=conv, desc="reference (full-rate Hadamard)")
             cached[ref_key] = _reference_entry(
                 res,
                 "a full-rate noiseless hadamard:low_frequency "

@@ -120,16 +120,8 @@ class Sensor(nnx.Module):
         same numbers up to float rounding."""
         k = P.resolve_k(P.check_size("h", h), P.check_size("w", w), rate, k)
         rows = P.hadamard_indices(h, w, order, frames)[:k]
-        return cls(
-            FixedHadamard(h, w, rows, path),
-            h,
-            w,
-            split=split,
-            noise=noise,
-            timing=timing,
-            kind="hadamard",
-            family=f"hadamard:{order}",
-            order=order,
+        return cls.from_hadamard_rows(
+            h, w, rows, split=split, noise=noise, timing=timing, order=order, path=path
         )
 
     @classmethod
