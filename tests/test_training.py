@@ -119,6 +119,9 @@ def test_every_recipe_loads():
         ("sensor.rate=0.0001", "sensor.rate"),
         ("privacy.term='loud'", "privacy.term"),
         ("privacy.weight=-1.0", "privacy.weight"),
+        ("train.steps=0", "train.steps"),
+        # Keys of evaluation and restarts are tagged above every step number.
+        (f"train.steps={1 << 30}", "train.steps"),
     ],
 )
 def test_impossible_configs_fail_before_compute(override, message):
@@ -475,3 +478,15 @@ def test_evaluate_a_trained_run_on_other_worlds_and_its_errors(tiny, tmp_path, c
         evaluate_run(tmp_path / "empty")
     assert main(["evaluate", "--run", str(tmp_path / "nowhere"), "--out", str(out)]) == 2
     assert "no config.json" in capsys.readouterr().err
+
+
+def test_decoder_recipe_resolves_from_any_directory(tmp_path, monkeypatch):
+    from spjax.training.decoders import resolve_recipe
+
+    monkeypatch.chdir(tmp_path)
+    found = resolve_recipe("recipes/pretrain_decoder_tiny.py")
+    assert found.is_file() and found.samefile(ROOT / "recipes" / "pretrain_decoder_tiny.py")
+    (tmp_path / "mine.py").write_text("")
+    assert resolve_recipe("mine.py") == Path("mine.py")  # the working directory comes first
+    with pytest.raises(FileNotFoundError, match="decoder.recipe"):
+        resolve_recipe("recipes/missing.py")

@@ -11,7 +11,7 @@ from pathlib import Path
 from flax import nnx
 
 from spjax.models.adversaries import PRIVACY_TERMS
-from spjax.training import optim
+from spjax.training import keys, optim
 from spjax.training.config import ConfigDict
 from spjax.training.steps import MAIN, Trainable
 
@@ -137,8 +137,8 @@ def validate_spvlm_config(cfg: ConfigDict) -> None:
         raise ValueError("privacy.adversaries must name at least one adversary")
     if s.temperature_start <= 0 or s.temperature_end <= 0:
         raise ValueError("sensor.temperature_start/end must be > 0")
-    if cfg.train.steps < 1:
-        raise ValueError(f"train.steps must be ≥ 1, got {cfg.train.steps}")
+    if not 1 <= cfg.train.steps < keys.STEP_LIMIT:
+        raise ValueError(f"train.steps must be in [1, {keys.STEP_LIMIT}), got {cfg.train.steps}")
     if not 0 <= cfg.train.label_steps <= cfg.train.steps:
         raise ValueError(
             f"train.label_steps must be in [0, train.steps={cfg.train.steps}], got "

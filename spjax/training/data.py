@@ -17,6 +17,7 @@ import dataclasses
 import numpy as np
 
 from spjax.data.text import QTYPES
+from spjax.training import keys
 from spjax.training.config import ConfigDict
 
 
@@ -166,7 +167,9 @@ class TrainClips:
                 shard_index=jax.process_index(),
             )
         n = len(self.arrays["count"])
-        rng = np.random.default_rng([int(self.cfg.seed), int(step), jax.process_index()])
+        rng = np.random.default_rng(
+            [int(self.cfg.seed), int(step), keys.NP_TFDS_BATCH, jax.process_index()]
+        )
         idx = rng.integers(0, n, self.local_batch)
         return {
             k: ([v[i] for i in idx] if isinstance(v, list) else np.asarray(v)[idx])

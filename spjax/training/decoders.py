@@ -11,11 +11,26 @@ from pathlib import Path
 from spjax.training.config import ConfigDict, load_recipe
 
 
+def resolve_recipe(path: str | Path) -> Path:
+    """A recipe path as given (absolute, or relative to the working directory), else relative to
+    the project checkout that holds `recipes/` (so runs work from any directory)."""
+    path = Path(path)
+    if path.is_absolute() or path.is_file():
+        return path
+    in_project = Path(__file__).resolve().parents[2] / path
+    if in_project.is_file():
+        return in_project
+    raise FileNotFoundError(
+        f"decoder.recipe {str(path)!r}: not found from the working directory nor in the "
+        f"project checkout ({str(in_project)!r})"
+    )
+
+
 def tiny_decoder_dir(cfg: ConfigDict) -> tuple[Path, ConfigDict]:
     """(cached decoder folder, pretraining config) for `decoder.recipe`."""
     from spjax.training.pretrain import decoder_cache_dir
 
-    pre = load_recipe(cfg.decoder.recipe)
+    pre = load_recipe(resolve_recipe(cfg.decoder.recipe))
     return decoder_cache_dir(pre, cfg.decoder.cache_dir) / "decoder", pre
 
 

@@ -17,9 +17,9 @@ from flax import nnx
 
 from spjax.data.scenes import ANOMALY_TYPES
 from spjax.data.text import QTYPES, SCORED_QTYPES
+from spjax.training import keys
 
 # Named key streams of evaluation (folded into the run's base key).
-KEY_VALIDATE, KEY_ANSWER, KEY_HEADS = 101, 102, 103
 
 
 @nnx.jit
@@ -50,7 +50,7 @@ def validate(trainer) -> dict:
     split, model = trainer.splits["val"], trainer.model()
     totals = {"loss": 0.0, "accuracy": 0.0, "answer_tokens": 0.0}
     bs = trainer.cfg.eval.batch_size
-    key = jax.random.fold_in(trainer.base_key, KEY_VALIDATE)
+    key = jax.random.fold_in(trainer.base_key, keys.VALIDATE)
     for lo in range(0, len(split), bs):
         m = _val_step(
             model, split.batch(np.arange(lo, min(lo + bs, len(split)))), jax.random.fold_in(key, lo)
@@ -119,7 +119,7 @@ def answer(trainer, split_name: str, index: np.ndarray | None = None) -> dict:
 def clip_prefixes(trainer, split, clips) -> dict[int, np.ndarray]:
     """Prefix tokens of each clip in `clips`, measured once with the sensor's noise."""
     model, bs = trainer.model(), trainer.cfg.eval.batch_size
-    key = jax.random.fold_in(trainer.base_key, KEY_ANSWER)
+    key = jax.random.fold_in(trainer.base_key, keys.ANSWER)
     out = {}
     for lo in range(0, len(clips), bs):
         c = clips[lo : lo + bs]
@@ -133,7 +133,7 @@ def head_utility(trainer, split_name: str) -> dict:
     from spjax.eval.metrics import anomaly_metrics, count_metrics
 
     split, model, bs = trainer.splits[split_name], trainer.model(), trainer.cfg.eval.batch_size
-    key = jax.random.fold_in(trainer.base_key, KEY_HEADS)
+    key = jax.random.fold_in(trainer.base_key, keys.HEADS)
     preds = {"count": [], "anomaly_type": [], "anomaly_score": []}
     for lo in range(0, len(split.frames), bs):
         out = _heads(model, jnp.asarray(split.frames[lo : lo + bs]), jax.random.fold_in(key, lo))

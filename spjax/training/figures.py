@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from spjax.training import keys
 from spjax.training.logging import read_metrics  # noqa: E402
 
 
@@ -95,7 +96,8 @@ def samples_figure(trainer, samples: list[dict], path: Path, frames_shown: int =
     )
     for r, s in enumerate(samples):
         clip = split.frames[s["clip"]]
-        y = sensor(clip, key=jax.random.key(s["clip"]), check=False)
+        key = jax.random.fold_in(jax.random.fold_in(trainer.base_key, keys.FIGURES), s["clip"])
+        y = sensor(clip, key=key, check=False)
         seen = np.asarray(sensor.lift(y))
         for j, ti in enumerate(t):
             for col, img, lo, hi in (

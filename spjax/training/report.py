@@ -12,6 +12,7 @@ from flax import nnx
 
 from spjax import __version__, jsonio
 from spjax.data.text import QTYPES
+from spjax.training import keys
 from spjax.training.config import ConfigDict
 
 
@@ -92,7 +93,7 @@ def training_adversary_accuracy(trainer) -> dict:
     """The *training* adversaries on held-out test faces (not the privacy audit)."""
     bundle = trainer.bundle()
     faces = trainer.faces["test"]
-    key = jax.random.fold_in(trainer.base_key, KEY_ADVERSARY_FACES)
+    key = jax.random.fold_in(trainer.base_key, keys.ADVERSARY_FACES)
     y = _measure(bundle.spvlm.sensor, jnp.asarray(faces.image), key)
     logits = np.asarray(_adversary_logits(bundle.adversaries, y))
     accs = (logits.argmax(-1) == faces.identity[None]).mean(-1)
@@ -101,9 +102,6 @@ def training_adversary_accuracy(trainer) -> dict:
         "worst_case_top1": float(accs.max()),
         "chance": 1.0 / trainer.n_identities,
     }
-
-
-KEY_ADVERSARY_FACES = 104
 
 
 @nnx.jit

@@ -25,10 +25,8 @@ from flax import nnx
 from spjax.models.adversaries import FACE_TERMS, identity_loss, privacy_loss
 from spjax.models.heads import label_loss
 from spjax.models.spvlm import DECODER
+from spjax.training import keys
 from spjax.training.config import ConfigDict
-
-# Named key streams of one step (folded into the step's key).
-KEY_SCENE, KEY_FACE_ADVERSARY, KEY_FACE, KEY_FACE_SECOND_SHOT = range(4)
 
 # Main update: everything trainable but the adversaries (own optimiser) and the decoder.
 MAIN = nnx.All(nnx.Param, nnx.Not(nnx.PathContains("adversaries")), nnx.Not(DECODER))
@@ -68,7 +66,7 @@ def make_step(graphdef, cfg: ConfigDict, *, answers: bool):
         key = jax.random.fold_in(key, t)
         k_scene, k_face_adv, k_face, k_face2 = (
             jax.random.fold_in(key, s)
-            for s in (KEY_SCENE, KEY_FACE_ADVERSARY, KEY_FACE, KEY_FACE_SECOND_SHOT)
+            for s in (keys.SCENE, keys.FACE_ADVERSARY, keys.FACE, keys.FACE_SECOND_SHOT)
         )
         metrics = {}
 

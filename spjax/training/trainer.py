@@ -17,7 +17,7 @@ import jax
 from flax import nnx
 
 from spjax.models.spvlm import DECODER
-from spjax.training import sharding
+from spjax.training import keys, sharding
 from spjax.training.build import adversary_tx, build_modules, validate_spvlm_config
 from spjax.training.checkpoint import Checkpointer, has_checkpoint
 from spjax.training.config import ConfigDict
@@ -131,7 +131,10 @@ class SPVLMTrainer:
         bundle, opt_main, opt_adv = nnx.merge(self.graphdef, self.frozen, self.state)
         n = len(self.cfg.privacy.adversaries)
         member = (step // self.cfg.privacy.restart_every - 1) % n
-        bundle.adversaries.restart(member, nnx.Rngs(jax.random.fold_in(self.base_key, step)))
+        bundle.adversaries.restart(
+            member,
+            nnx.Rngs(jax.random.fold_in(jax.random.fold_in(self.base_key, keys.RESTART), step)),
+        )
         fresh = nnx.Optimizer(bundle.adversaries, adversary_tx(self.cfg), wrt=nnx.Param)
         fresh.step[...] = opt_adv.step[...]
         _, _, state = nnx.split((bundle, opt_main, fresh), DECODER, ...)
