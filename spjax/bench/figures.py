@@ -10,9 +10,9 @@ from spjax.eval.leakage import MARGIN
 
 
 def sweep_figures(rows, crit, scene_crit, out_dir) -> list[str]:
-    from spjax.eval.figures import agg_pyplot
+    from spjax.plotting import pyplot, save_figure
 
-    plt = agg_pyplot()
+    plt = pyplot()
     paths = []
     budgets = sorted({r["photons"] for r in rows}, key=lambda p: -1 if p is None else p)
     panels = [
@@ -82,11 +82,7 @@ def sweep_figures(rows, crit, scene_crit, out_dir) -> list[str]:
                 fontsize=8,
             )
             ax.legend(fontsize=6)
-    fig.tight_layout()
-    p = os.path.join(out_dir, "leakage_vs_rate.png")
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
-    paths.append(p)
+    paths.append(save_figure(fig, os.path.join(out_dir, "leakage_vs_rate.png")))
     with_u = [r for r in rows if r.get("utility")]
     if with_u:
         fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
@@ -122,9 +118,5 @@ def sweep_figures(rows, crit, scene_crit, out_dir) -> list[str]:
             "privacy–utility: lower is more private; right is more useful (left for count MAE)",
             fontsize=10,
         )
-        fig.tight_layout()
-        p = os.path.join(out_dir, "pareto.png")
-        fig.savefig(p, dpi=110)
-        plt.close(fig)
-        paths.append(p)
+        paths.append(save_figure(fig, os.path.join(out_dir, "pareto.png")))
     return paths

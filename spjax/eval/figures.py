@@ -2,24 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
-
-def agg_pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _ensure_dir(path):
-    d = os.path.dirname(os.fspath(path))
-    if d:
-        os.makedirs(d, exist_ok=True)
+from spjax.plotting import pyplot, save_figure
 
 
 def audit_figure(report: dict, path, *, examples: dict | None = None) -> str:
@@ -29,7 +14,7 @@ def audit_figure(report: dict, path, *, examples: dict | None = None) -> str:
     names the design and its order."""
     from spjax.sensing.patterns import sensor_label
 
-    plt = agg_pyplot()
+    plt = pyplot()
     fig = plt.figure(figsize=(8.27, 11.69))  # A4 portrait
     gs = fig.add_gridspec(5, 2, height_ratios=[1.1, 0.9, 0.9, 1.0, 0.9])
     s = report["sensor"]
@@ -191,8 +176,4 @@ def audit_figure(report: dict, path, *, examples: dict | None = None) -> str:
 
     text = "\n".join(textwrap.fill(line, 104, subsequent_indent="  ") for line in lines)
     ax.text(0, 1, text, va="top", fontsize=7.5, family="monospace")
-    fig.tight_layout(rect=(0, 0, 1, 0.97))
-    _ensure_dir(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return os.fspath(path)
+    return save_figure(fig, path, rect=(0, 0, 1, 0.97))

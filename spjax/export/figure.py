@@ -11,14 +11,11 @@ import numpy as np
 def render_preview(directory, out_png, n_patterns: int = 3) -> Path:
     """Decode the export in ``directory`` (with full verification) and save a figure showing
     ``n_patterns`` patterns spread evenly over the sequence."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from PIL import Image
 
     from spjax.export.api import read_export
     from spjax.export.geometry import Placement
+    from spjax.plotting import pyplot, save_figure
 
     directory, out_png = Path(directory), Path(out_png)
     patterns, m = read_export(directory)
@@ -32,6 +29,7 @@ def render_preview(directory, out_png, n_patterns: int = 3) -> Path:
     rows = ["pattern", "plus", "minus"] if m["split"] else ["pattern", "plus"]
     packed = m["format"] in ("dlpc900", "dlpc350")
     mosaic = [[f"{r}{i}" for i in range(n)] + (["bmp"] if packed else []) for r in rows]
+    plt = pyplot()
     fig, axes = plt.subplot_mosaic(
         mosaic,
         figsize=(2.6 * (n + packed * 1.6), 2.1 * len(rows)),
@@ -82,10 +80,7 @@ def render_preview(directory, out_png, n_patterns: int = 3) -> Path:
         f"zoom {g['zoom']}, offset {tuple(g['offset'])} (orange: measured region)",
         fontsize=9,
     )
-    fig.tight_layout()
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png, dpi=110)
-    plt.close(fig)
+    save_figure(fig, out_png)
     return out_png
 
 

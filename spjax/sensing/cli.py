@@ -73,13 +73,13 @@ def demo(args) -> int:
     import os
 
     import jax
-    import matplotlib
     import numpy as np
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from spjax.plotting import pyplot, save_figure
 
     from . import FAMILIES, NoiseModel, Sensor, psnr
+
+    plt = pyplot()
     from .transforms import is_power_of_two
 
     if not is_power_of_two(args.size) or args.size < 4:
@@ -146,10 +146,7 @@ def demo(args) -> int:
     axes[0, 0].set_title("original", fontsize=8)
     for ax in axes.ravel():
         ax.set_xticks([]), ax.set_yticks([])
-    fig.tight_layout()
-    fig_path = os.path.join(args.out, "sensing_demo.png")
-    fig.savefig(fig_path, dpi=120)
-    plt.close(fig)
+    fig_path = save_figure(fig, os.path.join(args.out, "sensing_demo.png"), dpi=120)
     with open(os.path.join(args.out, "sensing_demo.json"), "w") as f:
         json.dump(
             {"size": args.size, "photons": args.photons, "images": names, "rows": rows}, f, indent=2

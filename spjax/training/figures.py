@@ -6,20 +6,18 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
+from spjax.plotting import pyplot, save_figure
 from spjax.training import keys
-from spjax.training.logging import read_metrics  # noqa: E402
+from spjax.training.logging import read_metrics
 
 
 def patterns_figure(sensor, path: Path, max_patterns: int = 32) -> Path:
     p = np.asarray(sensor.patterns())[:max_patterns]
     cols = min(8, len(p))
     rows = int(np.ceil(len(p) / cols))
+    plt = pyplot()
     fig, axes = plt.subplots(rows, cols, figsize=(1.4 * cols, 1.4 * rows + 0.5), squeeze=False)
     vmin = -1 if sensor.signed else 0
     for ax in axes.flat:
@@ -32,15 +30,14 @@ def patterns_figure(sensor, path: Path, max_patterns: int = 32) -> Path:
         f"{'signed → split ±' if sensor.split else 'non-negative'})",
         fontsize=9,
     )
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
     return path
 
 
 def curves_figure(workdir: Path, path: Path) -> Path:
     train = read_metrics(workdir, "train")
     val = read_metrics(workdir, "val")
+    plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
     steps = [r["step"] for r in train]
     axes[0].plot(steps, [r["label_loss"] for r in train], label="label heads (CE)")
@@ -73,9 +70,7 @@ def curves_figure(workdir: Path, path: Path) -> Path:
     axes[2].set_title("identity adversary (train batches)")
     axes[2].legend()
     axes[2].set_xlabel("step")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
     return path
 
 
@@ -87,6 +82,7 @@ def samples_figure(trainer, samples: list[dict], path: Path, frames_shown: int =
     split = trainer.splits["test"]
     sensor = trainer.model().sensor
     t = np.linspace(0, split.frames.shape[1] - 1, frames_shown).round().astype(int)
+    plt = pyplot()
     fig, axes = plt.subplots(
         len(samples),
         2 * frames_shown + 1,
@@ -134,9 +130,7 @@ def samples_figure(trainer, samples: list[dict], path: Path, frames_shown: int =
         f"r = {sensor.sampling_rate:.3f}) | generated answer",
         fontsize=9,
     )
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)
     return path
 
 
