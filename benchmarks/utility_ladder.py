@@ -22,6 +22,7 @@ as each rung finishes (a killed run keeps the finished rungs).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -30,7 +31,7 @@ import jax
 import numpy as np
 from flax import nnx
 
-from spjax.cliargs import key_values
+from spjax.cliargs import key_values, typed_value
 from spjax.data.scenes import ANOMALY_TYPES, SceneConfig
 from spjax.data.stream import clip_stream, eval_clips
 from spjax.eval.metrics import anomaly_metrics, count_metrics
@@ -176,9 +177,13 @@ def main() -> None:
     ap.add_argument("--out", default="benchmarks/out/ladder.json")
     args = ap.parse_args()
 
-    overrides = dict(key_values([kv for kv in args.world.split(",") if kv], "--world"))
+    defaults = dataclasses.asdict(SceneConfig())
+    overrides = {
+        k: typed_value(v, defaults.get(k), f"--world {k}")
+        for k, v in key_values([kv for kv in args.world.split(",") if kv], "--world")
+    }
     world = SceneConfig.from_dict(
-        {"size": args.size, "frames": args.frames, "anomaly_fraction": 0.4, **_typed(overrides)}
+        {"size": args.size, "frames": args.frames, "anomaly_fraction": 0.4, **overrides}
     )
     test = eval_clips(world, args.test, seed=args.seed, split="test", text=False)
     out_path = Path(args.out)
@@ -212,20 +217,6 @@ def main() -> None:
         rows.append({"rung": "spvlm", "run": args.run, "utility": report["utility"]})
         out_path.write_text(json.dumps({"baselines": base, "rows": rows}, indent=1))
     print(json.dumps(base))
-
-
-def _typed(d: dict) -> dict:
-    out = {}
-    for k, v in d.items():
-        for cast in (int, float):
-            try:
-                out[k] = cast(v)
-                break
-            except ValueError:
-                continue
-        else:
-            out[k] = {"true": True, "false": False}.get(v.lower(), v)
-    return out
 
 
 if __name__ == "__main__":

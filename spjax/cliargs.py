@@ -7,7 +7,9 @@ the same values outside argparse (comma lists, `--set` items) can catch it as a 
 from __future__ import annotations
 
 import argparse
+import ast
 from collections.abc import Callable, Iterable
+from typing import Any
 
 
 class ArgError(argparse.ArgumentTypeError, ValueError):
@@ -56,3 +58,44 @@ def comma_list(text: str | None, convert: Callable[[str], object], flag: str):
         return tuple(convert(t.strip()) for t in text.split(",") if t.strip())
     except (ValueError, TypeError) as err:
         raise ArgError(f"{flag}: could not parse {text!r} ({err})") from None
+
+
+def typed_value(value: Any, like: Any, name: str) -> Any:
+    """A setting's new `value` (a command-line string, or already a Python value) as the type
+    of `like`, its current value: bools, numbers, tuples and lists are read as Python literals
+    (an int where a float is expected widens; one item where a sequence is expected becomes a
+    one-item sequence); strings stay strings; where `like` is None a literal is tried and the
+    text kept otherwise. A value of the wrong type is an ArgError naming `name`."""
+    text = value
+    if not isinstance(value, str):
+        pass
+    elif isinstance(like, bool) or like is None or isinstance(like, (int, float, tuple, list)):
+        try:
+            value = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            if like is None:
+                return value
+            raise ArgError(
+                f"{name}={text}: cannot parse {text!r} as {type(like).__name__}"
+            ) from None
+    if like is None or value is None:
+        return value
+    if isinstance(like, bool):
+        if not isinstance(value, bool):
+            raise ArgError(f"{name}={text}: expected a bool (True/False), got {text!r}")
+        return value
+    if isinstance(like, float) and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(like, int) and isinstance(value, float) and value == int(value):
+        return int(value)
+    if isinstance(like, (tuple, list)):
+        if not isinstance(value, (tuple, list)):
+            value = (value,)
+        return type(like)(value)
+    if not isinstance(value, type(like)) or (
+        isinstance(value, bool) and not isinstance(like, bool)
+    ):
+        raise ArgError(
+            f"{name}={text}: expected {type(like).__name__}, got {type(value).__name__} {text!r}"
+        )
+    return value

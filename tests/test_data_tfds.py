@@ -101,7 +101,7 @@ def test_config_errors_name_key_and_value(tmp_path):
         tb.make_config("spjax_scenes", {"resolution": 64})
     with pytest.raises(ValueError, match="size"):
         tb.make_config("spjax_faces", {"size": "big"})
-    with pytest.raises(ValueError, match="n_train: expected an int"):
+    with pytest.raises(ValueError, match=r"n_train=3.5: expected int"):
         tb.make_config("spjax_scenes", {"n_train": "3.5"})
     with pytest.raises(ValueError, match="n_val: expected a positive int"):
         tb.make_config("spjax_scenes", {"n_val": "0"})

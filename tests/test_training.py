@@ -490,3 +490,14 @@ def test_decoder_recipe_resolves_from_any_directory(tmp_path, monkeypatch):
     assert resolve_recipe("mine.py") == Path("mine.py")  # the working directory comes first
     with pytest.raises(FileNotFoundError, match="decoder.recipe"):
         resolve_recipe("recipes/missing.py")
+
+
+def test_overrides_take_the_type_of_the_setting():
+    from spjax.training.config import apply_overrides, load_recipe
+
+    cfg = apply_overrides(load_recipe(RECIPE), ["train.steps=1e3", "optim.lr=1"])
+    assert cfg.train.steps == 1000 and isinstance(cfg.train.steps, int)
+    assert cfg.optim.lr == 1.0 and isinstance(cfg.optim.lr, float)
+    for bad in ("train.steps=True", "train.steps=2.5", "sensor.split=1"):
+        with pytest.raises(ValueError, match=bad.split("=")[0]):
+            apply_overrides(load_recipe(RECIPE), [bad])

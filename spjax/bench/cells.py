@@ -27,15 +27,14 @@ def train_design(
     if not os.path.isfile(report_path):
         from spjax.training import load_recipe, run_recipe
         from spjax.training.checkpoint import has_checkpoint
-        from spjax.training.config import apply_overrides
+        from spjax.training.config import apply_overrides, set_value
 
         cfg = apply_overrides(load_recipe(recipe), list(overrides))
         cfg.sensor.rate = float(rate)
         cfg.sensor.photons = 0.0 if photons is None else float(photons)
         cfg.data.size = int(size)
         for dotted, value in design_overrides(design).items():
-            section, field = dotted.split(".")
-            cfg[section][field] = value
+            set_value(cfg, dotted, value)
         run_recipe(cfg, workdir, resume=has_checkpoint(workdir))
     with open(report_path) as f:
         report = json.load(f)

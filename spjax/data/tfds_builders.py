@@ -23,6 +23,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from spjax import jsonio
+from spjax.cliargs import typed_value
 from spjax.data.tfds_local import LocalConfig, SpjaxLfw, SpjaxVideos
 from spjax.data.tfds_world import FacesConfig, ScenesConfig, SpjaxFaces, SpjaxScenes
 from spjax.data.word_tokenizer import WordTokenizer
@@ -39,23 +40,6 @@ CONFIG_CLASSES = {
     "spjax_lfw": LocalConfig,
     "spjax_videos": LocalConfig,
 }
-
-
-def _coerce(cls, key: str, value):
-    """A CLI string (or a value) → the type of the config field's default, naming the key."""
-    default = {f.name: f for f in dataclasses.fields(cls)}[key].default
-    kind = type(default)
-    if kind is str:
-        return str(value)
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"config {key}: expected {kind.__name__}, got {value!r}") from None
-    if kind is int:
-        if number != int(number):
-            raise ValueError(f"config {key}: expected an int, got {value!r}")
-        return int(number)
-    return number
 
 
 def make_config(name: str, overrides: dict | None = None, config_classes: dict | None = None):
@@ -76,7 +60,8 @@ def make_config(name: str, overrides: dict | None = None, config_classes: dict |
             raise ValueError(
                 f"config: unknown key {k!r} for {name}; expected one of {sorted(fields)}"
             )
-    values = {k: _coerce(cls, k, v) for k, v in overrides.items()}
+    defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+    values = {k: typed_value(v, defaults[k], f"config {k}") for k, v in overrides.items()}
     for k, v in values.items():  # sizes and counts (every int field but seed and min_people)
         if isinstance(v, int) and k not in ("seed", "min_people") and v < 1:
             raise ValueError(f"config {k}: expected a positive int, got {v}")

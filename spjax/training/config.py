@@ -6,7 +6,6 @@ One convention for every recipe: the config is locked after loading, so a typo i
 
 from __future__ import annotations
 
-import ast
 import difflib
 import importlib.util
 from collections.abc import Iterable
@@ -16,7 +15,7 @@ from typing import Any
 import ml_collections
 
 from spjax import jsonio
-from spjax.cliargs import key_values
+from spjax.cliargs import key_values, typed_value
 
 ConfigDict = ml_collections.ConfigDict
 
@@ -64,42 +63,6 @@ def flatten(config: ConfigDict | dict, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _parse_value(text: str, current: Any, key: str) -> Any:
-    if (
-        isinstance(current, bool)
-        or current is None
-        or isinstance(current, (int, float, tuple, list))
-    ):
-        try:
-            value = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            if current is None:
-                return text
-            raise ValueError(
-                f"--set {key}={text}: cannot parse {text!r} as {type(current).__name__}"
-            ) from None
-    else:
-        value = text
-    if current is None or value is None:
-        return value
-    if isinstance(current, bool):
-        if not isinstance(value, bool):
-            raise ValueError(f"--set {key}={text}: expected a bool (True/False), got {text!r}")
-        return value
-    if isinstance(current, float) and isinstance(value, int):
-        return float(value)
-    if isinstance(current, (tuple, list)):
-        if not isinstance(value, (tuple, list)):
-            value = (value,)
-        return type(current)(value)
-    if not isinstance(value, type(current)):
-        raise ValueError(
-            f"--set {key}={text}: expected {type(current).__name__}, "
-            f"got {type(value).__name__} {text!r}"
-        )
-    return value
-
-
 def apply_overrides(config: ConfigDict, overrides: Iterable[str]) -> ConfigDict:
     """Apply `key=value` strings to a locked config; unknown keys are errors."""
     flat = flatten(config)
@@ -108,14 +71,22 @@ def apply_overrides(config: ConfigDict, overrides: Iterable[str]) -> ConfigDict:
             close = difflib.get_close_matches(key, flat.keys(), n=3)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise ValueError(f"unknown config key {key!r}{hint}")
-        value = _parse_value(text, flat[key], key)
-        node = config
-        *parents, leaf = key.split(".")
-        for part in parents:
-            node = node[part]
-        node[leaf] = value  # locked configs accept new values for existing keys
+        value = typed_value(text, flat[key], f"--set {key}")
+        set_value(config, key, value)
         flat[key] = value
     return config
+
+
+def set_value(config: ConfigDict, key: str, value: Any) -> None:
+    """Set the dotted `key` of a (locked) config; locked configs accept new values for existing
+    keys, and an unknown key is a KeyError naming it."""
+    node = config
+    *parents, leaf = key.split(".")
+    for part in parents:
+        node = node[part]
+    if leaf not in node:
+        raise KeyError(f"unknown config key {key!r}")
+    node[leaf] = value
 
 
 def to_json(config: ConfigDict) -> str:
