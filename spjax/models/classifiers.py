@@ -64,11 +64,16 @@ class LinearClassifier(_Classifier):
         _check_int(type(self).__name__, k=k, n_classes=n_classes)
         self._spec = tuple({"k": k, "n_classes": n_classes, "standardize": standardize}.items())
         self.k, self.standardize = k, standardize
-        self.out = nnx.Linear(k, n_classes, rngs=rngs)
+        # Named `linear` (not `out`): checkpoints of runs trained before the family existed
+        # hold the adversary's weights under this name.
+        self.linear = nnx.Linear(k, n_classes, rngs=rngs)
 
     def features(self, y):
         x = self._input(y)
         return x.mean(axis=1) if x.ndim == 3 else x
+
+    def __call__(self, y):
+        return self.linear(self.features(y))
 
 
 class MLPClassifier(_Classifier):
