@@ -94,8 +94,9 @@ def get_config():
     # privacy.term: adversarial "neg_ce" | "neg_entropy" | "kl_uniform" (against the worst
     # training adversary), or attacker-free "face_snr" (log of the mean face-variation/noise
     # ratio of the face measurements, from two independently-noised shots) / "face_capacity"
-    # (their Gaussian-channel capacity, nats per measurement); with these the adversaries are
-    # only trained and logged for monitoring.
+    # (their Gaussian-channel capacity, nats per measurement) / "identity_capacity" (what one
+    # shot tells about who it is: ½ log det of total over within-identity covariance, per
+    # measurement); with these the adversaries are only trained and logged for monitoring.
     c.privacy = dict(
         weight=4.0,
         term="face_capacity",

@@ -1,6 +1,6 @@
-"""The attacker-free privacy terms `face_snr` and `face_capacity`
-(models.adversaries.face_snr_leakage / face_capacity_leakage) and their place in the trainer's
-config."""
+"""The attacker-free privacy terms `face_snr`, `face_capacity` and `identity_capacity`
+(models.adversaries.face_snr_leakage / face_capacity_leakage / identity_capacity_leakage) and
+their place in the trainer's config."""
 
 from __future__ import annotations
 
@@ -144,15 +144,50 @@ def test_config_accepts_face_snr():
     from spjax.training.build import validate_spvlm_config
     from spjax.training.config import apply_overrides, load_recipe
 
-    for term in ("face_snr", "face_capacity"):
+    for term in ("face_snr", "face_capacity", "identity_capacity"):
         assert term in PRIVACY_TERMS
         cfg = apply_overrides(load_recipe(RECIPE), [f"privacy.term={term}"])
         validate_spvlm_config(cfg)
         assert cfg.privacy.term == term
 
 
+def _identity_faces(signal: float, seed: int = 0, b: int = 64, k: int = 12, ids: int = 30):
+    """One shot of b faces of `ids` people: identity means scaled by `signal`, plus noise."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, ids, b)
+    y = signal * rng.normal(size=(ids, k))[labels] + rng.normal(size=(b, k)) + 5.0
+    return y.astype(np.float32), labels
+
+
+def test_identity_capacity_grows_with_identity_signal_only():
+    values = [
+        float(adv.identity_capacity_leakage(*_identity_faces(s))) for s in (0.0, 0.3, 1.0, 3.0)
+    ]
+    assert values[0] < 0.02 and values == sorted(values) and values[-1] > 0.5
+    # Variation shared by everyone (lighting, pose) is not identity: it costs nothing.
+    y, labels = _identity_faces(0.0)
+    common = np.random.default_rng(1).normal(size=(len(y), 1)) * np.linspace(1, 3, y.shape[1])
+    assert float(adv.identity_capacity_leakage(y + 10 * common, labels)) < 0.02
+
+
+def test_identity_capacity_ignores_linear_maps_and_has_gradients():
+    y, labels = _identity_faces(1.0)
+    mix = np.random.default_rng(2).normal(size=(y.shape[1], y.shape[1])).astype(np.float32)
+    base = float(adv.identity_capacity_leakage(y, labels))
+    np.testing.assert_allclose(
+        float(adv.identity_capacity_leakage(40.0 * y @ mix - 3.0, labels)), base, rtol=0.1
+    )
+    g = jax.jit(jax.grad(adv.identity_capacity_leakage))(jnp.asarray(y), jnp.asarray(labels))
+    assert np.all(np.isfinite(np.asarray(g))) and float(jnp.abs(g).max()) > 0
+    with pytest.raises(ValueError, match="labels"):
+        adv.identity_capacity_leakage(y, labels[:-1])
+    with pytest.raises(ValueError, match="identity_capacity_leakage"):
+        adv.privacy_loss(jnp.zeros((4, 3)), jnp.zeros(4, jnp.int32), "identity_capacity")
+
+
 @pytest.mark.slow
-def test_tiny_face_snr_run_is_finite_and_logs_the_term(tmp_path):
+@pytest.mark.parametrize("term", ["face_snr", "identity_capacity"])
+def test_tiny_private_run_is_finite_and_logs_the_term(tmp_path, term):
     from test_training import TINY_DECODER, tiny_config
 
     from spjax.training.trainer import SPVLMTrainer
@@ -161,13 +196,13 @@ def test_tiny_face_snr_run_is_finite_and_logs_the_term(tmp_path):
     recipe.write_text(TINY_DECODER)
     cfg = tiny_config(
         (str(recipe), str(tmp_path / "cache")),
-        "privacy.term=face_snr",
+        f"privacy.term={term}",
         "train.steps=3",
         "train.eval_every=3",
         "train.checkpoint_every=3",
     )
     metrics = SPVLMTrainer(cfg, tmp_path / "run").train()
-    for key in ("task_loss", "privacy_loss", "face_snr", "adversary_accuracy_worst", "grad_norm"):
+    for key in ("task_loss", "privacy_loss", term, "adversary_accuracy_worst", "grad_norm"):
         assert np.isfinite(metrics[key]), key
-    assert metrics["privacy_loss"] == metrics["face_snr"]
+    assert metrics["privacy_loss"] == metrics[term]
     assert metrics["privacy_weight"] > 0

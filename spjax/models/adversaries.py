@@ -48,6 +48,11 @@ def privacy_loss(logits, labels, kind: str = "neg_ce"):
         return -entropy.mean()
     if kind == "kl_uniform":
         return (jnp.log(logits.shape[-1]) - entropy).mean()
+    if kind in IDENTITY_TERMS:
+        raise ValueError(
+            f"privacy_loss kind {kind!r} is attacker-free: it is computed from one shot of "
+            f"labelled faces by `{IDENTITY_TERMS[kind].__name__}(y, labels)`"
+        )
     if kind in FACE_TERMS:
         raise ValueError(
             f"privacy_loss kind {kind!r} is attacker-free: it is computed from two "
@@ -106,8 +111,55 @@ def face_capacity_leakage(y1, y2, *, eps: float = 1e-4):
     return 0.5 * jnp.mean(jnp.log(jnp.maximum(ratio, jnp.finfo(jnp.float32).tiny)))
 
 
+def identity_capacity_leakage(y, labels, *, eps: float = 1e-3):
+    """Gaussian identity capacity of one shot of labelled faces, nats per measurement (scalar).
+
+    y (B, K): one noisy shot of B faces; labels (B,): their identities (any ints; a batch needs
+    some identity seen twice). Under a Gaussian model with identity-dependent means and a
+    shared within-identity covariance (other faces of the same person, plus sensor noise),
+    what one shot tells about *who* it is is I(id; y) ≤ ½ log det(S_total) − ½ log det(S_within):
+    the quantity a linear discriminant exploits. Returned divided by K, like `face_capacity`.
+
+    Unlike the identity-blind `face_capacity` (which penalises every measurement that varies
+    across faces, the low spatial frequencies that scene understanding needs too) this is
+    zero when measurements vary across faces only as much as within one person's faces, and it
+    sees identity spread over how measurements co-vary. It is invariant to any invertible
+    linear map of the measurements (so rescaling cannot defeat it). `eps` · mean total variance
+    is added to both covariances (a batch has fewer faces than a full covariance needs)."""
+    y = jnp.asarray(y, jnp.float32)
+    labels = jnp.asarray(labels)
+    if y.ndim != 2 or labels.shape != y.shape[:1]:
+        raise ValueError(
+            f"identity capacity y, labels: expected (B, K) and (B,), got {y.shape} and "
+            f"{labels.shape}"
+        )
+    b, k = y.shape
+    if b < 3:
+        raise ValueError(f"identity capacity y: expected B ≥ 3 faces, got {b}")
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps > 0:
+        raise ValueError(f"identity capacity eps: expected a float > 0, got {eps!r}")
+    rms = jax.lax.stop_gradient(jnp.sqrt(jnp.mean(y * y)))
+    y = y / jnp.where(rms > 0, rms, 1.0)
+    # Identities as 0 … B−1 (static size under jit), their means, the within-identity residuals.
+    _, cls = jnp.unique(labels, size=b, fill_value=-1, return_inverse=True)
+    onehot = jax.nn.one_hot(cls.reshape(-1), b, dtype=y.dtype)
+    counts = onehot.sum(0)
+    means = (onehot.T @ y) / jnp.maximum(counts, 1.0)[:, None]
+    resid = y - onehot @ means
+    dof = jnp.maximum(b - jnp.sum(counts > 0), 1.0)
+    within = resid.T @ resid / dof
+    centred = y - y.mean(0)
+    total = centred.T @ centred / (b - 1)
+    ridge = (eps * jnp.trace(total) / k + 1e-12) * jnp.eye(k, dtype=y.dtype)
+    _, logdet_total = jnp.linalg.slogdet(total + ridge)
+    _, logdet_within = jnp.linalg.slogdet(within + ridge)
+    return 0.5 * (logdet_total - logdet_within) / k
+
+
 FACE_TERMS = {"face_snr": face_snr_leakage, "face_capacity": face_capacity_leakage}
-PRIVACY_TERMS = ADVERSARIAL_TERMS + tuple(FACE_TERMS)
+# Attacker-free terms of one shot and the faces' identities: `term(y, labels)`.
+IDENTITY_TERMS = {"identity_capacity": identity_capacity_leakage}
+PRIVACY_TERMS = ADVERSARIAL_TERMS + tuple(FACE_TERMS) + tuple(IDENTITY_TERMS)
 
 
 def face_variance_ratios(y1, y2, *, eps: float = 1e-4):

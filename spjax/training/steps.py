@@ -7,8 +7,9 @@ weighs the same) and keeps the label loss at `aux.weight` so the prefix does not
 
 Every step first updates the identity adversaries on (stop-gradient) face measurements, then
 the main parameters on `task + λ(step)·privacy`: against the worst (lowest cross-entropy)
-adversary for the adversarial terms, or the attacker-free `face_snr` / `face_capacity` of two
-independently-noised shots of the face batch (the adversaries then only monitor).
+adversary for the adversarial terms, or an attacker-free term: `face_snr` / `face_capacity` of
+two independently-noised shots of the face batch, or `identity_capacity` of one shot and the
+faces' identities (the adversaries then only monitor).
 
 State split: `state` holds sensor, encoder, heads, adversaries and both optimisers (donated
 every step, checkpointed); `frozen` holds the decoder's weights (never differentiated, never
@@ -22,7 +23,7 @@ import jax.numpy as jnp
 import optax
 from flax import nnx
 
-from spjax.models.adversaries import FACE_TERMS, identity_loss, privacy_loss
+from spjax.models.adversaries import FACE_TERMS, IDENTITY_TERMS, identity_loss, privacy_loss
 from spjax.models.heads import label_loss
 from spjax.models.spvlm import DECODER
 from spjax.training import keys
@@ -56,6 +57,7 @@ def make_step(graphdef, cfg: ConfigDict, *, answers: bool):
     """`step(state, frozen, batch, faces, key) -> (state, metrics)`; `answers` selects the stage."""
     adv_steps = cfg.privacy.adversary_steps
     face_term = FACE_TERMS.get(cfg.privacy.term)
+    identity_term = IDENTITY_TERMS.get(cfg.privacy.term)
     aux_weight = cfg.aux.weight if answers else 1.0
 
     def step(state, frozen, batch, faces, key):
@@ -113,6 +115,9 @@ def make_step(graphdef, cfg: ConfigDict, *, answers: bool):
             if face_term is not None:
                 y_face2 = model.sensor(faces["image"], key=k_face2, sampler="reparam", check=False)
                 priv = face_term(y_face, y_face2)
+                out[cfg.privacy.term] = priv
+            elif identity_term is not None:
+                priv = identity_term(y_face, faces["identity"])
                 out[cfg.privacy.term] = priv
             else:
                 priv = privacy_loss(logits[worst], faces["identity"], cfg.privacy.term)
