@@ -125,7 +125,10 @@ def identity_capacity_leakage(y, labels, *, eps: float = 1e-3):
     zero when measurements vary across faces only as much as within one person's faces, and it
     sees identity spread over how measurements co-vary. It is invariant to any invertible
     linear map of the measurements (so rescaling cannot defeat it). `eps` · mean total variance
-    is added to both covariances (a batch has fewer faces than a full covariance needs)."""
+    is added to both covariances. The within-identity covariance needs more repeated faces
+    than measurements (B − #identities in the batch ≫ K, e.g. a face batch of 256 over 50
+    identities at K = 41): where it has fewer, the ridge fills the unobserved directions and
+    the estimate counts them as identity."""
     y = jnp.asarray(y, jnp.float32)
     labels = jnp.asarray(labels)
     if y.ndim != 2 or labels.shape != y.shape[:1]:
