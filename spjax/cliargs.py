@@ -67,9 +67,7 @@ def typed_value(value: Any, like: Any, name: str) -> Any:
     one-item sequence); strings stay strings; where `like` is None a literal is tried and the
     text kept otherwise. A value of the wrong type is an ArgError naming `name`."""
     text = value
-    if not isinstance(value, str):
-        pass
-    elif isinstance(like, bool) or like is None or isinstance(like, (int, float, tuple, list)):
+    if isinstance(value, str) and (like is None or isinstance(like, (int, float, tuple, list))):
         try:
             value = ast.literal_eval(value)
         except (ValueError, SyntaxError):
