@@ -65,6 +65,12 @@ def get_config():
         adc_bits=0,
         temperature_start=1.0,
         temperature_end=0.05,
+        # identity_null: with a fixed family, remove this many directions in which people
+        # differ most (relative to one person's variation) from its patterns, estimated on
+        # identity_null_identities procedural people a run never trains or is audited on
+        # (spjax.sensing.identity_null); 0 = off.
+        identity_null=0,
+        identity_null_identities=2000,
     )
     # Lift (the sensor's pseudo-inverse) → per-pixel temporal MLP → conv trunk on a 16² grid
     # → 64 spatial tokens (width 128) → 8 learned queries → prefix (decoder width), followed

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from flax import nnx
 
 from spjax.models.adversaries import PRIVACY_TERMS
@@ -38,7 +39,7 @@ def build_sensor(cfg: ConfigDict, rngs: nnx.Rngs):
             timing=s.timing,
             rngs=rngs,
         )
-    return Sensor.family(
+    sensor = Sensor.family(
         s.family,
         d.size,
         d.size,
@@ -48,6 +49,39 @@ def build_sensor(cfg: ConfigDict, rngs: nnx.Rngs):
         timing=s.timing,
         seed=cfg.seed,
     )
+    if not s.identity_null:
+        return sensor
+    basis = identity_null_basis(cfg)
+    return Sensor.from_patterns(
+        basis.remove(np.asarray(sensor.patterns()), s.identity_null),
+        split=s.split,
+        noise=noise,
+        timing=s.timing,
+    )
+
+
+# Identity-null designs estimate who-differs-from-whom on procedural people far from the ones
+# a run trains against (ids 0 … data.n_identities − 1) and is audited on (the ids after them).
+IDENTITY_NULL_OFFSET = 100_000
+IDENTITY_NULL_FACES_PER_IDENTITY = 8
+
+
+def identity_null_basis(cfg: ConfigDict):
+    """The `IdentityBasis` of `sensor.identity_null_identities` procedural people of the run's
+    world (identity ids from IDENTITY_NULL_OFFSET), 8 faces each."""
+    from spjax.data.faces import generate_faces
+    from spjax.sensing.identity_null import IdentityBasis
+
+    d = cfg.data
+    faces = generate_faces(
+        cfg.sensor.identity_null_identities,
+        IDENTITY_NULL_FACES_PER_IDENTITY,
+        size=d.size,
+        seed=cfg.seed,
+        identity_offset=IDENTITY_NULL_OFFSET,
+        world=d.world_seed,
+    )
+    return IdentityBasis.estimate(faces["image"], faces["identity"])
 
 
 def build_modules(cfg: ConfigDict, decoder, tokenizer, n_identities: int):
@@ -135,6 +169,22 @@ def validate_spvlm_config(cfg: ConfigDict) -> None:
         raise ValueError(f"privacy.weight must be ≥ 0, got {cfg.privacy.weight}")
     if not cfg.privacy.adversaries:
         raise ValueError("privacy.adversaries must name at least one adversary")
+    if s.identity_null:
+        if s.family == "learned":
+            raise ValueError(
+                "sensor.identity_null projects a fixed family's patterns; set sensor.family "
+                "to a fixed family (e.g. hadamard) or sensor.identity_null=0"
+            )
+        if d.source != "synthetic":
+            raise ValueError(
+                "sensor.identity_null estimates the identity directions from the world's "
+                "procedural faces and needs data.source='synthetic'"
+            )
+        if not 0 < s.identity_null < s.identity_null_identities:
+            raise ValueError(
+                f"sensor.identity_null must be in [0, sensor.identity_null_identities="
+                f"{s.identity_null_identities}) directions, got {s.identity_null}"
+            )
     if s.temperature_start <= 0 or s.temperature_end <= 0:
         raise ValueError("sensor.temperature_start/end must be > 0")
     if not 1 <= cfg.train.steps < keys.STEP_LIMIT:
