@@ -87,8 +87,8 @@ def test_trainer_config_checks_identity_null():
     from spjax.training.build import validate_spvlm_config
     from spjax.training.config import apply_overrides, load_recipe
 
-    cfg = apply_overrides(load_recipe(RECIPE), ["sensor.identity_null=10"])
-    with pytest.raises(ValueError, match="fixed family"):
+    cfg = apply_overrides(load_recipe(RECIPE), ["sensor.identity_null=10", "data.source=tfds"])
+    with pytest.raises(ValueError, match="synthetic"):
         validate_spvlm_config(cfg)
     cfg = apply_overrides(
         load_recipe(RECIPE), ["sensor.family=hadamard", "sensor.identity_null=5000"]
@@ -123,3 +123,32 @@ def test_trainer_builds_an_identity_null_sensor():
     b = np.asarray(build_sensor(plain, nnx.Rngs(0)).patterns())
     assert a.shape == b.shape == (26, 16, 16)
     assert np.abs(a).max() == pytest.approx(1.0) and not np.allclose(a, b)
+
+
+def test_learned_identity_null_patterns_never_leave_the_null_space():
+    import jax
+    import jax.numpy as jnp
+    from flax import nnx
+
+    from spjax.sensing import NoiseModel
+    from spjax.sensing.identity_null import identity_null_sensor
+
+    x, ids = _people(30, 5, seed=0)
+    basis = IdentityBasis.estimate(x, ids)
+    init = np.random.default_rng(0).choice([-1.0, 1.0], size=(6, H, W))
+    sensor = identity_null_sensor(basis, 4, init, noise=NoiseModel(photons=1e4))
+    assert sensor.learnable and sensor.k == 6 and sensor.describe()["family"] == "identity_null:4"
+    np.testing.assert_allclose(sensor.patterns(), basis.remove(init, 4), atol=1e-5)
+    frames = jnp.asarray(np.clip(x[:8] / x.max(), 0, 1), jnp.float32)
+
+    def loss(model):
+        return jnp.sum(model(frames, jax.random.key(0), sampler="reparam") ** 2)
+
+    grads = nnx.grad(loss)(sensor)
+    assert sum(float(jnp.abs(g).sum()) for g in jax.tree.leaves(grads)) > 0
+    # Any update of the raw values: the patterns shown still have no identity component.
+    sensor.source.values[...] = sensor.source.values[...] + 3.0 * jnp.asarray(
+        np.random.default_rng(1).normal(size=(6, H, W)), jnp.float32
+    )
+    p = np.asarray(sensor.patterns()).reshape(6, -1)
+    assert np.abs(p @ basis.dual[:, :4]).max() < 1e-4 and np.allclose(np.abs(p).max(1), 1.0)

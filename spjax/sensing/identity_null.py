@@ -19,7 +19,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import jax.numpy as jnp
 import numpy as np
+
+from .learnable import Buffer, DensePatterns
 
 
 @dataclass(frozen=True)
@@ -110,3 +113,45 @@ class IdentityBasis:
     def ratio_left(self, m: int) -> float:
         """The largest between/within ratio any pattern keeps after `remove(…, m)`."""
         return float(self.ratios[m]) if m < len(self.ratios) else 0.0
+
+
+class NullSpacePatterns(DensePatterns):
+    """Learnable patterns that stay identity-null: the forward pass removes the basis'
+    top-m directions from the raw values (`IdentityBasis.remove`, differentiably), so no
+    training step can move a pattern back into them."""
+
+    def __init__(self, basis: IdentityBasis, m: int, init):
+        p = basis.remove(init, m)  # validates m and the shape
+        super().__init__("identity_null", p, signed=True)
+        self.directions = Buffer(jnp.asarray(basis.directions[:, :m]))
+        self.dual = Buffer(jnp.asarray(basis.dual[:, :m]))
+
+    def hard(self):
+        v = self.values[...]
+        flat = v.reshape(v.shape[0], -1)
+        flat = flat - (flat @ self.dual[...]) @ self.directions[...].T
+        return (flat / jnp.max(jnp.abs(flat), axis=1, keepdims=True)).reshape(v.shape)
+
+    def train(self):
+        return self.hard()
+
+
+def identity_null_sensor(
+    basis: IdentityBasis, m: int, init, *, split=True, noise=None, timing="frame"
+):
+    """A learnable `Sensor` whose patterns, initialised from `init` (K, H, W), never leave the
+    complement of the basis' m most identifying directions (gray levels in [−1, 1]: a DMD
+    shows them as bit-planes)."""
+    from .sensor import Sensor
+
+    h, w = basis.shape
+    return Sensor(
+        NullSpacePatterns(basis, m, init),
+        h,
+        w,
+        split=split,
+        noise=noise,
+        timing=timing,
+        kind="learned",
+        family=f"identity_null:{m}",
+    )

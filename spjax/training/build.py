@@ -27,7 +27,7 @@ def build_sensor(cfg: ConfigDict, rngs: nnx.Rngs):
         noise = NoiseModel(
             photons=s.photons, dark=s.dark, read_std=s.read_std, adc_bits=s.adc_bits or None
         )
-    if s.family == "learned":
+    if s.family == "learned" and not s.identity_null:
         return Sensor.learned(
             d.size,
             d.size,
@@ -39,8 +39,11 @@ def build_sensor(cfg: ConfigDict, rngs: nnx.Rngs):
             timing=s.timing,
             rngs=rngs,
         )
+    family = s.family
+    if s.family == "learned":  # identity-null learned patterns start from the init family
+        family = s.init if s.init != "hadamard" else f"hadamard:{s.order}"
     sensor = Sensor.family(
-        s.family,
+        family,
         d.size,
         d.size,
         s.rate,
@@ -51,12 +54,15 @@ def build_sensor(cfg: ConfigDict, rngs: nnx.Rngs):
     )
     if not s.identity_null:
         return sensor
-    basis = identity_null_basis(cfg)
+    from spjax.sensing.identity_null import identity_null_sensor
+
+    basis, base = identity_null_basis(cfg), np.asarray(sensor.patterns())
+    if s.family == "learned":
+        return identity_null_sensor(
+            basis, s.identity_null, base, split=s.split, noise=noise, timing=s.timing
+        )
     return Sensor.from_patterns(
-        basis.remove(np.asarray(sensor.patterns()), s.identity_null),
-        split=s.split,
-        noise=noise,
-        timing=s.timing,
+        basis.remove(base, s.identity_null), split=s.split, noise=noise, timing=s.timing
     )
 
 
@@ -170,11 +176,6 @@ def validate_spvlm_config(cfg: ConfigDict) -> None:
     if not cfg.privacy.adversaries:
         raise ValueError("privacy.adversaries must name at least one adversary")
     if s.identity_null:
-        if s.family == "learned":
-            raise ValueError(
-                "sensor.identity_null projects a fixed family's patterns; set sensor.family "
-                "to a fixed family (e.g. hadamard) or sensor.identity_null=0"
-            )
         if d.source != "synthetic":
             raise ValueError(
                 "sensor.identity_null estimates the identity directions from the world's "
