@@ -5,7 +5,7 @@
 #
 #   bash benchmarks/private_pareto.sh NAME RATE [--set k=v ...]
 #
-# writes runs/pareto/NAME (the run), benchmarks/results/pareto_seeing/NAME.report.json,
+# writes runs/pareto/NAME (the run), benchmarks/results/pareto_seeing/NAME.{report,config}.json,
 # NAME.audit.json and NAME.times (wall seconds of training and of the audit).
 set -euo pipefail
 name=$1 rate=$2; shift 2
@@ -18,6 +18,7 @@ if [ ! -f "$run/report.json" ]; then
 fi
 t1=$(date +%s)
 cp "$run/report.json" "$out/$name.report.json"
+cp "$run/config.json" "$out/$name.config.json"
 # Quick attackers, faces and scenes; the full calibrated audit is run on chosen points only.
 "$spjax" privacy-audit --run "$run" --quick --no-calibration --no-recognizer --no-reconstruction \
   --out "$out/$name.audit.json"
