@@ -8,6 +8,8 @@ directions from a design's patterns (`IdentityBasis.remove`), and measures, on f
 
 - identification: the privacy audit's LDA attacker (per-identity 60/20/20 split) on the
   projected design's measurements, noiseless and at a photon budget;
+- where identity sits: the share of the removed directions' duals (the pattern content that
+  measures them) inside the design's low-frequency rows, against a uniform share of K/N;
 - what is left for the room: R² of predicting the unprojected design's noiseless
   measurements of scene frames from the projected design's (noiseless, and at the photon
   budget; 1 = nothing a linear reader of the scene could use is lost).
@@ -79,6 +81,15 @@ def main(argv=None) -> dict:
     noise = NoiseModel(photons=args.photons) if args.photons > 0 else None
     import jax
 
+    # Where identity sits: the share of each removed direction's dual (Σv, the pattern content
+    # that measures it) inside the span of the low-frequency design's orthonormal rows.
+    low = designs["hadamard:low_frequency"].reshape(-1, n) / np.sqrt(n)
+    duals = basis.dual / np.linalg.norm(basis.dual, axis=0)
+    share = ((low @ duals) ** 2).sum(0)
+    low_frequency_share = {
+        str(m): round(float(share[:m].mean()), 3) for m in (10, 25, 100) if m <= rank
+    }
+    print("identity duals in the low-frequency rows:", low_frequency_share, flush=True)
     rows = []
     for name, pat in designs.items():
         p = pat.reshape(len(pat), -1).astype(np.float64)
@@ -103,6 +114,10 @@ def main(argv=None) -> dict:
             "audited": "50 other identities x 20 faces, per identity 60/20/20, chance 0.02",
             "scene_frames": len(frames),
             "between_rank": rank,
+        },
+        "identity_dual_share_in_low_frequency_rows": {
+            "by_top_m": low_frequency_share,
+            "uniform": round(len(low) / n, 4),
         },
         "rows": rows,
         "elapsed_s": round(time.time() - t0, 1),
