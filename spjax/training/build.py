@@ -18,7 +18,8 @@ from spjax.training.steps import MAIN, Trainable
 
 
 def build_sensor(cfg: ConfigDict, rngs: nnx.Rngs):
-    """The run's sensor: learned patterns (`sensor.family = "learned"`) or a fixed family."""
+    """The run's sensor: learned patterns (`sensor.family = "learned"`) or a fixed family;
+    with `sensor.identity_null = M`, kept out of the M most identifying directions."""
     from spjax.sensing import NoiseModel, Sensor
 
     s, d = cfg.sensor, cfg.data
@@ -27,23 +28,22 @@ def build_sensor(cfg: ConfigDict, rngs: nnx.Rngs):
         noise = NoiseModel(
             photons=s.photons, dark=s.dark, read_std=s.read_std, adc_bits=s.adc_bits or None
         )
+    init = s.init if s.init != "hadamard" else f"hadamard:{s.order}"
     if s.family == "learned" and not s.identity_null:
         return Sensor.learned(
             d.size,
             d.size,
             s.rate,
             parameterization=s.parameterization,
-            init=s.init if s.init != "hadamard" else f"hadamard:{s.order}",
+            init=init,
             split=s.split,
             noise=noise,
             timing=s.timing,
             rngs=rngs,
         )
-    family = s.family
-    if s.family == "learned":  # identity-null learned patterns start from the init family
-        family = s.init if s.init != "hadamard" else f"hadamard:{s.order}"
+    # Identity-null learned patterns start from the init family.
     sensor = Sensor.family(
-        family,
+        init if s.family == "learned" else s.family,
         d.size,
         d.size,
         s.rate,
