@@ -25,6 +25,13 @@ import numpy as np
 from .learnable import Buffer, DensePatterns
 
 
+def project_out(flat, dual, directions):
+    """Rows of `flat` (K, N) without their components along `directions` (N, m), whose
+    coefficients are read with `dual` (N, m) = Σ·directions. NumPy or JAX arrays alike, so the
+    fixed projection and the learned forward pass share it."""
+    return flat - (flat @ dual) @ directions.T
+
+
 @dataclass(frozen=True)
 class IdentityBasis:
     """Directions of pixel space sorted by how much more people differ along them than one
@@ -100,7 +107,7 @@ class IdentityBasis:
             )
         flat = p.reshape(len(p), -1)
         before = np.abs(flat).max(1, keepdims=True)
-        flat = flat - (flat @ self.dual[:, :m]) @ self.directions[:, :m].T
+        flat = project_out(flat, self.dual[:, :m], self.directions[:, :m])
         peak = np.abs(flat).max(1, keepdims=True)
         empty = peak[:, 0] <= 1e-4 * before[:, 0]  # float32 basis: a removed pattern leaves ~1e-7
         if empty.any():
@@ -128,8 +135,7 @@ class NullSpacePatterns(DensePatterns):
 
     def hard(self):
         v = self.values[...]
-        flat = v.reshape(v.shape[0], -1)
-        flat = flat - (flat @ self.dual[...]) @ self.directions[...].T
+        flat = project_out(v.reshape(v.shape[0], -1), self.dual[...], self.directions[...])
         return (flat / jnp.max(jnp.abs(flat), axis=1, keepdims=True)).reshape(v.shape)
 
     def train(self):
