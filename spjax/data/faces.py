@@ -39,6 +39,14 @@ TRAIT_RANGES: dict[str, tuple[float, float]] = {
     "shirt": (0.05, 0.95),
     "trousers": (0.05, 0.80),
     "height": (0.85, 1.15),
+    # Room-scale identity (scenes only; appended so that every earlier trait keeps its draw).
+    "build": (0.0, 3.0),  # slim, medium, broad
+    "shirt2": (0.05, 0.95),  # second shirt tone (stripes, blocks, sleeves)
+    "pattern": (0.0, 4.0),  # plain, stripes, blocks, contrasting sleeves
+    "shorts": (0.0, 1.0),  # shorts when > 0.7 (bare shins)
+    "gait": (0.0, 2.0),  # short steps with still arms, long strides with swinging arms
+    "cadence": (0.026, 0.046),  # floor distance per walk-cycle phase (stride length)
+    "speed": (0.7, 1.35),  # walking speed factor
 }
 TRAIT_NAMES = tuple(TRAIT_RANGES)
 

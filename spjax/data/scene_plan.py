@@ -52,6 +52,10 @@ def plan_clips(cfg, n: int, rng: np.random.Generator):
         :, :Pm
     ].astype(np.int32)
     ids = np.where(present, ids, -1)
+    # Gait is part of identity: walking speed, stride style and cadence.
+    look = P.appearance(cfg.identity_offset + cfg.n_identities, cfg.seed)
+    who = np.maximum(ids, 0)
+    speed, gait, cadence = look["speed"][who], look["gait"][who], look["cadence"][who]
 
     # Normal activities for everyone, then anomaly actors overwrite slots 0 (and 1).
     act = np.array([ACT[a] for a in _NORMAL])[rng.choice(len(_NORMAL), (n, Pm), p=_NORMAL_P)]
@@ -149,6 +153,8 @@ def plan_clips(cfg, n: int, rng: np.random.Generator):
     t0[:, 0] = np.where(fight, 0, t0[:, 0])
     dur[:, 0] = np.where(fight, np.maximum(tfi, 1), dur[:, 0])
     stationary = is_("washing hands") | is_("sitting")
+    # Fast walkers cover the same path in fewer frames (fight choreography keeps its timing).
+    dur = np.where(fight[:, None], dur, dur / speed)
     dur = np.where(stationary, 1.0, dur)
     pacing = is_("loitering")
 
@@ -160,7 +166,7 @@ def plan_clips(cfg, n: int, rng: np.random.Generator):
     frac = np.clip((tt - t0[..., None]) / dur[..., None], 0.0, 1.0)
     # Pacers swing between A and B with a period of 6-10 frames.
     swing = 0.5 - 0.5 * np.cos(
-        2 * np.pi * tt / rng.uniform(6, 10, shp)[..., None]
+        2 * np.pi * tt * speed[..., None] / rng.uniform(6, 10, shp)[..., None]
         + rng.uniform(0, 2 * np.pi, shp)[..., None]
     )
     frac = np.where(pacing[..., None], swing, frac)
@@ -176,7 +182,9 @@ def plan_clips(cfg, n: int, rng: np.random.Generator):
     # Poses: the walk cycle follows the distance walked so far.
     step_len = np.linalg.norm(np.diff(pos, axis=2, prepend=pos[:, :, :1]), axis=-1)
     dist = np.cumsum(step_len, axis=2)
-    walk = P.POSE["walk0"] + (np.floor(dist / 0.035).astype(int) % 8)
+    walk = np.array(P.GAIT_POSES)[gait][..., None] + (
+        np.floor(dist / cadence[..., None]).astype(int) % 8
+    )
     pose = np.where(moving, walk, P.POSE["stand"])
     pose = np.where(
         is_("washing hands")[..., None],

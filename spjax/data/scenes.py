@@ -12,7 +12,6 @@ stand still only at the sink or bench, or for at most 2/3 of a clip), crowding (
 from __future__ import annotations
 
 import dataclasses
-import functools
 import random
 
 import numpy as np
@@ -129,21 +128,12 @@ class SceneConfig:
         return cls(**out)
 
 
-@functools.lru_cache(maxsize=16)
-def _appearance(n_identities: int, world: int) -> np.ndarray:
-    """(n_identities, 5) trousers, shirt, skin, hair tones and height of every identity."""
-    t = identity_traits(np.arange(n_identities), seed=world)
-    table = np.stack([t["trousers"], t["shirt"], t["skin"], t["hair_tone"], t["height"]], -1)
-    table.setflags(write=False)
-    return table
-
-
 def _composite(cfg: SceneConfig, plan: dict, rng: np.random.Generator, out: np.ndarray) -> None:
     """Render the planned clips into `out` (n, T, S, S) float32."""
     S, T = cfg.size, cfg.frames
     n, Pm = plan["identities"].shape
     bank, box, lmin = P.sprite_bank(S)
-    nL = bank.shape[0] // (len(P.POSES) * 4)
+    nL = bank.shape[0] // (len(P.BUILDS) * len(P.POSES) * 4)
     pad = box // 2 + 1  # enough margin for any sprite whose anchor lies in the image
     Sp = S + 2 * pad
     canvas = np.zeros((n, T, Sp, Sp), np.float32)
@@ -151,13 +141,11 @@ def _composite(cfg: SceneConfig, plan: dict, rng: np.random.Generator, out: np.n
         canvas[plan["layout"] == lid, :, pad : pad + S, pad : pad + S] = L.render_room(
             cfg.seed, int(lid), S
         )
-    look = _appearance(cfg.identity_offset + cfg.n_identities, cfg.seed)[
-        np.maximum(plan["identities"], 0)
-    ]
-    colours = np.concatenate(
-        [np.full(look.shape[:-1] + (1,), P.SHADOW_TONE, np.float32), look[..., :4]], -1
-    )
-    height = look[..., 4]
+    look = P.appearance(cfg.identity_offset + cfg.n_identities, cfg.seed)
+    who = np.maximum(plan["identities"], 0)
+    opacity = look["opacity"][who]  # (n, P, channels)
+    colours = look["tones"][who] * opacity
+    height, build = look["height"][who], look["build"][who]
     pos, pose, vis = plan["pos"], plan["pose"], plan["visible"]
     wall = plan["wall"][:, None, None]
     persp = np.array(
@@ -172,7 +160,7 @@ def _composite(cfg: SceneConfig, plan: dict, rng: np.random.Generator, out: np.n
     half = np.rint(anchor * 2).astype(int)
     ix, ox = half[..., 0] // 2, half[..., 0] % 2
     iy, oy = half[..., 1] // 2, half[..., 1] % 2
-    sprite = ((li - lmin) * len(P.POSES) + pose) * 4 + oy * 2 + ox
+    sprite = P.sprite_index(build[..., None], li - lmin, pose, oy, ox, nL)
     idx_t = np.int32 if canvas.size < 2**31 else np.int64
     off = (np.arange(box)[:, None] * Sp + np.arange(box)[None]).ravel().astype(idx_t)
     ar = np.arange(box)
@@ -190,11 +178,10 @@ def _composite(cfg: SceneConfig, plan: dict, rng: np.random.Generator, out: np.n
         y0 = np.clip(iy[nv, pv, tv] - box // 2 + pad, 0, Sp - box)
         x0 = np.clip(ix[nv, pv, tv] - box // 2 + pad, 0, Sp - box)
         idx = ((((nv * T + tv) * Sp + y0) * Sp + x0).astype(idx_t))[:, None] + off[None]
-        a = np.take(
-            bank, sprite[nv, pv, tv], axis=0
-        )  # (M, channels, box²); np.take is ~5× faster than bank[...]
-        col = colours[nv, pv].astype(np.float32)
-        cov = a.sum(1)
+        # (M, channels, box²) uint8 coverages; np.take is ~5× faster than bank[...]
+        a = np.take(bank, sprite[nv, pv, tv], axis=0)
+        col = colours[nv, pv] / np.float32(255)
+        cov = np.einsum("mc,mcp->mp", opacity[nv, pv] / np.float32(255), a)
         flat[idx] = flat[idx] * (1 - cov) + np.einsum("mc,mcp->mp", col, a)
         # Pixels this person covers inside the image (the label check for rendered counts).
         rows_in = (y0[:, None] + ar - pad) % Sp < S  # (M, box): sprite rows/cols inside the image
