@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import backend_tol
 from flax import nnx
 
 from spjax.models import generation, registry
@@ -157,7 +158,9 @@ def test_matches_numpy_reference(model):
         theta=CFG.rope_theta,
         eps=CFG.norm_eps,
     )
-    np.testing.assert_allclose(ours, ref, atol=2e-4, rtol=1e-4)
+    np.testing.assert_allclose(
+        ours, ref, atol=backend_tol(2e-4, 3e-2), rtol=backend_tol(1e-4, 1e-2)
+    )
 
 
 def test_shapes_and_prefix_is_bidirectional_rest_causal(model):
@@ -171,7 +174,8 @@ def test_shapes_and_prefix_is_bidirectional_rest_causal(model):
     assert float(jnp.abs(logits2[:, 0] - logits[:, 0]).max()) > 1e-3
     # Changing a later token leaves every earlier slot unchanged (causal), later ones change.
     logits3 = model(tokens.at[:, 3].set((tokens[:, 3] + 1) % CFG.vocab_size), prefix=prefix)
-    np.testing.assert_allclose(logits3[:, : P + 3], logits[:, : P + 3], atol=1e-5)
+    tol = backend_tol(1e-5, 5e-3)
+    np.testing.assert_allclose(logits3[:, : P + 3], logits[:, : P + 3], atol=tol)
     assert float(jnp.abs(logits3[:, P + 3 :] - logits[:, P + 3 :]).max()) > 1e-3
 
 
@@ -179,7 +183,7 @@ def test_left_padding_does_not_change_outputs(model):
     tokens = jnp.array([[7, 8, 9, 10]])
     plain = model(tokens)
     padded = model(jnp.array([[0, 0, 7, 8, 9, 10]]), attention_mask=jnp.array([[0, 0, 1, 1, 1, 1]]))
-    np.testing.assert_allclose(padded[:, 2:], plain, atol=1e-5)
+    np.testing.assert_allclose(padded[:, 2:], plain, atol=backend_tol(1e-5, 5e-3))
 
 
 def test_kv_cache_incremental_equals_full(model):
@@ -193,7 +197,8 @@ def test_kv_cache_incremental_equals_full(model):
     for t in range(3, S):
         out, cache = model(tokens[:, t : t + 1], cache=cache)
         steps.append(out)
-    np.testing.assert_allclose(jnp.concatenate(steps, axis=1), full, atol=1e-4)
+    tol = backend_tol(1e-4, 5e-3)
+    np.testing.assert_allclose(jnp.concatenate(steps, axis=1), full, atol=tol)
     assert int(cache.index) == P + S
     np.testing.assert_array_equal(cache.next_pos, [P + S] * B)
 

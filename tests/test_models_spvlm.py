@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from conftest import backend_tol
 from flax import nnx
 
 from spjax.models import adversaries as adv
@@ -124,7 +125,8 @@ def test_encoder_photon_scale_invariance_and_errors():
     enc = _encoder()
     x = _clips(2)
     run = nnx.jit(lambda e, x: e.encode_frames(x))
-    np.testing.assert_allclose(run(enc, x), run(enc, 40.0 * x), atol=2e-4)  # scale-free
+    scale_free = backend_tol(2e-4, 1e-2)
+    np.testing.assert_allclose(run(enc, x), run(enc, 40.0 * x), atol=scale_free)
     assert float(jnp.abs(run(enc, x) - run(enc, x.at[:, 0, 3, 3].add(0.5))).max()) > 1e-4
     assert bool(jnp.isfinite(run(enc, jnp.zeros_like(x))).all())  # a black clip is finite
     sensor = Sensor.hadamard(S, S, 0.25)
@@ -302,7 +304,8 @@ def test_adversary_shapes():
     ):
         plain, scaled = both(m, faces)
         assert plain.shape == (5, 7)
-        np.testing.assert_allclose(plain, scaled, atol=1e-4)  # robust to the photon scale
+        # robust to the photon scale
+        np.testing.assert_allclose(plain, scaled, atol=backend_tol(1e-4, 1e-2))
     att_clip = adv.make_adversary("attention", 20, 7, width=16, heads=2, max_frames=4, rngs=rngs)
     assert both(att_clip, clips)[0].shape == (5, 7)
     assert both(adv.make_adversary("linear", 20, 7, rngs=rngs), clips)[0].shape == (5, 7)
@@ -413,14 +416,13 @@ def test_concept_tokens_are_the_decoders_word_embeddings_of_the_heads_decisions(
     count = np.asarray(logits["count"]).argmax(-1)
     atype = np.asarray(logits["anomaly_type"]).argmax(-1)
     acts = np.asarray(logits["activities"]) > 0
+    tol = backend_tol(1e-6, 1e-5)  # the straight-through one-hot is 1 up to rounding
     for b in range(3):
-        np.testing.assert_allclose(prefix[b, M], table[ids["count"][count[b]]], atol=1e-6)
-        np.testing.assert_allclose(
-            prefix[b, M + 1], table[ids["anomaly_type"][atype[b]]], atol=1e-6
-        )
+        np.testing.assert_allclose(prefix[b, M], table[ids["count"][count[b]]], atol=tol)
+        np.testing.assert_allclose(prefix[b, M + 1], table[ids["anomaly_type"][atype[b]]], atol=tol)
         for j in range(n_act):
             word = ids["activities"][j] if acts[b, j] else ids["absent"]
-            np.testing.assert_allclose(prefix[b, M + 2 + j], table[word], atol=1e-6)
+            np.testing.assert_allclose(prefix[b, M + 2 + j], table[word], atol=tol)
     # The same layout in text is what the decoder is pretrained on.
     text = concept_context(
         {

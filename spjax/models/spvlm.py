@@ -157,7 +157,16 @@ class SPVLM(nnx.Module):
                 for k, p in probs.items()
             }
             present = _straight_through((present > 0.5).astype(present.dtype), present)
-        words = [probs[name] @ table[jnp.asarray(self.concepts[name])] for name in probs]
+        # HIGHEST: a one-hot row times the table is then the word's embedding exactly on
+        # every backend (TF32 on a GPU would round it).
+        words = [
+            jnp.matmul(
+                probs[name],
+                table[jnp.asarray(self.concepts[name])],
+                precision=jax.lax.Precision.HIGHEST,
+            )
+            for name in probs
+        ]
         # Activity slots: the activity's word where someone does it, else the absent word
         # (the layout of `spjax.data.text.concept_context`, which the decoder was taught).
         absent = table[self.concepts["absent"]]

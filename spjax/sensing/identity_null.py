@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -29,7 +30,12 @@ def project_out(flat, dual, directions):
     """Rows of `flat` (K, N) without their components along `directions` (N, m), whose
     coefficients are read with `dual` (N, m) = Σ·directions. NumPy or JAX arrays alike, so the
     fixed projection and the learned forward pass share it."""
-    return flat - (flat @ dual) @ directions.T
+    if all(isinstance(a, np.ndarray) for a in (flat, dual, directions)):
+        return flat - (flat @ dual) @ directions.T
+    # Full float32 products: at the default precision a GPU multiplies in TF32 (~1e-3
+    # relative), which leaves identity components a learned pattern must not measure.
+    hi = jax.lax.Precision.HIGHEST
+    return flat - jnp.matmul(jnp.matmul(flat, dual, precision=hi), directions.T, precision=hi)
 
 
 @dataclass(frozen=True)

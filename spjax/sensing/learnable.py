@@ -139,7 +139,13 @@ def _select_bwd(res, g):
     d_coeffs = jnp.zeros_like(coeffs).at[..., rows].add(g)
     # y_j ≈ Σ_n soft[j, n] coeffs_n  ⇒  dL/dsoft = gᵀ coeffs (K, N), pulled back to the logits.
     _, pull = jax.vjp(lambda lg: _relaxed_topk(lg, rows.shape[0], t), logits)
-    (d_logits,) = pull(jnp.einsum("bk,bn->kn", g.reshape(-1, rows.shape[0]), coeffs.reshape(-1, n)))
+    dsoft = jnp.einsum(
+        "bk,bn->kn",
+        g.reshape(-1, rows.shape[0]),
+        coeffs.reshape(-1, n),
+        precision=jax.lax.Precision.HIGHEST,
+    )
+    (d_logits,) = pull(dsoft)
     return d_coeffs, d_logits, jnp.zeros_like(t), np.zeros(rows.shape, jax.dtypes.float0)
 
 
