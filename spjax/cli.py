@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    from spjax.training.compilation import enable_compilation_cache
+
+    enable_compilation_cache()  # every command compiles; a second run loads the programs
     try:
         result = args.func(args)
     except (ValueError, TypeError, FileNotFoundError, FileExistsError) as err:

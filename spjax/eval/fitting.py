@@ -1,5 +1,6 @@
 """One small training loop shared by the audit's models (attackers, reconstructor, face
-classifier): AdamW on shuffled mini-batches, model selection on a validation score with early
+classifier): AdamW on shuffled mini-batches (put on the device ahead of the step by
+`spjax.prefetch`, as in the trainers), model selection on a validation score with early
 stopping. Learning rate and weight decay are injected hyperparameters, so a hyper-parameter
 grid or a new seed reuses the compiled step."""
 
@@ -13,6 +14,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
+
+from spjax.prefetch import device_batches
 
 
 def _optimizer():
@@ -76,11 +79,15 @@ def fit(
         # whole batches only (one compiled shape), drawn from fresh permutations.
         steps = max(n // batch, min_steps)
         perm = np.concatenate([rng.permutation(n) for _ in range(-(-steps * batch // n))])
-        losses = []
-        for i in range(steps):
-            idx = perm[i * batch : (i + 1) * batch]
-            params, opt_state, value = step(params, rest, opt_state, x[idx], y[idx])
-            losses.append(value)
+        idx = [perm[i * batch : (i + 1) * batch] for i in range(steps)]
+        losses = []  # device scalars: read once per epoch, not per step
+        minibatches = device_batches((x[i], y[i]) for i in idx)
+        try:
+            for xb, yb in minibatches:
+                params, opt_state, value = step(params, rest, opt_state, xb, yb)
+                losses.append(value)
+        finally:
+            minibatches.close()
         last_loss = float(jnp.mean(jnp.stack(losses)))
         score = validate(nnx.merge(graphdef, params, rest))
         score = tuple(float(v) for v in score) if isinstance(score, tuple) else (float(score),)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -28,11 +29,16 @@ class RunLogger:
         wandb_mode: str = "disabled",
         project: str = "spjax",
         name: str | None = None,
+        keep_until: int | None = None,
     ):
+        """`keep_until`: drop the rows of steps after it before appending (a resumed run
+        starts again after its restored step, so each step is logged once)."""
         if wandb_mode not in WANDB_MODES:
             raise ValueError(f"wandb mode must be one of {WANDB_MODES}, got {wandb_mode!r}")
         self.path = Path(workdir) / "metrics.jsonl"
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if keep_until is not None:
+            truncate_after(self.path, keep_until)
         self._file = self.path.open("a", buffering=1)
         self._wandb = None
         if wandb_mode != "disabled":
@@ -58,6 +64,31 @@ class RunLogger:
         self._file.close()
         if self._wandb is not None:
             self._wandb.finish()
+
+
+def truncate_after(path: str | Path, step: int) -> int:
+    """Rewrite the metrics file `path` without its rows of steps after `step` (and without a
+    line cut by a killed run); returns how many lines were dropped. Atomic: a crash leaves
+    the old file or the new one."""
+    path = Path(path)
+    if not path.exists():
+        return 0
+    kept, dropped = [], 0
+    for line in path.read_text().splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            dropped += bool(line.strip())
+            continue
+        if isinstance(row, dict) and int(row.get("step", 0)) > step:
+            dropped += 1
+        else:
+            kept.append(line)
+    if dropped:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text("".join(line + "\n" for line in kept))
+        os.replace(tmp, path)
+    return dropped
 
 
 def read_metrics(workdir: str | Path, kind: str | None = None) -> list[dict]:

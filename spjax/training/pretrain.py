@@ -17,6 +17,7 @@ import numpy as np
 import optax
 from flax import nnx
 
+from spjax.prefetch import device_batches
 from spjax.training import optim
 from spjax.training.config import ConfigDict, config_hash, to_json
 from spjax.training.logging import RunLogger, progress
@@ -148,23 +149,31 @@ def pretrain_decoder(cfg: ConfigDict, workdir: str | Path) -> dict:
     bs = cfg.train.batch_size
     buckets = length_buckets(train, pad)
     sizes = np.array([len(b) for b in buckets.values()], float)
-    bar = progress(cfg.train.steps, desc="pretrain decoder")
-    for step in range(1, cfg.train.steps + 1):
+
+    def batches():
         # Batches come from one length bucket, cut to that length: short documents (most of
         # them) cost a fraction of the longest one; one compiled step per bucket.
-        width = list(buckets)[rng.choice(len(buckets), p=sizes / sizes.sum())]
-        rows = buckets[width]
-        batch = train[rows[rng.integers(0, len(rows), bs)], :width]
-        state, metrics = train_step(state, batch)
-        if step % cfg.train.log_every == 0 or step == cfg.train.steps:
-            metrics = {k: float(v) for k, v in metrics.items()}
-            if not np.isfinite(metrics["loss"]):
-                raise FloatingPointError(
-                    f"decoder pretraining loss is {metrics['loss']} at step {step}"
-                )
-            logger.log("train", step, **metrics)
-            bar.set_postfix(loss=f"{metrics['loss']:.3f}", acc=f"{metrics['accuracy']:.3f}")
-        bar.update(1)
+        for _ in range(cfg.train.steps):
+            width = list(buckets)[rng.choice(len(buckets), p=sizes / sizes.sum())]
+            rows = buckets[width]
+            yield train[rows[rng.integers(0, len(rows), bs)], :width]
+
+    bar = progress(cfg.train.steps, desc="pretrain decoder")
+    stream = device_batches(batches())
+    try:
+        for step, batch in enumerate(stream, 1):
+            state, metrics = train_step(state, batch)  # read back at log steps only
+            if step % cfg.train.log_every == 0 or step == cfg.train.steps:
+                metrics = {k: float(v) for k, v in metrics.items()}
+                if not np.isfinite(metrics["loss"]):
+                    raise FloatingPointError(
+                        f"decoder pretraining loss is {metrics['loss']} at step {step}"
+                    )
+                logger.log("train", step, **metrics)
+                bar.set_postfix(loss=f"{metrics['loss']:.3f}", acc=f"{metrics['accuracy']:.3f}")
+            bar.update(1)
+    finally:
+        stream.close()
     bar.close()
     val_loss, val_acc = (float(v) for v in eval_step(state, val[:256]))
     logger.log("val", cfg.train.steps, loss=val_loss, accuracy=val_acc)

@@ -18,14 +18,17 @@ from spjax.training.config import ConfigDict
 
 def run_spvlm(cfg: ConfigDict, workdir: str | Path, *, resume: bool = False) -> dict:
     from spjax.sensing import save_sensor
+    from spjax.training.compilation import compile_seconds, watch_compiles
     from spjax.training.evaluate import evaluate, utility_section
     from spjax.training.figures import write_figures
     from spjax.training.trainer import SPVLMTrainer
 
+    watch_compiles()
     t0 = time.time()
     workdir = Path(workdir)
     trainer = SPVLMTrainer(cfg, workdir, resume=resume)
     setup_seconds = time.time() - t0
+    t_train = time.time()
     final = trainer.train()
     if jax.process_index() != 0:
         return {"summary": f"process {jax.process_index()} finished training"}
@@ -65,6 +68,14 @@ def run_spvlm(cfg: ConfigDict, workdir: str | Path, *, resume: bool = False) -> 
             "train": round(trainer.train_seconds, 1),
             "evaluate": round(time.time() - t_eval, 1),
             "total": round(time.time() - t0, 1),
+            # tracing + XLA compilation (or its load from the cache) within each stage
+            "compile": {
+                "setup": round(compile_seconds(t0, t_train), 1),
+                "train": round(compile_seconds(t_train, t_eval), 1),
+                "evaluate": round(compile_seconds(t_eval), 1),
+            },
+            # the loop's wait for the next batch: an upper bound on the device's input wait
+            "input_wait": round(trainer.loop_stats["input_wait_s"], 1),
         },
         "devices": [str(x) for x in jax.devices()],
     }
