@@ -36,7 +36,8 @@ def binary_patterns(k=5, h=4, w=8, seed=1):
 @pytest.mark.parametrize("fmt", ALL_FORMATS)
 @pytest.mark.parametrize("kind", ["signed", "binary"])
 def test_round_trip_small_device(tmp_path, fmt, kind):
-    # 27 patterns -> 54 split frames: the DLPC formats need three images, the last partial.
+    # 27 patterns -> 54 split frames + 4 calibration frames: the DLPC formats need three
+    # images, the last partial.
     pats = signed_patterns(k=27) if kind == "signed" else binary_patterns(k=27)
     out = export_patterns(
         pats, fmt, tmp_path / "out", device="20x24", zoom=2, offset=(5, 3), flip_h=True, rotate=90
@@ -44,7 +45,8 @@ def test_round_trip_small_device(tmp_path, fmt, kind):
     back, manifest = read_export(out)
     assert back.dtype == np.float32 and np.array_equal(back, pats)
     assert manifest["split"] is (kind == "signed")
-    assert manifest["n_frames"] == (54 if kind == "signed" else 27)
+    assert manifest["n_frames"] == 4 + (54 if kind == "signed" else 27)
+    assert manifest["calibration"]["off"] == [0, 1] and manifest["calibration"]["on"] == [2, 3]
     assert manifest["k"] == 27 and (manifest["h"], manifest["w"]) == (4, 8)
     assert manifest["sampling_rate"] == pytest.approx(27 / 32)
     assert manifest["geometry"]["region"] == {"top": 5, "left": 3, "height": 16, "width": 8}
@@ -112,12 +114,24 @@ def test_manifest_records_settings(tmp_path):
     assert (m["exposure_us"], m["dark_us"], m["frame_period_us"]) == (250.0, 12.5, 262.5)
     assert m["format"] == "npz" and m["spjax_version"]
     assert len(m["config_hash"]) == 64 and len(m["patterns_sha256"]) == 64
-    assert [(f["pattern"], f["sign"]) for f in m["frames"]] == [(0, 1), (0, -1), (1, 1), (1, -1)]
+    assert m["manifest_version"] == 2 and m["n_frames"] == 8
+    # Two all-off and two all-on calibration frames open the frame time, then the pairs.
+    assert [(f["pattern"], f["sign"], f.get("calibration")) for f in m["frames"]] == [
+        (None, 0, "off"),
+        (None, 0, "off"),
+        (None, 0, "on"),
+        (None, 0, "on"),
+        (0, 1, None),
+        (0, -1, None),
+        (1, 1, None),
+        (1, -1, None),
+    ]
+    assert len(m["sequence_sha256"]) == 64
     assert m["sensor"]["k"] == 2 and m["sensor"]["split"] is True
 
 
 def test_png_is_one_bit_with_zero_padded_names(tmp_path):
-    out = export_patterns(binary_patterns(k=3), "png", tmp_path / "p", zoom=3)
+    out = export_patterns(binary_patterns(k=3), "png", tmp_path / "p", zoom=3, calibration=0)
     names = sorted(p.name for p in out.glob("*.png"))
     assert names == ["frame_0000.png", "frame_0001.png", "frame_0002.png"]
     raw = (out / names[0]).read_bytes()
@@ -129,7 +143,7 @@ def test_png_is_one_bit_with_zero_padded_names(tmp_path):
 def test_alp4_sequence_and_msb_first_bitplanes(tmp_path):
     pats = np.zeros((1, 1, 16), np.float32)
     pats[0, 0, 0] = 1  # first pixel of the row only
-    out = export_patterns(pats, "alp4", tmp_path / "a", device="16x1")
+    out = export_patterns(pats, "alp4", tmp_path / "a", device="16x1", calibration=0)
     seq = np.load(out / "sequence.npy")
     planes = np.load(out / "bitplanes.npy")
     assert seq.dtype == np.uint8 and seq.shape == (1, 1, 16)

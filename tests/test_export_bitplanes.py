@@ -18,6 +18,7 @@ from spjax.export import (
     read_export,
     to_frames,
 )
+from spjax.export.calibration import sequence_sha256
 from spjax.sensing import Sensor
 
 
@@ -55,7 +56,7 @@ def test_gray_round_trip_every_format(tmp_path, fmt):
         pats, fmt, tmp_path / "e", bit_depth=8, device=None if fmt in ("png", "npz") else "16x16"
     )
     back, m = read_export(out)
-    assert m["bit_depth"] == 8 and m["n_frames"] == 3 * 2 * 8
+    assert m["bit_depth"] == 8 and m["n_frames"] == 4 + 3 * 2 * 8
     expected = (np.round(pats.astype(np.float64) * 255) / 255).astype(np.float32)
     assert np.array_equal(back, expected)
     assert np.abs(back - pats).max() <= 0.5 / 255 + 1e-7
@@ -65,7 +66,7 @@ def test_eight_bit_planes_fill_one_dlpc900_channel_as_a_gray_image(tmp_path):
     # With b = 8 each physical pattern occupies one whole colour channel, which is how the
     # DLPC900 shows native 8-bit patterns: the channel value is the gray level.
     pats = np.array([[[0.0, 100 / 255], [200 / 255, 1.0]]], np.float32)
-    out = export_patterns(pats, "dlpc900", tmp_path / "e", bit_depth=8, device="2x2")
+    out = export_patterns(pats, "dlpc900", tmp_path / "e", bit_depth=8, device="2x2", calibration=0)
     with Image.open(out / "image_0000.bmp") as img:
         rgb = np.asarray(img)
     assert rgb[..., 0].tolist() == [[0, 100], [200, 255]] and not rgb[..., 1:].any()
@@ -108,9 +109,14 @@ def test_gray_out_of_range_and_missing_plane(tmp_path):
     out = export_patterns(np.full((1, 2, 2), 0.5, np.float32), "png", tmp_path / "e", bit_depth=4)
     path = out / "manifest.json"
     m = json.loads(path.read_text())
-    del m["frames"][2]["plane"]
+    del m["frames"][6]["plane"]  # after the 4 calibration frames
     path.write_text(json.dumps(m))
-    with pytest.raises(ValueError, match="frame order: entry 2"):
+    with pytest.raises(ValueError, match="sequence_sha256"):
+        read_export(out)
+    # Resealed (as a forger would), the decoder still refuses it.
+    m["sequence_sha256"] = sequence_sha256(m["frames"], m["calibration"])
+    path.write_text(json.dumps(m))
+    with pytest.raises(ValueError, match="frame order: entry 6"):
         read_export(out)
 
 

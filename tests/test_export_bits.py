@@ -1,4 +1,7 @@
-"""Bit order of the TI 24-bit pattern images, checked pixel by pixel and in the raw BMP bytes."""
+"""Bit order of the TI 24-bit pattern images, checked pixel by pixel and in the raw BMP bytes.
+
+Exports here have no calibration frames (`calibration=0`), so frame i is pattern frame i;
+tests/test_export_calibration.py checks where calibration frames go."""
 
 from __future__ import annotations
 
@@ -39,7 +42,7 @@ def raw_bmp_pixel(data: bytes, row: int, col: int) -> tuple[int, int, int]:
 @pytest.mark.parametrize("position", range(24))
 def test_single_lit_pattern_sets_one_bit_of_one_channel(tmp_path, fmt, position):
     out = export_patterns(
-        one_lit(position), fmt, tmp_path / "e", device="9x6", zoom=2, offset=(1, 2)
+        one_lit(position), fmt, tmp_path / "e", device="9x6", zoom=2, offset=(1, 2), calibration=0
     )
     with Image.open(out / "image_0000.bmp") as img:
         assert img.format == "BMP" and img.mode == "RGB" and img.size == (9, 6)
@@ -66,7 +69,7 @@ def test_split_pairs_interleave_bits_and_span_images(tmp_path, fmt):
     # them (even bits = P+ lit on the top row, odd bits = P- lit on the bottom row).
     pats = np.ones((13, 2, 2), np.float32)
     pats[:, 1, :] = -1.0
-    out = export_patterns(pats, fmt, tmp_path / "e")
+    out = export_patterns(pats, fmt, tmp_path / "e", calibration=0)
     with Image.open(out / "image_0000.bmp") as img0, Image.open(out / "image_0001.bmp") as img1:
         assert img0.size[::-1] == NATIVE[fmt]
         a, b = np.asarray(img0), np.asarray(img1)

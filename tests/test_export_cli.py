@@ -38,10 +38,14 @@ def test_family_export_then_import(tmp_path, capsys):
         == 0
     )
     printed = capsys.readouterr().out
-    assert "exported 32 frames (K=16, 8x8, r=0.25, split=True) as dlpc900" in printed
+    assert (
+        "exported 36 frames (K=16, 8x8, r=0.25, split=True; 2 all-off + 2 all-on calibration "
+        "frames first) as dlpc900" in printed
+    )
     assert "device 1920x1080, zoom 135" in printed
     assert cli.main(["import-patterns", str(out)]) == 0
-    assert "verified 2 files" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "verified 2 files" in printed and "2 all-off + 2 all-on calibration frames" in printed
     m = json.loads((out / "manifest.json").read_text())
     assert m["sensor"]["family"] == "hadamard:low_frequency"  # bare "hadamard": the 2-D order
 
@@ -230,7 +234,7 @@ def test_default_recipe_style_learned_sensor_from_run_dir(tmp_path, fmt, capsys)
         cli.main(["export", "--run", str(tmp_path / "run"), "--format", fmt, "--out", str(out)])
         == 0
     )
-    assert "exported 102 frames (K=51, 32x32, r=0.0498, split=True)" in capsys.readouterr().out
+    assert "exported 106 frames (K=51, 32x32, r=0.0498, split=True;" in capsys.readouterr().out
     back = import_patterns(out)
     assert np.array_equal(np.asarray(back.patterns()), np.asarray(sensor.patterns()))
     frames = jax.random.uniform(jax.random.key(2), (3, 32, 32))

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from spjax.export import export_patterns, make_placement, read_export, to_frames
+from spjax.export.calibration import sequence_sha256
 from spjax.export.manifest import sha256_file
 
 
@@ -212,10 +213,10 @@ def test_dlpc_unused_bits_must_be_zero(tmp_path):
     out = export_patterns(pats(k=2), "dlpc900", tmp_path / "e", device="4x4")
     with Image.open(out / "image_0000.bmp") as img:
         rgb = np.asarray(img).copy()
-    rgb[..., 2] = 0x80  # bit 23: no frame lives there (only 4 frames)
+    rgb[..., 2] = 0x80  # bit 23: no frame lives there (only 4 + 4 calibration frames)
     Image.fromarray(rgb).save(out / "image_0000.bmp", format="BMP")
     rehash(out, "image_0000.bmp")
-    with pytest.raises(ValueError, match="bits beyond the 4 listed frames"):
+    with pytest.raises(ValueError, match="bits beyond the 8 listed frames"):
         read_export(out)
 
 
@@ -223,7 +224,12 @@ def test_tampered_frame_order_is_caught(tmp_path):
     out = export_patterns(pats(), "npz", tmp_path / "e")
     path = out / "manifest.json"
     m = json.loads(path.read_text())
-    m["frames"][0]["sign"], m["frames"][1]["sign"] = -1, 1
+    m["frames"][4]["sign"], m["frames"][5]["sign"] = -1, 1  # after the calibration frames
+    path.write_text(json.dumps(m))
+    with pytest.raises(ValueError, match="sequence_sha256"):
+        read_export(out)
+    # Resealed (as a forger would), the order stored beside the frames still disagrees.
+    m["sequence_sha256"] = sequence_sha256(m["frames"], m["calibration"])
     path.write_text(json.dumps(m))
     with pytest.raises(ValueError, match="frame order differs"):
         read_export(out)

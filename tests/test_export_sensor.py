@@ -54,7 +54,7 @@ def test_every_format_round_trips_split_and_nonsplit(tmp_path, fmt, name, frames
     assert np.array_equal(np.asarray(back(frames)), np.asarray(sensor(frames)))
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["split"] is sensor.split
-    assert manifest["n_frames"] == sensor.physical_frames
+    assert manifest["n_frames"] == sensor.physical_frames + 4  # + the calibration frames
     assert manifest["sensor"] == sensor.describe()
 
 

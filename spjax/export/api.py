@@ -1,8 +1,9 @@
 """Export a sensor's patterns to DMD files, and import them back with verification.
 
 Export: sensor -> displayed patterns (hard, or quantised bit-planes) -> binary frames (split
-pairs interleaved) -> oriented, zoomed and placed on the device -> format files ->
-manifest with checksums. Import runs the same chain backwards and checks every step.
+pairs interleaved, after the all-off/all-on calibration frames) -> oriented, zoomed and placed
+on the device -> format files -> manifest with checksums. Import runs the same chain
+backwards and checks every step.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from spjax import __version__
+from spjax.export import calibration as calibration_mod
 from spjax.export import frames as frames_mod
 from spjax.export.formats import get_format
 from spjax.export.geometry import Placement, make_placement
@@ -157,6 +159,7 @@ def export_patterns(
     split: bool | None = None,
     bit_depth: int | None = None,
     overwrite: bool = False,
+    calibration=calibration_mod.DEFAULT,
 ) -> Path:
     """Write a sensor's hard patterns as DMD files plus ``manifest.json``; return the folder.
 
@@ -171,9 +174,15 @@ def export_patterns(
     entries carry ``plane``, ``weight`` = 2^j / (2^b - 1) and ``exposure_us`` =
     ``exposure_us`` * 2^j / 2^(b-1) (the most significant plane gets the full exposure).
     The imported sensor then holds the quantised patterns.
+
+    ``calibration`` (default 2 all-off and 2 all-on frames) puts that many calibration frames
+    at the start of every frame time, so a recording measures its detector's dark level and
+    gain (``spjax ask``); an int n means n of each, None or 0 none (an export as before).
+    Calibration frames of a bit-plane export are shown for ``exposure_us``.
     """
     form = get_format(fmt)
     bit_depth = frames_mod.check_bit_depth(bit_depth)
+    n_calibration = calibration_mod.check_calibration(calibration)
     source = _source(sensor_or_patterns, split, bit_depth)
     exposure_us = _check_time("exposure_us", exposure_us, True)
     dark_us = _check_time("dark_us", dark_us, False)
@@ -193,6 +202,10 @@ def export_patterns(
     if bit_depth is not None:
         for entry in order:
             entry["exposure_us"] = exposure_us * 2 ** entry["plane"] / 2 ** (bit_depth - 1)
+    frames, order, cal_section = calibration_mod.prepend(frames, order, n_calibration)
+    if bit_depth is not None:
+        for entry in order[: cal_section["n_frames"]]:
+            entry["exposure_us"] = exposure_us
     out_dir = Path(out_dir)
     _prepare_out_dir(out_dir, overwrite)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -216,6 +229,7 @@ def export_patterns(
             "w": w,
             "sampling_rate": k / (h * w),
             "n_frames": len(order),
+            "calibration": cal_section,
             "bit_depth": bit_depth,
             "exposure_us": exposure_us,
             "dark_us": dark_us,
@@ -226,6 +240,7 @@ def export_patterns(
             "config_hash": config_hash(source.description),
             "patterns_sha256": patterns_sha256(source.patterns, bit_depth),
             "spjax_version": __version__,
+            "sequence_sha256": calibration_mod.sequence_sha256(order, cal_section),
             "frames": [dict(o, **loc) for o, loc in zip(order, locations, strict=True)],
         }
         write_manifest(tmp, manifest)
@@ -252,7 +267,9 @@ def read_frames(directory) -> tuple[np.ndarray, dict]:
         manifest["geometry"], h=h, w=w, device_h=device["height"], device_w=device["width"]
     )
     oriented = form.read(directory, manifest["frames"], placement)
-    return placement.unorient(oriented), manifest
+    frames = placement.unorient(oriented)
+    calibration_mod.verify_frames(frames, manifest, directory)
+    return frames, manifest
 
 
 def read_export(directory) -> tuple[np.ndarray, dict]:

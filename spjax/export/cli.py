@@ -25,6 +25,16 @@ def _offset(text: str) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
+def _calibration(text: str) -> tuple[int, int]:
+    m = re.fullmatch(r"\s*(\d+)\s*(?:,\s*(\d+)\s*)?", text)
+    if not m:
+        raise argparse.ArgumentTypeError(
+            f"expected N (N all-off and N all-on frames) or OFF,ON such as 2,2 or 0, got {text!r}"
+        )
+    n_off = int(m.group(1))
+    return n_off, int(m.group(2) if m.group(2) is not None else n_off)
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "export",
@@ -83,6 +93,14 @@ def register(subparsers) -> None:
         type=int,
         metavar="B",
         help="export gray-level patterns as B bit-planes each (1-8; default: hard patterns only)",
+    )
+    p.add_argument(
+        "--calibration",
+        type=_calibration,
+        default=(2, 2),
+        metavar="OFF[,ON]",
+        help="all-off and all-on calibration frames at the start of every frame time, so a "
+        "recording measures its detector's dark level and gain (default 2,2; 0: none)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace an earlier export in --out")
     p.add_argument("--preview", metavar="FILE.png", help="also save a picture of the export")
@@ -148,13 +166,16 @@ def _export(args) -> int:
         dark_us=args.dark_us,
         bit_depth=args.bit_depth,
         overwrite=args.overwrite,
+        calibration=args.calibration,
     )
     m = json.loads((out / "manifest.json").read_text())
     g = m["geometry"]
     planes = f", {m['bit_depth']} bit-planes each" if m["bit_depth"] else ""
+    cal = m["calibration"]
     print(
         f"exported {m['n_frames']} frames (K={m['k']}, {m['h']}x{m['w']}, "
-        f"r={m['sampling_rate']:.4g}, split={m['split']}{planes}) as {m['format']} to {out}"
+        f"r={m['sampling_rate']:.4g}, split={m['split']}{planes}; {len(cal['off'])} all-off + "
+        f"{len(cal['on'])} all-on calibration frames first) as {m['format']} to {out}"
     )
     print(
         f"device {m['device']['width']}x{m['device']['height']}, zoom {g['zoom']}, "
@@ -169,15 +190,23 @@ def _export(args) -> int:
 
 def _import(args) -> int:
     from spjax.export.api import import_patterns
+    from spjax.export.calibration import manifest_calibration
     from spjax.export.manifest import read_manifest
 
     sensor = import_patterns(args.dir)
     m = read_manifest(Path(args.dir))
+    cal = manifest_calibration(m)
+    calibration = (
+        f"{len(cal['off'])} all-off + {len(cal['on'])} all-on calibration frames"
+        if cal["n_frames"]
+        else "no calibration frames"
+        + (" (manifest version 1)" if m["manifest_version"] == 1 else "")
+    )
     print(
         f"verified {len(m['files'])} files in {args.dir}: {m['format']}, {m['n_frames']} "
         f"frames, K={m['k']}, {m['h']}x{m['w']}, r={m['sampling_rate']:.4g}, "
         f"split={m['split']}{', bit depth ' + str(m['bit_depth']) if m.get('bit_depth') else ''}"
-        f", patterns sha256 {m['patterns_sha256'][:16]}…"
+        f", {calibration}, patterns sha256 {m['patterns_sha256'][:16]}…"
     )
     if args.save_sensor:
         from spjax.sensing import save_sensor

@@ -38,6 +38,8 @@ def render_preview(directory, out_png, n_patterns: int = 3) -> Path:
     g = m["geometry"]
     by_key: dict[tuple[int, int], list[int]] = {}
     for e in m["frames"]:
+        if e.get("calibration"):
+            continue
         by_key.setdefault((e["pattern"], e["sign"]), []).append(e["frame"])
     for i, p in enumerate(chosen):
         ax = axes[f"pattern{i}"]

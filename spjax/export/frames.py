@@ -8,7 +8,8 @@ q / (2^b - 1) and shown as b binary *bit-planes*, least significant first, where
 weight 2^j / (2^b - 1). A detector that integrates the planes with exposure times in the
 ratio 2^j (the manifest lists them), or software that adds plane measurements with those
 weights, recovers the quantised pattern's measurement. Frame order for pattern k: P+ planes
-0..b-1, then P- planes 0..b-1 (if split).
+0..b-1, then P- planes 0..b-1 (if split). An export puts its calibration frames (all-off,
+all-on; spjax.export.calibration) before these; `from_frames` checks and skips them.
 """
 
 from __future__ import annotations
@@ -131,7 +132,9 @@ def to_frames(
 def from_frames(
     frames: np.ndarray, order: list[dict], k: int, split: bool, bit_depth: int | None = None
 ) -> np.ndarray:
-    """Inverse of :func:`to_frames`: ``(F, H, W)`` 0/1 frames -> ``(K, H, W)`` float32."""
+    """Inverse of :func:`to_frames`: ``(F, H, W)`` 0/1 frames -> ``(K, H, W)`` float32.
+    Calibration entries of ``order`` (``calibration`` "off"/"on") must be all-off / all-on
+    frames and are skipped."""
     bit_depth = check_bit_depth(bit_depth)
     planes = 1 if bit_depth is None else bit_depth
     signs = (1, -1) if split else (1,)
@@ -140,6 +143,9 @@ def from_frames(
         raise ValueError(f"frame order: expected {f} entries (one per frame), got {len(order)}")
     seen: dict[tuple[int, int, int], int] = {}
     for i, entry in enumerate(order):
+        if isinstance(entry, dict) and entry.get("calibration") is not None:
+            _check_calibration_frame(frames[i], entry, i)
+            continue
         try:
             key = (
                 int(entry["pattern"]),
@@ -183,3 +189,18 @@ def from_frames(
         )
     levels = magnitude[:, 0] - (magnitude[:, 1] if split else 0)
     return from_levels(levels, bit_depth)
+
+
+def _check_calibration_frame(frame: np.ndarray, entry: dict, i: int) -> None:
+    from spjax.export.calibration import KINDS, check_frame
+
+    if (
+        entry["calibration"] not in KINDS
+        or entry.get("frame") != i
+        or entry.get("pattern") is not None
+    ):
+        raise ValueError(
+            f"frame order: entry {i} is not a valid calibration frame "
+            f"(expected frame {i}, pattern null, calibration 'off' or 'on'): {entry}"
+        )
+    check_frame(frame, entry["calibration"], f"frames: frame {i}")

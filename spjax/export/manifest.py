@@ -9,6 +9,10 @@ stored), ``exposure_us``, ``dark_us``, ``timing``, ``photons`` (the noise model 
 JSON), ``bit_depth`` (null for hard patterns, else the bit-planes per physical pattern),
 ``patterns_sha256`` (SHA-256 of the patterns' integer levels, see :func:`patterns_sha256`),
 ``spjax_version`` and ``files`` (SHA-256 of every other file in the directory).
+
+Version 2 adds the calibration frames (all-off and all-on, at the start of every frame time):
+``calibration`` and ``sequence_sha256`` (spjax.export.calibration). Version-1 manifests,
+written before calibration frames existed, are still read: they have none.
 """
 
 from __future__ import annotations
@@ -19,10 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
+from spjax.export import calibration
 from spjax.jsonio import content_hash
 
 MANIFEST = "manifest.json"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # 1: before calibration frames (none), still imported
 REQUIRED = (
     "manifest_version",
     "format",
@@ -113,16 +119,21 @@ def validate_manifest(manifest, path) -> dict:
     if missing:
         raise ValueError(f"{path}: missing keys {missing}")
     _check_types(path, manifest)
-    if manifest["manifest_version"] != MANIFEST_VERSION:
+    version = manifest["manifest_version"]
+    if isinstance(version, bool) or version not in READABLE_VERSIONS:
         raise ValueError(
-            f"{path}: expected manifest_version {MANIFEST_VERSION}, got "
-            f"{manifest['manifest_version']!r}"
+            f"{path}: expected manifest_version in {READABLE_VERSIONS}, got {version!r} "
+            "(written by a newer spjax?)"
         )
     if len(manifest["frames"]) != manifest["n_frames"]:
         raise ValueError(
             f"{path}: n_frames is {manifest['n_frames']} but "
             f"{len(manifest['frames'])} frames are listed"
         )
+    if version >= 2:
+        calibration.validate(manifest, path)
+    elif any(e.get("calibration") for e in manifest["frames"]):
+        raise ValueError(f"{path}: a version-1 manifest cannot hold calibration frames")
     return manifest
 
 

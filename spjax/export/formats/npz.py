@@ -1,5 +1,6 @@
 """``npz``: all frames in one ``patterns.npz``: uint8 0/1 ``frames (F, H_dmd, W_dmd)`` plus
 metadata arrays (``order`` (F, 3): pattern index, sign and bit-plane (0 for hard patterns);
+a calibration frame is pattern -1, sign 0;
 ``zoom``, ``offset`` (row, col), ``device`` (height, width), ``flips`` (h, v), ``rotate``)."""
 
 from __future__ import annotations
@@ -32,7 +33,11 @@ def write(
 
 
 def _order_array(order: list[dict]) -> np.ndarray:
-    rows = [[e.get("pattern"), e.get("sign"), e.get("plane", 0)] for e in order]
+    # Calibration frames have no pattern: -1 keeps the array integer.
+    rows = [
+        [-1 if e.get("calibration") else e.get("pattern"), e.get("sign"), e.get("plane", 0)]
+        for e in order
+    ]
     try:
         return np.array(rows, np.int32).reshape(-1, 3)
     except (TypeError, ValueError):
