@@ -3,7 +3,9 @@
 Fast tests check the measurement side with a fixed Hadamard sensor (no trained run): the
 recording formats, the export check, the detector calibration and the differencing, against
 the Sensor's own measurements of the same clips and noise draw. Slow tests train a tiny run
-once and check that `spjax ask` on a recording gives the in-simulation answers."""
+once and check that `spjax ask` on a recording gives the in-simulation answers.
+tests/test_deploy_calibration.py checks the detector estimates statistically (coverage,
+drift, the fallback for exports without calibration frames)."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from spjax.deploy import (
     write_samples,
 )
 from spjax.deploy.record import render_clips, world
+from spjax.deploy.stream import check_stream
 from spjax.export import export_patterns
 from spjax.export.manifest import read_manifest
 from spjax.sensing import NoiseModel, Sensor
@@ -40,8 +43,8 @@ def hadamard_sensor(order="low_frequency", rate=0.1, photons=PHOTONS, **kw):
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    """A 16×16 Hadamard sensor (K = 26, 52 DMD frames) exported for both DMD families, and
-    six unseen clips of 6 frames."""
+    """A 16×16 Hadamard sensor (K = 26, 52 DMD frames + 4 calibration frames) exported for
+    both DMD families, and six unseen clips of 6 frames."""
     base = tmp_path_factory.mktemp("deploy")
     sensor = hadamard_sensor()
     dirs = {
@@ -58,10 +61,14 @@ def check(export, sensor):
 
 
 def measure_back(export_dir, sensor, samples, **given):
+    """What `spjax ask` does before the encoder: the export and stream checks, the detector
+    (its report gets the stream checks under "stream"), the differenced measurements."""
     manifest, frames, source = load_manifest(export_dir)
     layout = check_export(manifest, sensor, frames, source)
+    stream = check_stream(samples, layout, timing=sensor.timing)
     frames2d, left = frame_times(samples, layout.n_frames)
     detector, report = estimate_detector(frames2d, layout, sensor.noise, **given)
+    report["stream"] = stream
     return to_measurements(frames2d, layout, detector, sensor.noise, sensor.n_pixels), report, left
 
 
@@ -69,13 +76,13 @@ def measure_back(export_dir, sensor, samples, **given):
 def test_noiseless_recording_gives_the_sensors_measurements(exported, fmt):
     sensor, dirs, clips = exported
     samples, _ = simulate_samples(dirs[fmt], clips, gain=2.5, dark=130.0, noiseless=True)
-    assert samples.shape == (6 * 6 * 52,)
+    assert samples.shape == (6 * 6 * 56,)
     y, report, left = measure_back(dirs[fmt], sensor, samples, gain=2.5, dark=130.0)
     want = np.asarray(sensor(clips, noiseless=True)).reshape(-1, sensor.k)
     assert left == 0 and report["gain"]["how"] == "given"
     np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-3)
     # The pair sums agree inside every frame time, and not one sample off.
-    align = report["checks"]["pair_sum_dispersion"]
+    align = report["stream"]["pair_sum_dispersion"]
     assert align["as_recorded"] < 1e-6 * align["one_sample_later"]
     # Without the gain: no shot noise to calibrate on, said so.
     with pytest.raises(RecordingError, match="no measurable shot noise|no shot noise"):
@@ -98,22 +105,25 @@ def test_noisy_recording_same_draw_and_estimated_detector(exported, fmt):
     same = np.abs(y - sim) < 1e-3 * noise_std + 1e-4
     assert same.mean() > 0.9
     assert np.abs(y - sim).max() < 8 * noise_std
-    # Estimated: dark from the all-off P− of the all-ones row, gain by photon transfer.
+    # Measured: dark from the all-off calibration frames, gain from the shot noise of the
+    # all-on frames and the pair sums.
     y_est, report, _ = measure_back(dirs[fmt], sensor, samples)
     gain, dark = report["gain"], report["dark"]
+    assert report["method"] == "dark frames" and not report["warnings"]
     assert "photon transfer" in gain["how"] and "all-off" in dark["how"]
     assert abs(gain["value"] / 2.5 - 1) < 4 * gain["relative_standard_error"] + 1e-3
-    assert abs(dark["value"] - 130.0) < 1.0
+    lo, hi = dark["interval_95"]
+    assert abs(dark["value"] - 130.0) < 1e-6 and lo <= 130.0 <= hi
     np.testing.assert_allclose(y_est, y * 2.5 / gain["value"], rtol=1e-4, atol=1e-2)
-    ratio = report["checks"]["pair_sum_variance_over_shot_noise"]
-    assert 0.9 < ratio < 1.1
+    assert report["checks"]["variance_check_z"] < 4
 
 
 def test_gain_and_dark_without_an_all_off_frame(exported, tmp_path):
-    """Hadamard rows without the all-ones row 0: the dark offset cancels in y+ − y−, and
-    the gain comes from the slope of the photon-transfer fit or must be given."""
+    """An export without calibration frames of Hadamard rows without the all-ones row 0: the
+    dark offset cancels in y+ − y−, and the gain comes from the slope of the photon-transfer
+    fit or must be given."""
     sensor = Sensor.from_hadamard_rows(16, 16, np.arange(1, 14), noise=NoiseModel(PHOTONS))
-    out = export_patterns(sensor, "npz", tmp_path / "seq")
+    out = export_patterns(sensor, "npz", tmp_path / "seq", calibration=0)
     clips = exported[2]
     samples, _ = simulate_samples(out, clips, seed=2, gain=0.5, dark=-40.0)
     y, report, _ = measure_back(out, sensor, samples, gain=0.5)
@@ -169,7 +179,7 @@ def test_recording_of_another_export_is_refused(exported, tmp_path):
     more = export_patterns(hadamard_sensor(rate=0.2), "dlpc900", tmp_path / "more")
     other_order = export_patterns(hadamard_sensor(order="sequency"), "alp4", tmp_path / "seq")
     for export, message in (
-        (more, r"K \(patterns\): export 51, run 26; .*frame count: export 102, run 52"),
+        (more, r"K \(patterns\): export 51, run 26; frame count: export 106, run 52 \+ 4 cal"),
         (other_order, "patterns differ: .*differ.*checksum"),
         (other_order / "manifest.json", "patterns differ \\(checksum"),
     ):
@@ -200,25 +210,35 @@ def test_misaligned_truncated_and_unidentifiable(exported):
     with pytest.raises(RecordingError, match="misaligned by one sample"):
         measure_back(dirs["dlpc900"], sensor, samples[1:])
     _, _, left = measure_back(dirs["dlpc900"], sensor, samples[:-7])
-    assert left == 52 - 7
+    assert left == 56 - 7
     noiseless = hadamard_sensor(photons=None)
     with pytest.raises(RecordingError, match="no NoiseModel.*give --gain"):
         measure_back(dirs["dlpc900"], noiseless, samples)
+    with pytest.raises(ValueError, match="expected a value > 0"):
+        estimate_detector(np.ones((2, 26)), None, None, gain=-1.0)
+    # Unsplit patterns: the calibration frames measure the dark offset (which does not
+    # cancel here) and the gain (from the two all-on frames' shot noise alone).
     unsplit = Sensor.from_patterns(
         (np.asarray(sensor.patterns()) > 0).astype(np.float32), noise=NoiseModel(PHOTONS)
     )
-    with pytest.raises(ValueError, match="expected a value > 0"):
-        estimate_detector(np.ones((2, 26)), None, None, gain=-1.0)
     out = export_patterns(unsplit, "npz", dirs["dlpc900"].parent / "unsplit")
-    raw, _ = simulate_samples(out, clips, seed=1)
+    raw, _ = simulate_samples(out, clips, seed=1, gain=1.5, dark=40.0)
+    y, report, _ = measure_back(out, unsplit, raw, gain=1.5)
+    assert report["dark"]["value"] == pytest.approx(40.0, abs=1e-6)
+    want = np.asarray(unsplit(clips, jax.random.key(1))).reshape(-1, 26)
+    np.testing.assert_allclose(y, want, rtol=1e-4, atol=0.5)
+    _, report, _ = measure_back(out, unsplit, raw)
+    assert "2 all-on calibration frames" in report["gain"]["how"]
+    assert abs(report["gain"]["value"] / 1.5 - 1) < 4 * report["gain"]["relative_standard_error"]
+    # Without calibration frames, neither is identifiable.
+    old = export_patterns(unsplit, "npz", dirs["dlpc900"].parent / "unsplit_old", calibration=0)
+    raw, _ = simulate_samples(old, clips, seed=1)
     with pytest.raises(RecordingError, match="not split ±1 pairs"):
-        measure_back(out, unsplit, raw)
+        measure_back(old, unsplit, raw)
     with pytest.raises(RecordingError, match="give --dark"):
-        measure_back(out, unsplit, raw, gain=1.0)
-    y, report, _ = measure_back(out, unsplit, raw, gain=1.0, dark=0.0)
-    np.testing.assert_allclose(
-        y, np.asarray(unsplit(clips, jax.random.key(1))).reshape(-1, 26), rtol=1e-4, atol=0.5
-    )
+        measure_back(old, unsplit, raw, gain=1.0)
+    y, report, _ = measure_back(old, unsplit, raw, gain=1.0, dark=0.0)
+    np.testing.assert_allclose(y, want, rtol=1e-4, atol=0.5)
 
 
 # -- a trained run: the whole loop through the command line ---------------------------------
@@ -329,7 +349,7 @@ def test_truncated_and_differenced_recordings_and_errors(trained, tmp_path, caps
     rec = tmp_path / "rec.npy"
     record(exports["dlpc900"], rec, clips=2, run=run, seed=1, noiseless=True)
     full = np.load(rec)
-    per_frame = 52
+    per_frame = 56  # K = 26 split pairs + 4 calibration frames
     # Cut inside the second clip's fourth frame: one window answered, the rest reported.
     np.save(tmp_path / "cut.npy", full[: (8 + 3) * per_frame + 5])
     got = ask(pipe, tmp_path / "cut.npy", export=exports["dlpc900"], gain=1.0, dark=0.0)

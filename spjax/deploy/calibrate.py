@@ -7,19 +7,20 @@ Model of one raw sample (what `spjax sensing record` simulates and `spjax ask` i
 
 where c are the photon counts of the run's `NoiseModel` (mean photons·⟨P, x⟩/N + its dark
 counts, shot and read noise; without a NoiseModel c = ⟨P, x⟩ itself), `gain` is the DAQ's
-units per count and `dark` a constant offset on every sample. Inversion:
-c = (sample − dark)/gain, then `NoiseModel.to_inner` (the Sensor's own mapping), and
-y = y+ − y− over split pairs.
+units per count and `dark` a constant offset on every sample (both may drift slowly).
+Inversion: c = (sample − dark)/gain, then `NoiseModel.to_inner` (the Sensor's own mapping),
+and y = y+ − y− over split pairs.
 
-What the data identify (split pairs of ±1 patterns: P+ + P− lights every mirror, so the
-pair sum s = sample+ + sample− has the same mean for all K pairs of a frame time):
-- `dark` from frames with every mirror off (the P− of an all-ones pattern), whose samples
-  are gain·(dark counts) + dark; else, for split pairs, it cancels in y+ − y− and is not
-  needed (a photon-transfer fit still estimates it when the gain is estimated);
-- `gain` from shot noise (photon transfer): within a frame time the pair sums vary only by
-  noise, Var(s) = gain·(E[s] − 2·dark) + 2·gain²·σ² (σ the read noise in counts), pooled over
-  all frame times; with `dark` unknown, the slope of Var(s) against E[s] across frame times.
-Anything not identifiable must be given (`--gain`, `--dark`), and the error says so.
+How each is found, best first (the report says which, with standard errors):
+- measured from dark frames (`calframes`): the export's all-off calibration frames, or any
+  pattern frame with every mirror off, give the dark level and its noise directly; the
+  all-on calibration frames and the pair sums of ±1 patterns give the gain from their shot
+  noise. With calibration frames in every frame time, both are also followed per block of
+  frame times and a significant drift is corrected (`drift`).
+- photon transfer alone (`photon_transfer`), for recordings without any dark frame: the
+  slope of the pair sums' variance against their mean, checked for consistency; the dark
+  offset cancels in y+ − y− and is only reported.
+- given (`--gain`, `--dark`). Anything not identifiable must be given, and the error says so.
 """
 
 from __future__ import annotations
@@ -28,19 +29,28 @@ import dataclasses
 
 import numpy as np
 
+from spjax.deploy import calframes, drift, photon_transfer
 from spjax.deploy.match import FrameLayout
 from spjax.deploy.recording import RecordingError
 
-MIN_PAIRS = 4  # pairs per frame time for a variance estimate worth pooling
-MAX_REL_ERROR = 0.1  # a photon-transfer slope less certain than this is refused
-SHIFT_FACTOR = 4.0
-PLAUSIBLE_COUNTS = 10.0  # implied counts beyond this × the photon budget: not shot noise  # pair sums this much tighter one sample off: the stream is misaligned
+MIN_PAIRS = 4  # pairs per frame time for a pair-sum variance worth using
+PLAUSIBLE_COUNTS = 10.0  # implied counts beyond this × the photon budget: not shot noise
+GIVEN_DARK_Z = 5.0  # a given --dark this many standard errors off the dark frames: warned
 
 
 @dataclasses.dataclass(frozen=True)
 class Detector:
     gain: float  # raw units per count (per inner-product unit without a NoiseModel)
     dark: float  # raw units added to every sample
+    gains: np.ndarray | None = None  # (M,) per frame time where a gain drift is corrected
+    darks: np.ndarray | None = None  # (M,) per frame time where a dark drift is corrected
+
+    def per_frame_time(self, m: int) -> tuple[np.ndarray, np.ndarray]:
+        gains = np.full(m, self.gain) if self.gains is None else np.asarray(self.gains)
+        darks = np.full(m, self.dark) if self.darks is None else np.asarray(self.darks)
+        if len(gains) != m or len(darks) != m:
+            raise ValueError(f"detector: drift arrays hold {len(gains)} frame times, not {m}")
+        return gains, darks
 
 
 def frame_times(samples: np.ndarray, n_frames: int) -> tuple[np.ndarray, int]:
@@ -49,31 +59,212 @@ def frame_times(samples: np.ndarray, n_frames: int) -> tuple[np.ndarray, int]:
     return samples[: m * n_frames].reshape(m, n_frames), len(samples) - m * n_frames
 
 
-def _pair_stats(frames: np.ndarray, layout: FrameLayout, timing: str):
-    """Mean and within-frame-time variance of the pair sums, (M,) each."""
-    s = frames[:, layout.plus] + frames[:, layout.minus]
-    k = s.shape[1]
-    if timing == "pattern":
-        # The scene moves during a frame time: pair sums drift along the sequence; remove a line.
-        design = np.stack([np.ones(k), np.arange(k) - (k - 1) / 2], 1)
-        coef, *_ = np.linalg.lstsq(design, s.T, rcond=None)
-        resid, dof = s - (design @ coef).T, k - 2
+def _check_given(gain, dark) -> None:
+    for name, value in (("gain", gain), ("dark", dark)):
+        if value is not None and not np.isfinite(value):
+            raise ValueError(f"--{name}: expected a finite number, got {value}")
+    if gain is not None and gain <= 0:
+        raise ValueError(f"--gain: expected a value > 0 (raw units per count), got {gain}")
+
+
+def _entry(value: float, se: float | None, how: str, **extra) -> dict:
+    """A report entry: the value, how it was found and (measured) its error and interval."""
+    out = {"value": float(value), "how": how}
+    if se is not None:
+        out.update(standard_error=float(se), interval_95=calframes.interval(value, se))
+        if value:
+            out["relative_standard_error"] = float(se / abs(value))
+    return {**out, **extra}
+
+
+def _plausible(implied: float, g: float, noise) -> None:
+    """A full-scale scene gives `photons` counts on an all-on frame: far more means the
+    spread is not shot noise (a noiseless or quantised recording), so the fit is void."""
+    budget = noise.photons + 2 * noise.dark
+    if not np.isfinite(implied) or implied > PLAUSIBLE_COUNTS * budget:
+        raise RecordingError(
+            f"gain: the photon-transfer estimate ({g:.3g}) implies {implied:.3g} counts per "
+            f"all-on frame, {implied / budget:.3g}× the run's photon budget {noise.photons:g}: "
+            "the recording carries no measurable shot noise (noiseless or quantised?); give "
+            "--gain"
+        )
+
+
+def _gain_reasons(layout: FrameLayout, noise, m: int, variance_sources: bool) -> list[str]:
+    reasons = []
+    if noise is None:
+        reasons.append("the run's sensor has no NoiseModel (no shot noise to calibrate on)")
+    if not variance_sources:
+        reasons.append(
+            "it has no pair of all-on calibration frames per frame time and its patterns are "
+            "not split ±1 pairs (nothing whose spread is noise alone)"
+            if len(layout.all_off)
+            else "its patterns are not split ±1 pairs (no constant pair sum)"
+            if not layout.complementary
+            else f"it has {len(layout.plus)} pairs per frame time (< {MIN_PAIRS})"
+        )
+    if m < 2:
+        reasons.append("the recording holds fewer than 2 frame times")
+    return reasons
+
+
+def _refuse_gain(reasons: list[str]) -> None:
+    raise RecordingError(
+        "gain: not identifiable from this recording because "
+        + "; ".join(reasons)
+        + "; give --gain (raw units per count)"
+    )
+
+
+def _from_dark_frames(frames, layout, noise, timing, gain, dark, block):
+    """Dark and gain measured from the dark frames (and all-on frames / pair sums)."""
+    m = len(frames)
+    d_c = 0.0 if noise is None else noise.dark
+    st = calframes.frame_stats(frames, layout, timing)
+    off = layout.all_off
+    where = (
+        f"the {len(layout.calibration_off)} all-off calibration frame(s)"
+        if len(layout.calibration_off)
+        else f"the all-off physical frame(s) {off[:4].tolist()}{'…' if len(off) > 4 else ''}"
+    )
+    report, warnings = {"method": "dark frames"}, []
+    if gain is None:
+        sources = st.dof_on > 0 or (st.dof_pairs > 0 and len(layout.plus) >= MIN_PAIRS)
+        reasons = _gain_reasons(layout, noise, m, sources)
+        if reasons:
+            _refuse_gain(reasons)
+        if st.dof_pairs and len(layout.plus) < MIN_PAIRS:
+            st = dataclasses.replace(st, dof_pairs=0, var_ss=st.var_ss * 0)  # too few pairs
+        res = calframes.measure(st, d_c)
+        g = res["gain"]
+        if not (np.isfinite(g) and g > 0):
+            raise RecordingError(
+                "gain: the frames' spread is no larger than the dark frames' (no shot noise: "
+                "a noiseless, clipped or unlit recording?), so the gain is not identifiable; "
+                "give --gain"
+            )
+        _plausible(res["mean_level"] / g, g, noise)
+        used = []
+        if st.dof_on:
+            used.append(f"{len(layout.calibration_on)} all-on calibration frames")
+        if st.dof_pairs:
+            used.append(f"{len(layout.plus)} P+ + P− pair sums (= all mirrors on)")
+        report["gain"] = _entry(
+            g,
+            res["gain_se"],
+            "measured: shot noise of the "
+            + " and the ".join(used)
+            + f" per frame time over {m} frame times, less the dark frames' own variance "
+            f"(photon transfer referred to {where}); standard error: {res['se_method']}",
+            implied_counts_all_on=res["mean_level"] / g,
+        )
+        report["checks"] = {
+            "variance_over_shot_noise": res["variance_over_shot_noise"],
+            "variance_check_z": res["variance_check_z"],
+        }
+        if res["variance_check_z"] > calframes.CHI2_Z:
+            warnings.append(
+                "gain: the frames' spread varies between frame times "
+                f"{np.sqrt(res['variance_over_shot_noise']):.3g}× more than shot noise allows "
+                "(flicker, a non-linear detector, or a moving scene under pattern timing?); "
+                "its standard error is widened by that factor"
+            )
     else:
-        resid, dof = s - s.mean(1, keepdims=True), k - 1
-    return s.mean(1), (resid**2).sum(1) / dof
+        g = float(gain)
+        res = calframes.measure(st, d_c, gain=g)
+        report["gain"] = {"value": g, "how": "given"}
+    measured_dark = _entry(
+        res["dark"],
+        res["dark_se"],
+        f"measured: mean of {where} over {m} frame times"
+        + (f", less gain × {d_c:g} dark counts" if d_c else ""),
+        dark_frame_variance=res["dark_frame_variance"],
+    )
+    if dark is None:
+        d = res["dark"]
+        report["dark"] = measured_dark
+    else:
+        d = float(dark)
+        report["dark"] = {"value": d, "how": "given", "measured": measured_dark}
+        if abs(d - res["dark"]) > GIVEN_DARK_Z * res["dark_se"] + 1e-9 * (abs(d) + 1):
+            warnings.append(
+                f"dark: the given --dark {d:.6g} differs from what the dark frames measure, "
+                f"{res['dark']:.6g} ± {res['dark_se']:.3g}; the given value is used"
+            )
+    detector = Detector(g, d)
+    if block and len(layout.all_off):
+        found, gains, darks = drift.analyse(st, d_c, block=block, gain=gain)
+        if found is not None:
+            if dark is not None:
+                darks = None  # the user's value stands
+                found["dark"]["applied"] = False
+            report["drift"] = found
+            detector = Detector(g, d, gains, darks)
+    return detector, report, warnings
 
 
-def _alignment(samples_2d: np.ndarray, layout: FrameLayout, timing: str) -> dict:
-    """Pair-sum dispersion as recorded and one sample earlier/later: a misaligned stream
-    (a dropped or extra sample) pairs frames of different patterns, whose sums differ."""
-    flat = samples_2d.reshape(-1)
-    f, m = layout.n_frames, len(samples_2d)
-    out = {"as_recorded": float(_pair_stats(samples_2d, layout, timing)[1].mean())}
-    if m >= 2:
-        for name, lo in (("one_sample_later", 1), ("one_sample_earlier", f - 1)):
-            part = flat[lo : lo + (m - 1) * f].reshape(m - 1, f)
-            out[name] = float(_pair_stats(part, layout, timing)[1].mean())
-    return out
+def _photon_transfer(frames, layout, noise, timing, gain, dark):
+    """No dark frame: the fallback on the pair sums alone (or the values given)."""
+    m = len(frames)
+    report, warnings = {"method": "photon transfer on the pair sums (no dark frame)"}, []
+    if gain is None:
+        reasons = _gain_reasons(
+            layout, noise, m, layout.complementary and len(layout.plus) >= MIN_PAIRS
+        )
+        if reasons:
+            _refuse_gain(reasons)
+        if dark is None:
+            res, warnings = photon_transfer.fit(frames, layout, noise, timing)
+            how = (
+                "estimated: photon transfer, weighted slope of the P+ + P− pair sums' variance "
+                f"against their mean across {m} frame times × {len(layout.plus)} pairs "
+                "(fallback: the export has no all-off frame)"
+            )
+        else:
+            res = photon_transfer.pooled_with_dark(frames, layout, noise, timing, dark)
+            how = (
+                "estimated: photon transfer, Var(pair sums) = gain·(mean − 2·dark) + "
+                f"2·gain²·σ² pooled over {m} frame times × {len(layout.plus)} pairs with the "
+                "given dark (σ = read noise of the run's NoiseModel)"
+            )
+        g = res["gain"]
+        _plausible(res["implied_counts"], g, noise)
+        report["gain"] = _entry(g, res["gain_se"], how, implied_counts_all_on=res["implied_counts"])
+        if "variance_check_z" in res:
+            report["checks"] = {
+                "variance_over_shot_noise": res["variance_over_shot_noise"],
+                "variance_check_z": res["variance_check_z"],
+            }
+    else:
+        g, res = float(gain), {}
+        report["gain"] = {"value": g, "how": "given"}
+    if dark is not None:
+        report["dark"] = {"value": float(dark), "how": "given"}
+        return Detector(g, float(dark)), report, warnings
+    if layout.minus is None:
+        raise RecordingError(
+            "dark: not identifiable (the sensor is not split and no physical frame has every "
+            "mirror off); record through an export with calibration frames (spjax export "
+            "writes them), or give --dark (the raw value with no light)"
+        )
+    how = "not needed: a constant offset cancels in y = y+ − y−"
+    if "dark" in res:
+        report["dark"] = _entry(
+            0.0,
+            None,
+            how,
+            photon_transfer_intercept={
+                "value": res["dark"],
+                "standard_error": res["dark_se"],
+                "interval_95": res["interval_dark"],
+                "determined": res["dark_determined"],
+                "note": "the offset the fit's intercept implies (with the run's read noise); "
+                "not used",
+            },
+        )
+    else:
+        report["dark"] = {"value": 0.0, "how": how}
+    return Detector(g, 0.0), report, warnings
 
 
 def estimate_detector(
@@ -84,142 +275,30 @@ def estimate_detector(
     timing: str = "frame",
     gain: float | None = None,
     dark: float | None = None,
+    block: int | None = None,
 ) -> tuple[Detector, dict]:
-    """Fit (or take) gain and dark offset for `frames` (M, F) raw samples; the report says
-    for each what was given or how it was estimated, plus the pair-sum checks."""
-    for name, value in (("gain", gain), ("dark", dark)):
-        if value is not None and not np.isfinite(value):
-            raise ValueError(f"--{name}: expected a finite number, got {value}")
-    if gain is not None and gain <= 0:
-        raise ValueError(f"--gain: expected a value > 0 (raw units per count), got {gain}")
-    m, k = len(frames), len(layout.plus)
-    sigma2 = 0.0 if noise is None else noise.read_std**2
-    dark_counts = 0.0 if noise is None else noise.dark
-    off = layout.all_off
-    report: dict = {"model": "sample = gain * counts + dark", "frame_times_used": m}
-    checks: dict = {}
-    if layout.complementary and k >= 3:
-        checks["pair_sum_dispersion"] = align = _alignment(frames, layout, timing)
-        shifted = min(v for key, v in align.items() if key != "as_recorded") if m >= 2 else None
-        if shifted is not None and align["as_recorded"] > SHIFT_FACTOR * shifted:
-            raise RecordingError(
-                "the recording looks misaligned by one sample: its P+/P− pair sums, which "
-                "must agree within a frame time (P+ + P− = all mirrors on), agree "
-                f"{align['as_recorded'] / max(shifted, 1e-300):.3g}× better one sample "
-                "off; check for a dropped or extra sample at the start"
-            )
-    reasons = []
-    if noise is None:
-        reasons.append("the run's sensor has no NoiseModel (no shot noise to calibrate on)")
-    if not layout.complementary:
-        reasons.append("its patterns are not split ±1 pairs (no constant pair sum)")
-    elif k < MIN_PAIRS:
-        reasons.append(f"it has {k} pairs per frame time (< {MIN_PAIRS})")
-    if m < 2:
-        reasons.append("the recording holds fewer than 2 frame times")
-
-    b0, b_per_gain, dark_how = None, 0.0, None
-    if dark is not None:
-        b0, dark_how = float(dark), "given"
-    elif len(off):
-        # All-off frames see gain·(dark counts) + dark.
-        b0, b_per_gain = float(frames[:, off].mean()), dark_counts
-        dark_how = (
-            f"estimated: mean of the {len(off)} all-off physical frame(s) per frame time "
-            f"(frames {off[:4].tolist()}{'…' if len(off) > 4 else ''}) over {m} frame times"
-            + (f", less gain × {dark_counts} dark counts" if dark_counts else "")
+    """Fit (or take) gain and dark offset for `frames` (M, F) raw samples. The report says
+    for each what was given or how it was measured, with standard errors and 95 % intervals,
+    the consistency checks, the drift per block of `block` frame times (with calibration
+    frames) and `warnings`: the estimate contradicts the data, or is not determined."""
+    _check_given(gain, dark)
+    if len(layout.all_off):
+        detector, report, warnings = _from_dark_frames(
+            frames, layout, noise, timing, gain, dark, block
         )
-
-    if gain is not None:
-        g, gain_info = float(gain), {"how": "given"}
     else:
-        if reasons:
-            raise RecordingError(
-                "gain: not identifiable from this recording because "
-                + "; ".join(reasons)
-                + "; give --gain (raw units per count)"
-            )
-        mu, v = _pair_stats(frames, layout, timing)
-        if not v.sum() > 0:
-            raise RecordingError(
-                "gain: the pair sums carry no shot noise (a noiseless or clipped recording?), "
-                "so the gain is not identifiable; give --gain"
-            )
-        if b0 is not None:
-            # Pooled photon transfer: Σv = g·Σ(μ − 2·b0) + g²·2M(σ² + b_per_gain).
-            a, b, c = 2 * m * (sigma2 + b_per_gain), float((mu - 2 * b0).sum()), float(v.sum())
-            g = c / b if a == 0 else (-b + np.sqrt(b * b + 4 * a * c)) / (2 * a)
-            per_t = v / np.maximum(mu - 2 * (b0 - g * b_per_gain), 1e-300)
-            rel = float(per_t.std(ddof=1) / np.sqrt(m) / g) if m > 1 else float("nan")
-            how = (
-                "estimated: photon transfer, Var(P+ + P− pair sums) = gain·(mean − 2·dark) "
-                f"+ 2·gain²·σ² pooled over {m} frame times × {k} pairs (σ = read noise of "
-                "the run's NoiseModel)"
-            )
-        else:
-            design = np.stack([mu, np.ones(m)], 1)
-            coef, *_ = np.linalg.lstsq(design, v, rcond=None)
-            g, intercept = float(coef[0]), float(coef[1])
-            resid = v - design @ coef
-            dof = max(m - 2, 1)
-            cov = (resid @ resid / dof) * np.linalg.pinv(design.T @ design)
-            rel = float(np.sqrt(cov[0, 0]) / abs(g)) if g else float("inf")
-            if m < 3 or not g > 0 or not rel <= MAX_REL_ERROR:
-                raise RecordingError(
-                    "gain and dark offset are not separately identifiable from this "
-                    f"recording (no all-off frame; the photon-transfer slope over {m} frame "
-                    f"times has relative error {rel:.2g}: the scene brightness barely "
-                    "varies); give --dark (and/or --gain)"
-                )
-            b0 = (2 * g * g * sigma2 - intercept) / (2 * g)
-            dark_how = "estimated: intercept of the photon-transfer fit (no all-off frame)"
-            how = (
-                "estimated: photon transfer, slope of Var(pair sums) against their mean "
-                f"across {m} frame times × {k} pairs"
-            )
-        gain_info = {"how": how, "relative_standard_error": rel}
-        if not (np.isfinite(g) and g > 0):
-            raise RecordingError(f"gain: the photon-transfer fit gave {g}; give --gain")
-        g = float(g)
-        # A full-scale scene gives `photons` counts per pair sum: far more means the spread
-        # is not shot noise (a noiseless or quantised recording), so the fit is meaningless.
-        implied = float(np.mean(mu - 2 * (b0 - g * b_per_gain)) / g)
-        budget = noise.photons + 2 * noise.dark
-        if implied > PLAUSIBLE_COUNTS * budget:
-            raise RecordingError(
-                f"gain: the photon-transfer fit ({g:.3g}) implies {implied:.3g} counts per "
-                f"pair, {implied / budget:.3g}× the run's photon budget {noise.photons:g}: the "
-                "recording carries no measurable shot noise (noiseless or quantised?); give --gain"
-            )
-        gain_info["implied_counts_per_pair"] = implied
-
-    if b0 is None:
-        if layout.minus is None:
-            raise RecordingError(
-                "dark: not identifiable (the sensor is not split and no physical frame has "
-                "every mirror off); give --dark (the raw value with no light)"
-            )
-        d, dark_how = 0.0, "not needed: a constant offset cancels in y = y+ − y−"
-    else:
-        d = b0 - g * b_per_gain
-    report["gain"] = {"value": g, **gain_info}
-    report["dark"] = {"value": float(d), "how": dark_how}
-    if checks:
-        if noise is not None and layout.complementary and k >= 3:
-            mu, v = _pair_stats(frames, layout, timing)
-            expected = g * (mu - 2 * d) + 2 * g * g * sigma2
-            checks["pair_sum_variance_over_shot_noise"] = float(
-                v.sum() / max(expected.sum(), 1e-300)
-            )
-        report["checks"] = checks
-    return Detector(g, float(d)), report
+        detector, report, warnings = _photon_transfer(frames, layout, noise, timing, gain, dark)
+    report = {"model": "sample = gain * counts + dark", "frame_times_used": len(frames), **report}
+    report["warnings"] = warnings
+    return detector, report
 
 
 def to_measurements(
     frames: np.ndarray, layout: FrameLayout, detector: Detector, noise, n_pixels: int
 ) -> np.ndarray:
     """(M, F) raw samples → (M, K) measurements in the Sensor's inner-product units."""
-    counts = (frames - detector.dark) / detector.gain
+    gains, darks = detector.per_frame_time(len(frames))
+    counts = (frames - darks[:, None]) / gains[:, None]
     inner = counts if noise is None else noise.to_inner(counts, n_pixels)
     y = inner[:, layout.plus]
     if layout.minus is not None:

@@ -12,8 +12,11 @@ def register(subparsers) -> None:
         help="answer questions about a recorded measurement stream (one answer set per clip window)",
         description="Read raw photodiode samples per physical DMD frame (in the order of the "
         "displayed export's manifest; .npy, .npz or CSV) or differenced measurements (T, K), "
-        "check them against the export and the run's sensor, calibrate detector gain and dark "
-        "offset, and answer questions window by window (the trained clip length).",
+        "check the export against the run's sensor and the stream against the export, measure "
+        "the detector's dark offset and gain (from the export's calibration frames; photon "
+        "transfer for exports without them), and answer questions window by window (the "
+        "trained clip length). --labels scores the answers against a simulated recording's "
+        "ground truth, beside the run's own test numbers.",
     )
     p.add_argument("--run", required=True, metavar="DIR", help="trained SP-VLM run directory")
     p.add_argument(
@@ -35,8 +38,37 @@ def register(subparsers) -> None:
     p.add_argument("--gain", type=float, help="detector gain, raw units per count (default: fit)")
     p.add_argument("--dark", type=float, help="dark offset, raw units (default: fit or not needed)")
     p.add_argument("--column", help="CSV column holding the samples (name or index)")
+    p.add_argument(
+        "--labels",
+        metavar="FILE.labels.json",
+        help="ground truth written by spjax sensing record: score the answers against it",
+    )
     p.add_argument("--out", metavar="F.json", help="write the answers and the calibration here")
     p.set_defaults(func=_ask)
+
+
+def _print_detector(det: dict) -> None:
+    def one(name):
+        e = det[name]
+        how = e["how"].split(":")[0]
+        se = f" ± {e['standard_error']:.3g}" if "standard_error" in e else ""
+        return f"{name} {e['value']:.6g}{se} ({how})"
+
+    print(f"detector ({det['method']}): {one('gain')}, {one('dark')}")
+    found = det.get("drift")
+    if found:
+        for name in ("gain", "dark"):
+            d = found.get(name)
+            if not d:
+                continue
+            rel = d["relative_change"]
+            size = (
+                f"{100 * rel:+.3g} % ± {100 * d['relative_change_se']:.2g} %"
+                if rel is not None
+                else f"{d['change']:+.4g} ± {d['change_se']:.2g}"
+            )
+            state = "corrected" if d["applied"] else "not significant, not corrected"
+            print(f"  drift of the {name} over the recording: {size} ({state})")
 
 
 def _ask(args) -> int:
@@ -44,6 +76,7 @@ def _ask(args) -> int:
 
     from spjax import jsonio
     from spjax.deploy.ask import ask
+    from spjax.deploy.labels import table
     from spjax.deploy.pipeline import Pipeline
 
     pipeline = Pipeline.from_run(args.run)
@@ -55,13 +88,10 @@ def _ask(args) -> int:
         gain=args.gain,
         dark=args.dark,
         column=args.column,
+        labels=args.labels,
     )
-    det = result["detector"]
-    if det:
-        print(
-            f"detector: gain {det['gain']['value']:.6g} ({det['gain']['how'].split(':')[0]}), "
-            f"dark {det['dark']['value']:.6g} ({det['dark']['how'].split(':')[0]})"
-        )
+    if result["detector"]:
+        _print_detector(result["detector"])
     for w in result["windows"]:
         span = f"frames {w['frames'][0]}–{w['frames'][1]}"
         if w["seconds"]:
@@ -69,8 +99,11 @@ def _ask(args) -> int:
         print(f"window {w['window']}, {span}:")
         for a in w["answers"]:
             print(f"  {a['question']}  →  {a['answer']}")
+    if "scores" in result:
+        print(f"scored against {result['scores']['labels']}:")
+        print(table(result["scores"], result["scores"]["run_test"]))
     for warning in result["warnings"]:
-        print(f"warning: {warning}")
+        print(f"WARNING: {warning}")
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -107,7 +140,30 @@ def _register_record(subparsers) -> None:
     r.add_argument("--photons", type=float, help="photon budget (default: the export's sensor)")
     r.add_argument("--read-std", type=float, help="read noise in counts (default: the export's)")
     r.add_argument("--noiseless", action="store_true", help="write the expected samples, no noise")
+    r.add_argument(
+        "--drift",
+        type=_drift,
+        default=(0.0, 0.0),
+        metavar="REL[,DARK_REL]",
+        help="slow detector drift: gain and dark rise linearly by this fraction over the "
+        "recording (0.05: 5 %%; GAIN,DARK to set them apart; default 0)",
+    )
     r.set_defaults(func=record)
+
+
+def _drift(text: str) -> tuple[float, float]:
+    import argparse
+
+    parts = text.split(",")
+    try:
+        values = [float(v) for v in parts]
+    except ValueError:
+        values = []
+    if len(values) not in (1, 2):
+        raise argparse.ArgumentTypeError(
+            f"expected a relative change such as 0.05, or GAIN,DARK such as 0.05,-0.02, got {text!r}"
+        )
+    return (values[0], values[-1])
 
 
 def record(args) -> int:
@@ -126,6 +182,7 @@ def record(args) -> int:
         photons=args.photons,
         read_std=args.read_std,
         noiseless=args.noiseless,
+        drift=args.drift,
     )
     print(
         f"recorded {side['clips']} clips × {side['clip_frames']} frames × "

@@ -1,5 +1,6 @@
 """Which export was displayed: load its manifest (and frames, given the export folder), check
-that it is the run's sensor, and lay out which physical frame measured which pattern."""
+that it is the run's sensor, and lay out which physical frame measured which pattern and
+where the calibration frames (all-off, all-on) sit in every frame time."""
 
 from __future__ import annotations
 
@@ -22,6 +23,13 @@ class FrameLayout:
     frame_period_s: float | None  # one physical frame (exposure + dark time)
     source: str  # the manifest or export folder it came from
     verified_files: bool  # every export file checked against its SHA-256 and decoded
+    calibration_off: np.ndarray = dataclasses.field(
+        default_factory=lambda: np.zeros(0, int)
+    )  # all-off calibration frames (sample indices in a frame time)
+    calibration_on: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, int))
+    manifest_version: int = 2
+    sequence_sha256: str | None = None  # the export's display-order checksum (version 2)
+    patterns_sha256: str | None = None
 
     @property
     def frame_time_s(self) -> float | None:
@@ -30,8 +38,18 @@ class FrameLayout:
 
     @property
     def all_off(self) -> np.ndarray:
-        """Indices of physical frames with every mirror off (they see only the dark level)."""
+        """Indices of physical frames with every mirror off (they see only the dark level):
+        the calibration frames, and any pattern frame that happens to be dark."""
         return np.flatnonzero(~self.shown.reshape(self.n_frames, -1).any(1))
+
+    @property
+    def all_on(self) -> np.ndarray:
+        """Indices of physical frames with every mirror of the measured region on."""
+        return np.flatnonzero(self.shown.reshape(self.n_frames, -1).all(1))
+
+    @property
+    def n_calibration(self) -> int:
+        return len(self.calibration_off) + len(self.calibration_on)
 
     @property
     def complementary(self) -> bool:
@@ -63,6 +81,8 @@ def _order(manifest: dict, k: int, split: bool, source: str):
     signs = (1, -1) if split else (1,)
     index = {}
     for i, entry in enumerate(manifest["frames"]):
+        if entry.get("calibration") is not None:
+            continue
         try:
             key = (int(entry["pattern"]), int(entry["sign"]))
         except (KeyError, TypeError, ValueError):
@@ -94,7 +114,9 @@ def _pattern_difference(exported: np.ndarray, ours: np.ndarray) -> str:
 
 def check_export(manifest: dict, sensor, frames: np.ndarray | None, source: str) -> FrameLayout:
     """Refuse an export that is not `sensor` (K, size, split, frame count, timing, the
-    patterns' checksum and order), naming every difference; else its `FrameLayout`."""
+    patterns' checksum and order), naming every difference; else its `FrameLayout`. The
+    frame count is the sensor's physical frames plus the export's calibration frames."""
+    from spjax.export.calibration import manifest_calibration
     from spjax.export.frames import from_frames
     from spjax.export.manifest import patterns_sha256
 
@@ -104,6 +126,8 @@ def check_export(manifest: dict, sensor, frames: np.ndarray | None, source: str)
             "planes combined per pattern; spjax ask reads hard-pattern exports"
         )
     ours = np.asarray(sensor.patterns(), np.float32)
+    cal = manifest_calibration(manifest)
+    n_cal = cal["n_frames"]
     diffs = [
         f"{name}: export {manifest[key]!r}, run {mine!r}"
         for name, key, mine in (
@@ -111,10 +135,14 @@ def check_export(manifest: dict, sensor, frames: np.ndarray | None, source: str)
             ("height", "h", sensor.h),
             ("width", "w", sensor.w),
             ("split", "split", sensor.split),
-            ("frame count", "n_frames", sensor.physical_frames),
         )
         if manifest[key] != mine
     ]
+    if manifest["n_frames"] != sensor.physical_frames + n_cal:
+        cal_note = f" + {n_cal} calibration" if n_cal else ""
+        diffs.append(
+            f"frame count: export {manifest['n_frames']}, run {sensor.physical_frames}{cal_note}"
+        )
     timing = manifest.get("timing", "frame")
     if timing != sensor.timing:
         diffs.append(f"timing: export {timing!r}, run {sensor.timing!r}")
@@ -139,11 +167,13 @@ def check_export(manifest: dict, sensor, frames: np.ndarray | None, source: str)
             + "; ".join(diffs)
         )
     plus, minus = _order(manifest, sensor.k, sensor.split, source)
+    off, on = np.asarray(cal["off"], int), np.asarray(cal["on"], int)
     if frames is None:
         shown = np.empty((manifest["n_frames"],) + ours.shape[1:], bool)
         shown[plus] = ours > 0
         if minus is not None:
             shown[minus] = ours < 0
+        shown[off], shown[on] = False, True
     else:
         shown = np.asarray(frames) > 0
     period = manifest.get("frame_period_us")
@@ -155,4 +185,9 @@ def check_export(manifest: dict, sensor, frames: np.ndarray | None, source: str)
         frame_period_s=None if period is None else float(period) * 1e-6,
         source=source,
         verified_files=frames is not None,
+        calibration_off=off,
+        calibration_on=on,
+        manifest_version=int(manifest["manifest_version"]),
+        sequence_sha256=manifest.get("sequence_sha256"),
+        patterns_sha256=manifest["patterns_sha256"],
     )

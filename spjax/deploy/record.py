@@ -5,6 +5,9 @@ with gain, dark offset, shot and read noise, written as raw samples in the manif
 
 `spjax ask` on the result must give the answers the run gives in simulation for the same
 clips and the same noise draw (`Pipeline.simulate` with the same seed): the loop is closed.
+The export's calibration frames (all-off, all-on) are rendered like every other frame, with
+their own noise draw, so the pattern frames keep the simulation's. `drift` makes the gain and
+dark offset change linearly over the recording, as a warming detector does.
 """
 
 from __future__ import annotations
@@ -21,6 +24,32 @@ from spjax.deploy.recording import RecordingError, write_samples
 # Clip-seed tag of simulated recordings: (seed, 3, 0, 0) is never a training (0), validation
 # (1) or test (2) seed of spjax.data.stream, so recorded clips are unseen clips.
 RECORD_TAG = 3
+CALIBRATION_NOISE_TAG = 1  # fold_in tag of the calibration frames' noise (patterns: the key)
+
+
+def check_drift(drift) -> tuple[float, float]:
+    """`drift`: a relative change of gain and dark over the recording (0.05: both end 5 %
+    higher), or a pair (gain change, dark change)."""
+    if isinstance(drift, (int, float, np.floating, np.integer)) and not isinstance(drift, bool):
+        pair = (float(drift), float(drift))
+    else:
+        try:
+            pair = tuple(float(v) for v in drift)
+        except (TypeError, ValueError):
+            pair = ()
+        if len(pair) != 2:
+            raise ValueError(
+                f"--drift: expected a relative change such as 0.05, or GAIN,DARK changes, got "
+                f"{drift!r}"
+            )
+    if not all(np.isfinite(v) and v > -1 for v in pair):
+        raise ValueError(f"--drift: expected finite relative changes > -1, got {pair}")
+    return pair
+
+
+def drift_profile(n: int, value: float, change: float) -> np.ndarray:
+    """(n,) values rising linearly from `value` to `value · (1 + change)` over the samples."""
+    return value * (1 + change * np.linspace(0.0, 1.0, n))
 
 
 def world(manifest: dict, *, frames: int | None = None, world_seed=None, run=None):
@@ -90,15 +119,22 @@ def simulate_samples(
     photons: float | None = None,
     read_std: float | None = None,
     noiseless: bool = False,
+    drift=0.0,
 ) -> tuple[np.ndarray, dict]:
     """Raw samples (N·T·F,) float64 of clips (N, T, H, W) shown through the export's frames,
-    frame time after frame time, each frame time the F physical frames in display order."""
+    frame time after frame time, each frame time the F physical frames in display order
+    (calibration frames first). The pattern frames' noise is drawn with
+    `jax.random.key(seed)` on (N, T, patterns' frames), the draw `Pipeline.simulate` makes;
+    the calibration frames' with a key folded from it. `drift` (see `check_drift`) changes
+    gain and dark linearly from their values at the first sample to the last."""
     from spjax.export import read_frames
+    from spjax.export.calibration import manifest_calibration
 
     if not (np.isfinite(gain) and gain > 0):
         raise ValueError(f"--gain: expected a finite value > 0, got {gain}")
     if not np.isfinite(dark):
         raise ValueError(f"--dark: expected a finite value, got {dark}")
+    gain_drift, dark_drift = check_drift(drift)
     shown, manifest = read_frames(export_dir)
     if manifest.get("bit_depth") is not None:
         raise RecordingError(f"{export_dir}: bit-plane exports are not simulated")
@@ -120,17 +156,32 @@ def simulate_samples(
         f = m.shape[-1]
         a = jnp.arange(f, dtype=m.dtype) / f
         m = (1 - a) * m + a * jnp.concatenate([m[:, 1:], m[:, -1:]], axis=1)
+    cal = manifest_calibration(manifest)
+    calibration = np.asarray(cal["off"] + cal["on"], int)
+    patterns = np.setdiff1d(np.arange(m.shape[-1]), calibration)
     if noise is None:
-        counts = m
+        counts = np.asarray(m, np.float64)
     else:
         lam = noise.mean_counts(m, h * w)
-        counts = lam if noiseless else noise.sample(jax.random.key(seed), lam, "exact")
-    samples = gain * np.asarray(counts, np.float64).reshape(-1) + dark
+        if noiseless:
+            counts = np.asarray(lam, np.float64)
+        else:
+            key = jax.random.key(seed)
+            counts = np.empty(lam.shape, np.float64)
+            counts[..., patterns] = noise.sample(key, lam[..., patterns], "exact")
+            if len(calibration):
+                cal_key = jax.random.fold_in(key, CALIBRATION_NOISE_TAG)
+                counts[..., calibration] = noise.sample(cal_key, lam[..., calibration], "exact")
+    counts = counts.reshape(-1)
+    n = len(counts)
+    samples = drift_profile(n, gain, gain_drift) * counts + drift_profile(n, dark, dark_drift)
     info = {
         "export": str(export_dir),
         "format": manifest["format"],
         "patterns_sha256": manifest["patterns_sha256"],
+        "sequence_sha256": manifest.get("sequence_sha256"),
         "physical_frames_per_frame_time": int(manifest["n_frames"]),
+        "calibration_frames": {"off": cal["off"], "on": cal["on"]},
         "frame_period_us": manifest.get("frame_period_us"),
         "timing": manifest.get("timing", "frame"),
         "detector": {
@@ -139,6 +190,14 @@ def simulate_samples(
             "noise": None if noise is None else noise.to_dict(),
             "noiseless": bool(noiseless or noise is None),
             "noise_seed": int(seed),
+            "drift": None
+            if gain_drift == dark_drift == 0
+            else {
+                "shape": "linear in the sample index, from the first sample to the last",
+                "gain": [float(gain), float(gain * (1 + gain_drift))],
+                "dark": [float(dark), float(dark * (1 + dark_drift))],
+                "relative_change": {"gain": gain_drift, "dark": dark_drift},
+            },
         },
     }
     return samples, info
@@ -158,6 +217,7 @@ def record(
     photons: float | None = None,
     read_std: float | None = None,
     noiseless: bool = False,
+    drift=0.0,
 ) -> dict:
     """Render `clips` clips, record them through the export, write the raw samples to `out`
     (.npy/.npz/.csv) and the clips' ground truth to `<out stem>.labels.json`; returns the
@@ -180,6 +240,7 @@ def record(
         photons=photons,
         read_std=read_std,
         noiseless=noiseless,
+        drift=drift,
     )
     write_samples(out, samples)
     t, f = config.frames, info["physical_frames_per_frame_time"]
