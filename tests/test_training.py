@@ -203,15 +203,20 @@ def test_tiny_run_trains_keeps_decoder_frozen_and_reports(tiny, tmp_path):
 
 
 @pytest.mark.slow
-def test_nan_loss_stops_with_step_and_term_and_keeps_checkpoint(tiny, tmp_path):
+@pytest.mark.parametrize("log_every", [1, 3])
+def test_nan_loss_stops_with_step_and_term_and_keeps_checkpoint(tiny, tmp_path, log_every):
+    """The watch runs on the device and is read at log, validation and checkpoint steps: with
+    log_every=3 the NaN of step 5 is seen at step 6 and still named as step 5, and step 6's
+    state is not saved."""
     from spjax.training.loop import TrainingError
     from spjax.training.trainer import SPVLMTrainer
 
-    cfg = tiny_config(tiny, "train.steps=4", "train.checkpoint_every=2")
+    every = [f"train.log_every={log_every}", "train.checkpoint_every=2"]
+    cfg = tiny_config(tiny, "train.steps=4", *every)
     trainer = SPVLMTrainer(cfg, tmp_path / "run")
     trainer.train()
     kept = sorted(p.name for p in (tmp_path / "run" / "checkpoints" / "last").iterdir())
-    cfg = tiny_config(tiny, "train.steps=8", "train.checkpoint_every=2")
+    cfg = tiny_config(tiny, "train.steps=8", *every)
     trainer = SPVLMTrainer(cfg, tmp_path / "run", resume=True)
     clips = trainer.train_clips.clips
     trainer.train_clips.clips = lambda step: {
@@ -301,6 +306,17 @@ def test_sigkill_then_resume_equals_uninterrupted_run(pretrained, tmp_path):
     assert a.keys() == b.keys() and a
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    # The resumed metrics.jsonl holds each step once, with the uninterrupted run's values.
+    wall = ("time", "seconds", "elapsed", "wall", "steps_per_s")  # as benchmarks/compare_runs
+    logs = [
+        [
+            {k: v for k, v in json.loads(line).items() if not any(w in k for w in wall)}
+            for line in (folder / "metrics.jsonl").read_text().splitlines()
+        ]
+        for folder in (tmp_path / "ref", run)
+    ]
+    order = lambda row: (row["step"], row["kind"], json.dumps(row, sort_keys=True))  # noqa: E731
+    assert sorted(logs[1], key=order) == sorted(logs[0], key=order)
 
 
 @pytest.mark.slow

@@ -36,20 +36,24 @@ class TrainingError(RuntimeError):
     """Training cannot go on (non-finite loss); the message names the step and the term."""
 
 
-def step_batches(trainer, start: int):
-    """Grain pipeline over steps start+1 …: each step's clips and (answer stage) questions,
-    prepared on a background thread."""
+def host_batch(trainer, step: int) -> dict:
+    """The host arrays of one training step: its clips and (answer stage) questions."""
     from spjax.training.data import answer_rows, clip_targets, step_qtype
 
-    def make(step):
-        clips = trainer.train_clips.clips(step)
-        batch = {"frames": np.asarray(clips["frames"], np.float32), **clip_targets(clips)}
-        if trainer.stage(step) == "answer":
-            qtype = step_qtype(trainer.cfg, step)
-            batch.update(answer_rows(clips, qtype, trainer.tokenizer, trainer.widths[qtype]))
-        return step, batch
+    clips = trainer.train_clips.clips(step)
+    batch = {"frames": np.asarray(clips["frames"], np.float32), **clip_targets(clips)}
+    if trainer.stage(step) == "answer":
+        qtype = step_qtype(trainer.cfg, step)
+        batch.update(answer_rows(clips, qtype, trainer.tokenizer, trainer.widths[qtype]))
+    return batch
 
-    ds = grain.MapDataset.range(start + 1, trainer.cfg.train.steps + 1).map(make)
+
+def step_batches(trainer, start: int):
+    """Grain pipeline over steps start+1 …: (step, `host_batch`), prepared on a background
+    thread."""
+    ds = grain.MapDataset.range(start + 1, trainer.cfg.train.steps + 1).map(
+        lambda step: (step, host_batch(trainer, step))
+    )
     return iter(ds.to_iter_dataset(grain.ReadOptions(num_threads=1, prefetch_buffer_size=3)))
 
 
@@ -125,8 +129,8 @@ def train(trainer, *, prefetch: int = 2) -> dict:
     checkpoint when it was built with `resume=True`; returns the last step's scalars.
     `prefetch`: steps whose batches are put on the device ahead of the running one.
 
-    Sets `trainer.train_seconds` and `trainer.loop_stats` (steps run, wall seconds, seconds
-    the loop waited for input)."""
+    Sets `trainer.train_seconds` and `trainer.loop_stats`: steps run, wall seconds, seconds
+    the loop waited for input, and seconds spent validating and saving checkpoints."""
     from spjax.training.evaluate import sample_answers, validate
 
     cfg = trainer.cfg
@@ -168,6 +172,7 @@ def train(trainer, *, prefetch: int = 2) -> dict:
     batches = DevicePrefetch(step_batches(trainer, start), to_device, depth=prefetch)
     bar = progress(cfg.train.steps, initial=start, desc="train sp-vlm")
     t_loop = time.time()
+    eval_s = checkpoint_s = 0.0
     host_metrics = {}
     last = cfg.train.steps
     try:
@@ -198,6 +203,7 @@ def train(trainer, *, prefetch: int = 2) -> dict:
                 )
             snapshots = {name: _Snapshot(s) for name, s in data_state.items()}
             if evaluate:
+                t_eval = time.time()
                 val = validate(trainer)
                 logger.log("val", step, **val)
                 for sample in sample_answers(trainer, "val"):
@@ -208,10 +214,13 @@ def train(trainer, *, prefetch: int = 2) -> dict:
                     trainer.checkpoint_meta(step, snapshots),
                     val["answer_accuracy"],
                 )
+                eval_s += time.time() - t_eval
             if save:
+                t_save = time.time()
                 ckpt.save(
                     step, trainer.checkpoint_state(), trainer.checkpoint_meta(step, snapshots)
                 )
+                checkpoint_s += time.time() - t_save
             bar.update(1)
     finally:
         batches.close()
@@ -222,6 +231,8 @@ def train(trainer, *, prefetch: int = 2) -> dict:
         "steps": last - start,
         "wall_s": trainer.train_seconds,
         "input_wait_s": batches.wait_s,
+        "eval_s": eval_s,
+        "checkpoint_s": checkpoint_s,
     }
     trainer.logger = logger
     return {k: float(v) for k, v in host_metrics.items() if np.ndim(v) == 0}
