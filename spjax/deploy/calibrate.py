@@ -38,19 +38,28 @@ PLAUSIBLE_COUNTS = 10.0  # implied counts beyond this × the photon budget: not 
 GIVEN_DARK_Z = 5.0  # a given --dark this many standard errors off the dark frames: warned
 
 
+Line = tuple[float, float, float]  # (value at t0, slope per frame time, t0)
+
+
 @dataclasses.dataclass(frozen=True)
 class Detector:
     gain: float  # raw units per count (per inner-product unit without a NoiseModel)
     dark: float  # raw units added to every sample
-    gains: np.ndarray | None = None  # (M,) per frame time where a gain drift is corrected
-    darks: np.ndarray | None = None  # (M,) per frame time where a dark drift is corrected
+    gain_drift: Line | None = None  # a corrected drift: the gain along the recording
+    dark_drift: Line | None = None
 
-    def per_frame_time(self, m: int) -> tuple[np.ndarray, np.ndarray]:
-        gains = np.full(m, self.gain) if self.gains is None else np.asarray(self.gains)
-        darks = np.full(m, self.dark) if self.darks is None else np.asarray(self.darks)
-        if len(gains) != m or len(darks) != m:
-            raise ValueError(f"detector: drift arrays hold {len(gains)} frame times, not {m}")
-        return gains, darks
+    def per_sample(self, m: int, f: int) -> tuple[np.ndarray, np.ndarray]:
+        """(M, F) gains and darks of every sample; sample j of frame time t is shown at
+        t + j/F (frame-time units), where a drift line is evaluated."""
+        t = np.arange(m)[:, None] + np.arange(f)[None, :] / f
+
+        def along(value: float, line: Line | None) -> np.ndarray:
+            if line is None:
+                return np.full((m, f), value)
+            at, slope, t0 = line
+            return at + slope * (t - t0)
+
+        return along(self.gain, self.gain_drift), along(self.dark, self.dark_drift)
 
 
 def frame_times(samples: np.ndarray, n_frames: int) -> tuple[np.ndarray, int]:
@@ -193,13 +202,16 @@ def _from_dark_frames(frames, layout, noise, timing, gain, dark, block):
             )
     detector = Detector(g, d)
     if block and len(layout.all_off):
-        found, gains, darks = drift.analyse(st, d_c, block=block, gain=gain)
+        # Where in a frame time each is measured: the dark frames' mean position; the gain
+        # over the whole frame time.
+        phase = {"dark": (float(off.mean()) + 0.5) / layout.n_frames, "gain": 0.5}
+        found, lines = drift.analyse(st, d_c, block=block, gain=gain, phase=phase)
         if found is not None:
             if dark is not None:
-                darks = None  # the user's value stands
-                found["dark"]["applied"] = False
+                lines.pop("dark", None)  # the user's value stands
+                found["dark"].update(applied=False, how=found["dark"]["how"] + "; --dark given")
             report["drift"] = found
-            detector = Detector(g, d, gains, darks)
+            detector = Detector(g, d, lines.get("gain"), lines.get("dark"))
     return detector, report, warnings
 
 
@@ -297,8 +309,8 @@ def to_measurements(
     frames: np.ndarray, layout: FrameLayout, detector: Detector, noise, n_pixels: int
 ) -> np.ndarray:
     """(M, F) raw samples → (M, K) measurements in the Sensor's inner-product units."""
-    gains, darks = detector.per_frame_time(len(frames))
-    counts = (frames - darks[:, None]) / gains[:, None]
+    gains, darks = detector.per_sample(*frames.shape)
+    counts = (frames - darks) / gains
     inner = counts if noise is None else noise.to_inner(counts, n_pixels)
     y = inner[:, layout.plus]
     if layout.minus is not None:

@@ -72,15 +72,23 @@ def _summary(line: dict, m: int, name: str) -> dict:
 
 
 def analyse(
-    st: FrameStats, dark_counts: float, *, block: int, gain: float | None
-) -> tuple[dict | None, np.ndarray | None, np.ndarray | None]:
-    """Per-block gain and dark with a line through each: (report, gains (M,) or None, darks
-    (M,) or None), the arrays only where the line is applied. `gain` given: only the dark
+    st: FrameStats,
+    dark_counts: float,
+    *,
+    block: int,
+    gain: float | None,
+    phase: dict | None = None,
+) -> tuple[dict | None, dict]:
+    """Per-block gain and dark with a line through each: the report and the lines to apply
+    ({name: (value at t0, slope per frame time, t0)}, only where significant), in frame-time
+    units: frame time t spans [t, t + 1). `phase`: where in its frame time each quantity is
+    measured (the dark frames open it; the pair sums span it). `gain` given: only the dark
     is followed. No report with fewer than two blocks."""
+    phase = {"gain": 0.5, "dark": 0.0, **(phase or {})}
     m = len(st)
     parts = blocks(m, block)
     if not parts:
-        return None, None, None
+        return None, {}
     rows = []
     for idx in parts:
         r = measure(st[idx], dark_counts, gain=gain)
@@ -93,15 +101,14 @@ def analyse(
                 "dark_se": r["dark_se"],
             }
         )
-    t = np.array([(r["frame_times"][0] + r["frame_times"][1] - 1) / 2 for r in rows])
-    frame_t = np.arange(m, dtype=np.float64)
+    centres = np.array([(r["frame_times"][0] + r["frame_times"][1] - 1) / 2 for r in rows])
     report = {"block_frame_times": block, "blocks": rows}
-    out = {}
+    lines = {}
     for name in ("gain", "dark") if gain is None else ("dark",):
         y = np.array([r[name] for r in rows])
         se = np.array([r[f"{name}_se"] for r in rows])
-        line = fit_line(t, y, se)
+        line = fit_line(centres + phase[name], y, se)
         report[name] = _summary(line, m, name)
         if report[name]["applied"]:
-            out[name] = line["at_centre"] + line["slope"] * (frame_t - line["centre"])
-    return report, out.get("gain"), out.get("dark")
+            lines[name] = (line["at_centre"], line["slope"], line["centre"])
+    return report, lines

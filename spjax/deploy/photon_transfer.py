@@ -13,15 +13,15 @@ and is never used for the measurements, only reported.
 
 The fit checks itself: a χ² of the variances about the line (the pair sums vary more than
 shot noise allows → the gain's error bars are contradicted: widened, and said so loudly); an
-offset above the darkest sample (negative light: refused); an offset whose interval is wider
-than the samples' own range (not determined: said so).
+offset above the darkest sample (negative light: refused); an offset known less well than the
+noise of one sample (not determined: said so).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from spjax.deploy.calframes import CHI2_Z, interval
+from spjax.deploy.calframes import CHI2_Z, Z95, interval
 from spjax.deploy.recording import RecordingError
 
 MAX_REL_ERROR = 0.1  # a slope less certain than this is refused
@@ -76,28 +76,29 @@ def fit(frames: np.ndarray, layout, noise, timing: str) -> tuple[dict, list[str]
     cov = cov * max(birge, 1.0) ** 2
     se_g = float(np.sqrt(cov[0, 0]))
     rel = se_g / abs(g) if g else float("inf")
+    scatter = (
+        f"the pair sums' variances scatter {birge:.3g}× more about the photon-transfer line "
+        f"than shot noise allows (χ²/dof = {chi2 / fit_dof:.3g} over {m} frame times)"
+    )
     if m < 3 or not g > 0 or not rel <= MAX_REL_ERROR:
+        why = scatter if chi2_z > CHI2_Z else "the scene brightness barely varies"
         raise RecordingError(
             "gain and dark offset are not separately identifiable from this recording (no "
             f"all-off frame; the photon-transfer slope over {m} frame times is {g:.4g} ± "
-            f"{se_g:.2g}, relative error {rel:.2g}: the scene brightness barely varies); "
-            "record through an export with calibration frames (spjax export writes them), "
-            "or give --gain (and --dark)"
+            f"{se_g:.2g}, relative error {rel:.2g}: {why}); record through an export with "
+            "calibration frames (spjax export writes them), or give --gain (and --dark)"
         )
     warnings = []
     if chi2_z > CHI2_Z:
         warnings.append(
-            f"gain: the pair sums' variances scatter {birge:.3g}× more about the photon-"
-            f"transfer line than shot noise allows (χ²/dof = {chi2 / fit_dof:.3g} over {m} "
-            "frame times): the line's error bars are contradicted by the data (flicker, a "
-            f"non-linear detector?); its standard error is widened {birge:.3g}×"
+            f"gain: {scatter}: the line's error bars are contradicted by the data (flicker, "
+            f"interference, a non-linear detector?); its standard error is widened {birge:.3g}×"
         )
     # Offset from the intercept; its error by the delta method.
     dark = g * sigma2 - a / (2 * g)
     grad = np.array([sigma2 + a / (2 * g * g), -1 / (2 * g)])
     se_dark = float(np.sqrt(grad @ cov @ grad))
     darkest = float(frames.min())
-    brightest = float(frames.max())
     if dark - DARK_MARGIN_Z * se_dark > darkest + 5 * g * np.sqrt(sigma2):
         raise RecordingError(
             f"dark: the photon-transfer fit puts the offset at {dark:.6g} ± {se_dark:.3g}, "
@@ -106,14 +107,17 @@ def fit(frames: np.ndarray, layout, noise, timing: str) -> tuple[dict, list[str]
             "clipping detector, or samples that are not of this export); refusing the fit. "
             "Give --gain, or record through an export with calibration frames"
         )
-    determined = 2 * 1.959963984540054 * se_dark <= brightest - darkest
+    # Determined: known to better than the noise of one sample (half a pair sum's variance),
+    # the precision at which an offset would matter to any measurement.
+    sample_noise = float(np.sqrt(np.mean(v) / 2))
+    determined = se_dark <= sample_noise
     if not determined:
         warnings.append(
-            f"dark: the photon-transfer intercept gives {dark:.6g} ± {se_dark:.3g}, an "
-            f"interval wider than the samples' own range ({darkest:.6g} to {brightest:.6g}): "
-            "the offset is not determined by this recording (no all-off frame). It cancels "
-            "in y+ − y− and is not used; record through an export with calibration frames "
-            "to measure it"
+            f"dark: the photon-transfer intercept gives {dark:.6g} ± {se_dark:.3g} (95 %: "
+            f"{dark - Z95 * se_dark:.6g} to {dark + Z95 * se_dark:.6g}), an error "
+            f"{se_dark / sample_noise:.3g}× the noise of one sample: the offset is not "
+            "determined by this recording (no all-off frame). It cancels in y+ − y− and is not "
+            "used; record through an export with calibration frames to measure it"
         )
     result = {
         "gain": g,

@@ -24,7 +24,7 @@ from spjax.deploy.recording import RecordingError, write_samples
 # Clip-seed tag of simulated recordings: (seed, 3, 0, 0) is never a training (0), validation
 # (1) or test (2) seed of spjax.data.stream, so recorded clips are unseen clips.
 RECORD_TAG = 3
-CALIBRATION_NOISE_TAG = 1  # fold_in tag of the calibration frames' noise (patterns: the key)
+CALIBRATION_NOISE_TAG = 1  # seeds the calibration frames' noise: (seed, 1)
 
 
 def check_drift(drift) -> tuple[float, float]:
@@ -45,6 +45,18 @@ def check_drift(drift) -> tuple[float, float]:
     if not all(np.isfinite(v) and v > -1 for v in pair):
         raise ValueError(f"--drift: expected finite relative changes > -1, got {pair}")
     return pair
+
+
+def calibration_noise(noise, lam, seed: int) -> np.ndarray:
+    """Counts of the calibration frames: the NoiseModel's exact sampler (Poisson, read
+    noise, ADC) drawn with NumPy from the seed (seed, CALIBRATION_NOISE_TAG). The pattern
+    frames keep `jax.random.key(seed)` (the simulation's draw), and no second array shape
+    has to be compiled for JAX's Poisson sampler (seconds per shape)."""
+    rng = np.random.default_rng([int(seed) % 2**63, CALIBRATION_NOISE_TAG])
+    counts = rng.poisson(np.asarray(lam, np.float64)).astype(np.float64)
+    if noise.read_std > 0:
+        counts += noise.read_std * rng.standard_normal(counts.shape)
+    return counts if noise.full_scale is None else np.asarray(noise.adc(counts), np.float64)
 
 
 def drift_profile(n: int, value: float, change: float) -> np.ndarray:
@@ -125,7 +137,7 @@ def simulate_samples(
     frame time after frame time, each frame time the F physical frames in display order
     (calibration frames first). The pattern frames' noise is drawn with
     `jax.random.key(seed)` on (N, T, patterns' frames), the draw `Pipeline.simulate` makes;
-    the calibration frames' with a key folded from it. `drift` (see `check_drift`) changes
+    the calibration frames' by `calibration_noise`. `drift` (see `check_drift`) changes
     gain and dark linearly from their values at the first sample to the last."""
     from spjax.export import read_frames
     from spjax.export.calibration import manifest_calibration
@@ -166,12 +178,10 @@ def simulate_samples(
         if noiseless:
             counts = np.asarray(lam, np.float64)
         else:
-            key = jax.random.key(seed)
             counts = np.empty(lam.shape, np.float64)
-            counts[..., patterns] = noise.sample(key, lam[..., patterns], "exact")
+            counts[..., patterns] = noise.sample(jax.random.key(seed), lam[..., patterns], "exact")
             if len(calibration):
-                cal_key = jax.random.fold_in(key, CALIBRATION_NOISE_TAG)
-                counts[..., calibration] = noise.sample(cal_key, lam[..., calibration], "exact")
+                counts[..., calibration] = calibration_noise(noise, lam[..., calibration], seed)
     counts = counts.reshape(-1)
     n = len(counts)
     samples = drift_profile(n, gain, gain_drift) * counts + drift_profile(n, dark, dark_drift)
