@@ -393,3 +393,73 @@ def test_truncated_and_differenced_recordings_and_errors(trained, tmp_path, caps
         Pipeline.from_run(bare)
     assert main(["ask", "--run", str(bare), "--measurements", str(rec)]) == 2
     assert "no checkpoint" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_readme_loop_measures_the_detector_and_scores_the_answers(trained, tmp_path, capsys):
+    """The README's four commands (defaults; no --gain/--dark at ask time) plus --labels:
+    the detector measured from the calibration frames, the answers those of the simulation
+    seen through the measured gain, and scored beside the run's own test numbers."""
+    from spjax.cli import main
+
+    run, pipe, exports = trained
+    rec, out = tmp_path / "rec.npy", tmp_path / "answers.json"
+    argv = ["sensing", "record", "--export", str(exports["dlpc900"]), "--run", str(run)]
+    assert main(argv + ["--clips", "10", "--gain", "2.0", "--dark", "75", "--out", str(rec)]) == 0
+    labels = rec.with_name("rec.labels.json")
+    argv = ["ask", "--run", str(run), "--measurements", str(rec), "--export"]
+    argv += [str(exports["dlpc900"]), "--labels", str(labels), "--out", str(out)]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "detector (dark frames): gain" in printed and "this recording (10 clips)" in printed
+    got = json.loads(out.read_text())
+    gain, dark = got["detector"]["gain"], got["detector"]["dark"]
+    assert abs(gain["value"] / 2.0 - 1) < 4 * gain["relative_standard_error"]
+    assert abs(dark["value"] - 75.0) <= dark["standard_error"] and "all-off" in dark["how"]
+    assert got["stream_checks"]["calibration_frames"]["checked"]
+    frames = render_clips(world(read_manifest(exports["dlpc900"]), run=run), 10, seed=0)["frames"]
+    y_sim = pipe.simulate(frames, jax.random.key(0)).reshape(-1, pipe.sensor.k)
+    seen = pipe.answer(y_sim * (2.0 / gain["value"]))
+    other = pipe.simulate(frames, jax.random.key(1)).reshape(-1, pipe.sensor.k)
+    noise_only = np.abs(scores(pipe.answer(other)) - scores(pipe.answer(y_sim))).max()
+    # The same noise draw up to the few samples the Poisson sampler redraws: the texts, and
+    # the head scores within noise (a borderline argmax of the heads may flip).
+    assert texts(got) == texts(seen)
+    assert np.abs(scores(got) - scores(seen)).max() <= 3 * noise_only + 1e-4
+    scored = got["scores"]
+    assert scored["clips"] == 10 and scored["run_test"]["source"].endswith("report.json")
+    assert set(scored["answers"]) == {"count", "anomaly", "activity", "describe"}
+    truth = json.loads(labels.read_text())["ground_truth"]
+    exact = np.mean(
+        [
+            w["answers"][0]["parsed"] is not None
+            and w["answers"][0]["parsed"]["count"] == g["count"]
+            for w, g in zip(got["windows"], truth)
+        ]
+    )
+    assert scored["answers"]["count"]["exact_accuracy"] == exact
+
+
+@pytest.mark.slow
+def test_a_drifting_detector_answers_within_noise_and_is_reported(trained, tmp_path):
+    """A 5 % gain and dark drift over the recording: the answers stay within the noise of
+    the drift-free recording's (same clips and noise draw), and answers.json reports it."""
+    from spjax.deploy import ask, record
+
+    run, pipe, exports = trained
+    kw = dict(clips=4, run=run, seed=9, gain=2.0, dark=75.0)
+    record(exports["alp4"], tmp_path / "still.npy", **kw)
+    record(exports["alp4"], tmp_path / "drift.npy", drift=0.05, **kw)
+    still = ask(pipe, tmp_path / "still.npy", export=exports["alp4"])
+    drift = ask(pipe, tmp_path / "drift.npy", export=exports["alp4"])
+    frames = render_clips(world(read_manifest(exports["alp4"]), run=run), 4, seed=9)["frames"]
+    draws = [pipe.simulate(frames, jax.random.key(s)).reshape(-1, pipe.sensor.k) for s in (9, 10)]
+    noise_only = np.abs(scores(pipe.answer(draws[0])) - scores(pipe.answer(draws[1]))).max()
+    assert texts(drift) == texts(still) and heads(drift) == heads(still)
+    assert np.abs(scores(drift) - scores(still)).max() <= 3 * noise_only + 1e-4
+    found = drift["detector"]["drift"]
+    dark = found["dark"]  # the dark frames have no read noise here: measured exactly
+    assert dark["applied"] and dark["relative_change"] == pytest.approx(0.05, abs=2e-3)
+    gain = found["gain"]
+    assert abs(gain["relative_change"] - 0.05) < 3 * gain["relative_change_se"]
+    assert not still["detector"]["drift"]["dark"]["detected"]

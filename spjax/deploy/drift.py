@@ -45,19 +45,19 @@ def fit_line(t: np.ndarray, y: np.ndarray, se: np.ndarray) -> dict:
 
 
 def _summary(line: dict, m: int, name: str) -> dict:
-    """The drift of one quantity over the recording's frame times 0..m−1."""
-    change = line["slope"] * (m - 1)
-    change_se = line["slope_se"] * (m - 1)
+    """The drift of one quantity over the recording, from its start (t = 0) to its end
+    (t = m frame times); relative to its value at the start."""
+    change = line["slope"] * m
+    change_se = line["slope_se"] * m
     z = line["slope"] / line["slope_se"] if line["slope_se"] > 0 else float("inf")
-    start = line["at_centre"] + line["slope"] * (0 - line["centre"])
-    centre = line["at_centre"]
+    start = line["at_centre"] - line["slope"] * line["centre"]
     out = {
         "start": start,
         "end": start + change,
         "change": change,
         "change_se": change_se,
-        "relative_change": change / centre if centre else None,
-        "relative_change_se": change_se / abs(centre) if centre else None,
+        "relative_change": change / start if start else None,
+        "relative_change_se": change_se / abs(start) if start else None,
         "z": z,
         "detected": bool(abs(z) >= DRIFT_Z),
         "line_chi2_per_dof": line["chi2_per_dof"],
