@@ -206,7 +206,7 @@ def table(scores: dict, run: dict | None) -> str:
         return d
 
     def fmt(v):
-        return "—" if v is None else f"{v:.3f}"
+        return "—" if v is None or not np.isfinite(v) else f"{v:.3f}"
 
     test = "run's test set" + (
         f" ({run.get('clips')} clips, report.json)" if run and run.get("clips") else ""
