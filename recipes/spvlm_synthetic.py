@@ -103,7 +103,12 @@ def get_config():
     # (their Gaussian-channel capacity, nats per measurement) / "identity_capacity" (what one
     # shot tells about who it is: ½ log det of total over within-identity covariance, per
     # measurement); with these the adversaries are only trained and logged for monitoring.
+    # privacy.channel: the identity views every privacy term and adversary (and an
+    # identity_null basis) work on: "faces" (frame-filling posed faces, T2's channel) or
+    # "room" (people as the room sensor sees them: frames of single-person clips of the
+    # world's people, T3's channel).
     c.privacy = dict(
+        channel="faces",
         weight=4.0,
         term="face_capacity",
         warmup_steps=300,
@@ -137,6 +142,9 @@ def get_config():
         describe_beams=1,
         batch_size=100,
         samples_to_log=2,
+        # t3_quick: end every run with a quick T3 audit of its own frozen sensor
+        # (re-identification of unseen people in the room stream; report.json privacy.t3_quick)
+        t3_quick=True,
     )
     c.run = dict(wandb="disabled")
     return c

@@ -81,7 +81,14 @@ def test_constant_sensor_reads_as_chance_on_faces_and_scenes():
         conv=False,
         calibrate=False,
         scenes=True,
-        scene_options=dict(identities=5, n_train=300, n_val=100, n_test=200),
+        scene_options=dict(
+            identities=5,
+            n_train=300,
+            n_val=100,
+            n_test=200,
+            n_link=0,
+            attackers=("ridge:stats", "lda:stats"),
+        ),
     )
     chance, n = rep["chance"]["top1"], rep["leak"]["by_attack"]["lda"]["n"]
     assert not rep["leaks"]
@@ -103,7 +110,11 @@ def test_scene_reid_finds_people_through_a_full_rate_sensor():
         scene_config(16, identities=5), n_train=300, n_val=100, n_test=200, keep=True
     )
     full = scene_reid(
-        Sensor.hadamard(16, 16, 1.0, order="low_frequency"), identities=5, quick=True, clips=clips
+        Sensor.hadamard(16, 16, 1.0, order="low_frequency"),
+        identities=5,
+        quick=True,
+        clips=clips,
+        attackers=("ridge:stats", "lda:stats"),
     )
     assert full["best"]["top1"] >= 2 * full["chance"]
     assert (

@@ -117,11 +117,13 @@ def run_cell(
     shots: int = 8,
     scenes: dict | None = None,
     clips=None,
+    t1: bool = False,
 ) -> dict:
     """Audit one design and return its results row (fixed families build their sensor).
+    `t1` adds the reconstruction attack (T1: a clean-trained identifier on reconstructions).
     `scenes` = {attackers, n_train, n_val, n_test} adds scene re-identification (on `clips`
     when given: the benchmark renders them once for all cells)."""
-    from spjax.eval.audit import privacy_audit
+    from spjax.eval.audit import privacy_audit, threat_models
     from spjax.eval.leakage import leak_test
     from spjax.sensing import NoiseModel, Sensor
     from spjax.sensing.patterns import sensor_label
@@ -141,7 +143,7 @@ def run_cell(
         conv=conv,
         augment=augment,
         shots=shots,
-        reconstruction=False,
+        reconstruction=t1,
         calibrate=False,
         scenes=False,
         recognizer=False,
@@ -191,6 +193,7 @@ def run_cell(
             n_train=scenes["n_train"],
             n_val=scenes["n_val"],
             n_test=scenes["n_test"],
+            n_link=scenes.get("n_link", 0),
             identity_offset=identity_offset,
             clips=clips,
         )
@@ -206,8 +209,16 @@ def run_cell(
                 "scene_leaks": leak["leaks"],
                 "scene_leak": _compact_leak(leak),
                 "scene_attackers": {k: v["top1"] for k, v in sc["attackers"].items()},
+                "scene_ci95_ratio": sc["best"]["ci95_ratio_to_chance"],
+                "scene_linkage_auc": sc["best"].get("linkage", {}).get("auc"),
+                "scene_target_met": sc["target"]["met"],
             }
         )
+    tm = threat_models(rep)
+    if "T1" in tm:
+        row["t1_worst"] = tm["T1"]["worst"]
+        row["t1_ratio"] = tm["T1"]["ratio_to_chance"]
+        row["t1_at_chance"] = tm["T1"]["at_chance"]
     row["seconds"] = round(time.time() - t0, 1)
     return row
 

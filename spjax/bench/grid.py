@@ -37,8 +37,10 @@ GRIDS = {
             n_train=8000,
             n_val=1000,
             n_test=2000,
-            attackers=("ridge:stats", "lda:stats", "temporal"),
+            n_link=1500,
+            attackers=("ridge:stats", "lda:stats", "temporal", "crop:lift"),
         ),
+        t1=True,
         utility_rates=(0.01, 0.05),
     ),
     "quick": dict(
@@ -52,13 +54,16 @@ GRIDS = {
         conv=False,
         augment=2,
         shots=8,
-        scenes=dict(n_train=3000, n_val=500, n_test=1000, attackers=("ridge:stats", "lda:stats")),
+        scenes=dict(
+            n_train=3000, n_val=500, n_test=1000, n_link=600, attackers=("ridge:stats", "lda:stats")
+        ),
+        t1=False,
         utility_rates=(0.05,),
     ),
 }
 
 
-SCENE_IDENTITIES = 20
+SCENE_IDENTITIES = 50  # T3: closed-set people (and as many unseen ones for linkage)
 
 
 # Learned designs: name -> overrides of the recipe's config. `learned:utility` has no privacy

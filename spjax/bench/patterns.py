@@ -115,11 +115,11 @@ def bench_patterns(
     os.makedirs(out_dir, exist_ok=True)
     scenes = None
     if scene_reid:
-        unknown = set(scene_options or {}) - {"n_train", "n_val", "n_test", "attackers"}
+        unknown = set(scene_options or {}) - {"n_train", "n_val", "n_test", "n_link", "attackers"}
         if unknown:
             raise ValueError(
                 f"scene_options: unknown keys {sorted(unknown)}; expected n_train, "
-                f"n_val, n_test, attackers"
+                f"n_val, n_test, n_link, attackers"
             )
         scenes = {**grid["scenes"], **(scene_options or {})}
     check_settings(
@@ -205,6 +205,12 @@ def bench_patterns(
                         n_train=scenes["n_train"],
                         n_val=scenes["n_val"],
                         n_test=scenes["n_test"],
+                        n_link=scenes.get("n_link", 0),
+                        link_config=scene_config(
+                            size,
+                            identities=SCENE_IDENTITIES,
+                            identity_offset=offset + SCENE_IDENTITIES,
+                        ),
                         keep=True,
                     )
                 clips = clips_by_offset[offset]
@@ -225,6 +231,7 @@ def bench_patterns(
                 shots=grid["shots"],
                 scenes=scenes,
                 clips=clips,
+                t1=bool(grid.get("t1", False)),
             )
             append_row(jsonl, row)
     wanted = {cell_key(*c[:3]) for c in cells}

@@ -19,7 +19,6 @@ import numpy as np
 from spjax.data import layout as L
 from spjax.data import people as P
 from spjax.data import streams
-from spjax.data.faces import identity_traits
 from spjax.data.labels import ACTIVITIES, ANOMALY_TYPES, MIN_PEOPLE  # noqa: F401  (re-exported)
 from spjax.data.scene_plan import plan_clips
 
@@ -126,6 +125,49 @@ class SceneConfig:
             if value is not None:
                 out[f.name] = value
         return cls(**out)
+
+
+def single_person_world(
+    config: SceneConfig, *, identities: int, identity_offset: int = 0
+) -> SceneConfig:
+    """`config`'s world (rooms, size, clip length, lighting, noise) with exactly one person per
+    clip, no anomaly, drawn from `identities` people from `identity_offset`: the clips of
+    room-scale re-identification (T3) and of the room identity channel in training."""
+    return dataclasses.replace(
+        config,
+        min_people=1,
+        max_people=1,
+        anomaly_fraction=0.0,
+        anomaly_types=(),
+        n_identities=identities,
+        identity_offset=identity_offset,
+    )
+
+
+def person_frames(config: SceneConfig, n_clips: int, *, per_clip: int = 2, seed=0) -> dict:
+    """Room-scale views of labelled people: `per_clip` frames of each of `n_clips` clips of
+    `config` (a `single_person_world`), chosen among the frames where the person covers the
+    most pixels. Returns `image (N, S, S) float32` and `identity (N,) int32` (the world's ids)."""
+    if config.max_people != 1 or config.min_people != 1:
+        raise ValueError(
+            f"config: expected a single-person world (single_person_world), got "
+            f"min_people={config.min_people}, max_people={config.max_people}"
+        )
+    if (
+        isinstance(per_clip, bool)
+        or not isinstance(per_clip, int)
+        or not 1 <= per_clip <= config.frames
+    ):
+        raise ValueError(f"per_clip: expected an int in [1, {config.frames}], got {per_clip!r}")
+    out = generate_scenes(config, n_clips, seed=seed, text=False)
+    # Frames in order of how much of the person is drawn (ties: earliest); keep the top ones.
+    order = np.argsort(-out["drawn_pixels"][:, 0], axis=1, kind="stable")[:, :per_clip]
+    images = np.take_along_axis(out["frames"], order[:, :, None, None], axis=1)
+    ids = np.repeat(out["identities"][:, 0], per_clip)
+    return {
+        "image": images.reshape(-1, config.size, config.size),
+        "identity": ids.astype(np.int32),
+    }
 
 
 def _composite(cfg: SceneConfig, plan: dict, rng: np.random.Generator, out: np.ndarray) -> None:

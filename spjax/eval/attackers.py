@@ -117,6 +117,37 @@ def tar_at_far(embeddings: np.ndarray, labels: np.ndarray, fars=FARS) -> dict:
     return out
 
 
+def roc_auc(positive: np.ndarray, negative: np.ndarray) -> float:
+    """Area under the ROC curve of scores `positive` (should be high) against `negative`:
+    P(pos > neg) + ½ P(pos = neg), from average ranks (Mann–Whitney). NaN if either is empty."""
+    pos, neg = np.asarray(positive, np.float64), np.asarray(negative, np.float64)
+    if not len(pos) or not len(neg):
+        return float("nan")
+    values, inverse, counts = np.unique(
+        np.concatenate([pos, neg]), return_inverse=True, return_counts=True
+    )
+    upper = np.cumsum(counts)  # 1-based rank of the last of each group of ties
+    average = upper - (counts - 1) / 2.0
+    rank_sum = average[inverse[: len(pos)]].sum()
+    return float((rank_sum - len(pos) * (len(pos) + 1) / 2.0) / (len(pos) * len(neg)))
+
+
+def verification(embeddings: np.ndarray, labels: np.ndarray, fars=FARS) -> dict:
+    """Open-set linkage over all pairs by cosine similarity: ROC `auc` of same-person against
+    different-person pairs (0.5 = chance) and `tar@far=…` (see `tar_at_far`)."""
+    e = np.asarray(embeddings, np.float64)
+    e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+    labels = np.asarray(labels)
+    iu = np.triu_indices(len(e), k=1)
+    sims = (e @ e.T)[iu]
+    same = (labels[:, None] == labels[None, :])[iu]
+    return {
+        "auc": roc_auc(sims[same], sims[~same]),
+        "pairs": {"genuine": int(same.sum()), "impostor": int((~same).sum())},
+        **tar_at_far(e, labels, fars),
+    }
+
+
 def _standardise(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
     mu = train.mean(axis=0)
     sd = train.std(axis=0)
@@ -229,7 +260,10 @@ class _Ridge:
         return self.vt.T @ (shrink[:, None] * self.uty)
 
 
-def _run_closed_form(name, train, val, test, heldout_x, n_classes):
+def fit_closed_form(name, train, val, test, heldout_x, n_classes):
+    """Closed-form attacker `name` ("lda" | "ridge") on labelled splits (labels 0 … C − 1):
+    basis and regularisation chosen on val. Returns `val_top1`, `hparams`, `test_scores` and,
+    with `heldout_x`, `heldout_embed` (Fisher embedding for LDA, class scores for ridge)."""
     grid, best = _GRIDS[name], None
     for basis, (xtr, xva, xte, *xho) in _preprocessings(train, val, test, heldout_x).items():
         model = (_ShrinkageLDA if name == "lda" else _Ridge)(xtr, train.y, n_classes)
@@ -334,7 +368,7 @@ def run_attacker(
     t0 = time.perf_counter()
     if name in CLOSED_FORM:
         raw = lambda s, y: Split(s.x, y)  # noqa: E731  (their own preprocessing, chosen on val)
-        res = _run_closed_form(
+        res = fit_closed_form(
             name,
             raw(train, tr.y),
             raw(val, va.y),
@@ -354,7 +388,9 @@ def run_attacker(
     res["n_correct"] = int(round(res["top1"] * len(te.y)))
     res["n_test"] = int(len(te.y))
     if heldout is not None:
-        res.update(tar_at_far(embed, heldout.y))
+        ver = verification(embed, heldout.y)
+        ver.pop("pairs")
+        res.update(ver)
     res["seconds"] = round(time.perf_counter() - t0, 2)
     return res
 

@@ -90,16 +90,36 @@ def audit_figure(report: dict, path, *, examples: dict | None = None) -> str:
     sc = report.get("scene_reid")
     if sc:
         ks = list(sc["attackers"])
-        ax.bar(ks, [sc["attackers"][k]["top1"] for k in ks], color="tab:purple")
+        x = np.arange(len(ks))
+        clean = (sc.get("ceiling") or {}).get("attackers")
+        wide = 0.4 if clean else 0.8
+        top1 = [sc["attackers"][k]["top1"] for k in ks]
+        errs = np.array(
+            [
+                [t - sc["attackers"][k]["top1_ci95"][0], sc["attackers"][k]["top1_ci95"][1] - t]
+                for k, t in zip(ks, top1)
+            ]
+        ).T
+        ax.bar(x, top1, wide, yerr=errs, color="tab:purple", label="through the sensor")
+        if clean:
+            ax.bar(
+                x + wide,
+                [clean[k]["top1"] for k in ks],
+                wide,
+                color="tab:green",
+                label="clean frames (ceiling)",
+            )
         ax.axhline(sc["chance"], color="k", ls="--", lw=1, label=f"chance {sc['chance']:.3f}")
         ax.axhline(2 * sc["chance"], color="gray", ls=":", lw=1, label="2× chance")
+        ax.set_xticks(x + (wide / 2 if clean else 0), ks)
         ax.set_ylim(0, 1.02)
         ax.set_ylabel("top-1 (test clips)")
         ax.tick_params(axis="x", labelsize=7)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=6)
+        auc = sc["best"].get("linkage", {}).get("auc")
         ax.set_title(
-            f"scene re-identification ({sc['setup']['identities']} people, "
-            f"{sc['setup']['n_train']} train clips)",
+            f"T3 room re-ID ({sc['setup']['identities']} people); linkage AUC "
+            f"{'n/a' if auc is None else format(auc, '.2f')}",
             fontsize=9,
         )
     else:

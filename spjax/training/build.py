@@ -74,20 +74,18 @@ IDENTITY_NULL_FACES_PER_IDENTITY = 8
 
 def identity_null_basis(cfg: ConfigDict):
     """The `IdentityBasis` of `sensor.identity_null_identities` procedural people of the run's
-    world (identity ids from IDENTITY_NULL_OFFSET), 8 faces each."""
-    from spjax.data.faces import generate_faces
+    world (identity ids from IDENTITY_NULL_OFFSET), 8 views each through `privacy.channel`."""
     from spjax.sensing.identity_null import IdentityBasis
+    from spjax.training.data import identity_views
 
-    d = cfg.data
-    faces = generate_faces(
+    views = identity_views(
+        cfg,
         cfg.sensor.identity_null_identities,
         IDENTITY_NULL_FACES_PER_IDENTITY,
-        size=d.size,
+        offset=IDENTITY_NULL_OFFSET,
         seed=cfg.seed,
-        identity_offset=IDENTITY_NULL_OFFSET,
-        world=d.world_seed,
     )
-    return IdentityBasis.estimate(faces["image"], faces["identity"])
+    return IdentityBasis.estimate(views["image"], views["identity"])
 
 
 def build_modules(cfg: ConfigDict, decoder, tokenizer, n_identities: int):
@@ -175,6 +173,15 @@ def validate_spvlm_config(cfg: ConfigDict) -> None:
         raise ValueError(f"privacy.weight must be ≥ 0, got {cfg.privacy.weight}")
     if not cfg.privacy.adversaries:
         raise ValueError("privacy.adversaries must name at least one adversary")
+    from spjax.training.data import IDENTITY_CHANNELS
+
+    channel = cfg.privacy.get("channel", "faces")
+    if channel not in IDENTITY_CHANNELS:
+        raise ValueError(f"privacy.channel must be one of {IDENTITY_CHANNELS}, got {channel!r}")
+    if channel == "room" and d.source != "synthetic":
+        raise ValueError(
+            "privacy.channel='room' renders room views and needs data.source='synthetic'"
+        )
     if s.identity_null:
         if d.source != "synthetic":
             raise ValueError(

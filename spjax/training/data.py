@@ -184,12 +184,43 @@ def scene_config(cfg: ConfigDict):
     return SceneConfig.pick(cfg.data, seed="world_seed")
 
 
+IDENTITY_CHANNELS = ("faces", "room")
+
+
+def identity_views(cfg: ConfigDict, identities: int, per_identity: int, *, offset: int, seed):
+    """Labelled views of `identities` people from id `offset` of the run's world, through
+    the identity channel the privacy machinery aims at: frame-filling `faces`, or people as
+    the room sensor sees them (`room`: `per_identity` room frames each, two per clip).
+    Returns {image (N, S, S), identity (N,)}."""
+    d = cfg.data
+    channel = cfg.privacy.get("channel", "faces")
+    if channel == "faces":
+        from spjax.data.faces import generate_faces
+
+        return generate_faces(
+            identities,
+            per_identity,
+            size=d.size,
+            seed=seed,
+            identity_offset=offset,
+            world=d.world_seed,
+        )
+    from spjax.data.scenes import person_frames, single_person_world
+
+    world = single_person_world(scene_config(cfg), identities=identities, identity_offset=offset)
+    per_clip = 2
+    n_clips = identities * max(1, per_identity // per_clip)
+    return person_frames(world, n_clips, per_clip=per_clip, seed=(int(seed), ROOM_VIEWS_TAG))
+
+
+ROOM_VIEWS_TAG = 7  # clip-seed tag of room identity views (train/val/test clips use 0, 1, 2)
+
+
 def build_eval_sets(cfg: ConfigDict):
     """(train clip arrays or None, {val, test} clip dicts, face splits)."""
     d = cfg.data
     if d.source == "tfds":
         return _from_tfds(cfg)
-    from spjax.data import faces
     from spjax.data.stream import eval_clips
 
     world = scene_config(cfg)
@@ -197,10 +228,9 @@ def build_eval_sets(cfg: ConfigDict):
         split: eval_clips(world, n, seed=cfg.seed, split=split)
         for split, n in (("val", d.n_val), ("test", d.n_test))
     }
-    face_data = faces.generate_faces(
-        d.n_identities, d.faces_per_identity, size=d.size, seed=cfg.seed, world=d.world_seed
-    )
-    return None, clips, split_faces(face_data, seed=cfg.seed)
+    # The privacy channel's labelled views of the training people (faces or room frames).
+    views = identity_views(cfg, d.n_identities, d.faces_per_identity, offset=0, seed=cfg.seed)
+    return None, clips, split_faces(views, seed=cfg.seed)
 
 
 def parse_builder_config(text: str) -> dict:

@@ -37,6 +37,9 @@ def run_spvlm(cfg: ConfigDict, workdir: str | Path, *, resume: bool = False) -> 
     adversary = training_adversary_accuracy(trainer)
     sensor = trainer.model().sensor
     save_sensor(sensor, workdir)
+    t_t3 = time.time()
+    t3 = quick_t3(cfg, sensor, trainer.n_identities)
+    t3_seconds = time.time() - t_t3
     d = sensor.describe()
     report = {
         "spjax_version": __version__,
@@ -60,13 +63,15 @@ def run_spvlm(cfg: ConfigDict, workdir: str | Path, *, resume: bool = False) -> 
             "term": cfg.privacy.term,
             # ids 0 … n−1 trained against; the audit uses identities after them
             "training_identities": trainer.n_identities,
+            "channel": cfg.privacy.get("channel", "faces"),
         },
         "final_train_metrics": final,
         "samples": pick_samples(test["samples"], cfg.eval.samples_to_log),
         "timing_s": {
             "setup": round(setup_seconds, 1),
             "train": round(trainer.train_seconds, 1),
-            "evaluate": round(time.time() - t_eval, 1),
+            "evaluate": round(time.time() - t_eval - t3_seconds, 1),
+            "t3_quick": round(t3_seconds, 1),
             "total": round(time.time() - t0, 1),
             # tracing + XLA compilation (or its load from the cache) within each stage
             "compile": {
@@ -79,6 +84,8 @@ def run_spvlm(cfg: ConfigDict, workdir: str | Path, *, resume: bool = False) -> 
         },
         "devices": [str(x) for x in jax.devices()],
     }
+    if t3 is not None:
+        report["privacy"]["t3_quick"] = t3
     figures = write_figures(workdir, trainer, report)
     report["figures"] = [str(p) for p in figures]
     (workdir / "report.json").write_text(jsonio.dumps(report, indent=2))
@@ -98,6 +105,30 @@ def pick_samples(samples: list[dict], per_kind: int) -> list[dict]:
         out += [s for s in rows if s["correct"]][:per_kind]
         out += [s for s in rows if not s["correct"]][:per_kind]
     return out
+
+
+def quick_t3(cfg: ConfigDict, sensor, training_identities: int) -> dict | None:
+    """The run's own quick T3 audit (`eval.t3_quick`): fresh attackers re-identify people it
+    never trained on (ids after its training identities) in its world's room stream, through
+    its frozen sensor. Smoke-test sizes; `spjax privacy-audit --run DIR` is the audit."""
+    if not cfg.eval.get("t3_quick", False) or cfg.data.source != "synthetic":
+        return None
+    from spjax.eval.audit import t3_summary
+    from spjax.eval.scene_reid import scene_reid
+
+    sc = scene_reid(
+        sensor,
+        quick=True,
+        frames=cfg.data.frames,
+        world_seed=cfg.data.world_seed,
+        identity_offset=training_identities,
+    )
+    return {
+        "note": "quick T3 audit of this run's own frozen sensor (fresh attackers, people it "
+        "never trained on, smoke-test sizes); `spjax privacy-audit --run DIR` is the audit",
+        **t3_summary(sc),
+        "attackers": {k: round(v["top1"], 4) for k, v in sc["attackers"].items()},
+    }
 
 
 def training_adversary_accuracy(trainer) -> dict:
@@ -142,6 +173,15 @@ def summary(report: dict, workdir: Path) -> str:
         f"{_fmt(h['anomaly_accuracy'])}, count MAE {_fmt(h['count_mae'])}",
         f"  training adversary (not the audit): top-1 {_fmt(p['training_adversary']['worst_case_top1'])} "
         f"vs chance {_fmt(p['chance'])}",
+    ]
+    t3 = p.get("t3_quick")
+    if t3:
+        lines.append(
+            f"  quick T3 (room re-ID of {t3['identities']} unseen people): {t3['worst']} "
+            f"{t3['top1']:.3f} = {t3['ratio_to_chance']:.2f}x chance, linkage AUC "
+            f"{_fmt(t3['linkage_auc'])}"
+        )
+    lines += [
         f"  report: {workdir / 'report.json'}",
         f"  figures: {workdir / 'figures'}",
         f"  audit it: spjax privacy-audit --run {workdir} --out {workdir / 'audit.json'}",
