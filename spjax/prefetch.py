@@ -13,6 +13,8 @@ import queue
 import threading
 import time
 
+_POLL_S = 0.001
+
 
 class _End:
     """Marks the end of a `DevicePrefetch` stream (or carries the producer's error)."""
@@ -24,14 +26,18 @@ class _End:
 class DevicePrefetch:
     """`put(item)` of every item of `items`, computed on a background thread up to `depth`
     items ahead of the consumer (for training: host batches → device arrays, so the copy
-    overlaps the previous steps). `wait_s` is the time the consumer spent waiting for an
-    item: an upper bound on the time the device waited for input (the device may still have
-    been busy with steps already dispatched). A producer error is raised in the consumer."""
+    overlaps the previous steps). A producer error is raised in the consumer.
+
+    `wait_s` (and `waits`, per item) is the time the consumer waited for an item. Steps are
+    dispatched asynchronously, so the host usually runs ahead of the device and waits while
+    the device is still busy: `get(device_busy=...)` counts only the part of a wait in which
+    `device_busy()` was false, i.e. the time the device itself waited for input."""
 
     def __init__(self, items, put, depth: int = 2):
         if depth < 1:
             raise ValueError(f"depth: expected >= 1, got {depth}")
         self.wait_s = 0.0
+        self.waits: list[float] = []
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
         self._thread = threading.Thread(
@@ -61,9 +67,25 @@ class DevicePrefetch:
         return self
 
     def __next__(self):
+        return self.get()
+
+    def get(self, device_busy=None):
+        """The next item (StopIteration at the end). With `device_busy` (a callable: is the
+        last dispatched step still running?) only the idle part of the wait is counted."""
         t0 = time.perf_counter()
-        item = self._queue.get()
-        self.wait_s += time.perf_counter() - t0
+        idle_since = t0 if device_busy is None or not device_busy() else None
+        while True:
+            try:
+                # While the device is busy, look again every millisecond; once it is idle it
+                # stays idle (nothing new is dispatched while we wait), so just block.
+                item = self._queue.get(timeout=None if idle_since is not None else _POLL_S)
+                break
+            except queue.Empty:
+                if not device_busy():
+                    idle_since = time.perf_counter()
+        waited = 0.0 if idle_since is None else time.perf_counter() - idle_since
+        self.wait_s += waited
+        self.waits.append(waited)
         if isinstance(item, _End):
             self._queue.put(item)  # every later call ends too
             if item.error is not None:

@@ -50,6 +50,25 @@ def test_prefetch_keeps_order_runs_ahead_and_counts_the_wait():
     batches.close()
 
 
+def test_prefetch_counts_only_the_wait_of_an_idle_device():
+    from spjax.prefetch import DevicePrefetch
+
+    def slow(i):
+        time.sleep(0.3)
+        return i
+
+    busy_until = time.perf_counter() + 0.1  # the last dispatched step ends 0.1 s from now
+    batches = DevicePrefetch(iter(range(1)), slow, depth=1)
+    assert batches.get(lambda: time.perf_counter() < busy_until) == 0
+    assert 0.12 < batches.wait_s < 0.29  # ~0.2 s idle of the ~0.3 s waited
+    batches.close()
+    batches = DevicePrefetch(iter(range(1)), slow, depth=1)
+    assert batches.get(lambda: True) == 0 and batches.wait_s == 0.0  # busy throughout
+    with pytest.raises(StopIteration):
+        batches.get(lambda: False)
+    batches.close()
+
+
 def test_prefetch_raises_the_producers_error_and_closes_while_blocked():
     from spjax.prefetch import DevicePrefetch
 

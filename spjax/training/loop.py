@@ -175,8 +175,17 @@ def train(trainer, *, prefetch: int = 2) -> dict:
     eval_s = checkpoint_s = 0.0
     host_metrics = {}
     last = cfg.train.steps
+    metrics = None
+
+    def device_busy() -> bool:  # is the last dispatched step still running?
+        return metrics is not None and not metrics["task_loss"].is_ready()
+
     try:
-        for step, batch, faces, data_state in batches:
+        while True:
+            try:
+                step, batch, faces, data_state = batches.get(device_busy)
+            except StopIteration:
+                break
             trainer.state, metrics = trainer.step_fns[trainer.stage(step)](
                 trainer.state, trainer.frozen, batch, faces, trainer.base_key
             )
@@ -230,7 +239,8 @@ def train(trainer, *, prefetch: int = 2) -> dict:
     trainer.loop_stats = {
         "steps": last - start,
         "wall_s": trainer.train_seconds,
-        "input_wait_s": batches.wait_s,
+        "input_wait_s": batches.wait_s,  # the device idle, waiting for the next batch
+        "input_waits": batches.waits,
         "eval_s": eval_s,
         "checkpoint_s": checkpoint_s,
     }
