@@ -39,6 +39,11 @@ def register(subparsers) -> None:
     )
     bp.add_argument("--no-scenes", action="store_true", help="skip scene re-identification")
     bp.add_argument(
+        "--scene-attackers",
+        default=None,
+        help="comma-separated T3 attackers (spjax.eval.scene_reid.SCENE_ATTACKS); default: the grid's",
+    )
+    bp.add_argument(
         "--no-calibration",
         action="store_true",
         help="skip the sweep's ceiling and attacker strength",

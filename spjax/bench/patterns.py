@@ -309,6 +309,11 @@ def bench_patterns_cli(args) -> int:
         utility_rates=cliargs.comma_list(args.utility_rates, cliargs.rate, "--utility-rates"),
         utility_set=tuple(args.utility_set or ()),
         scene_reid=not args.no_scenes,
+        scene_options=None
+        if args.scene_attackers is None
+        else {
+            "attackers": tuple(cliargs.comma_list(args.scene_attackers, str, "--scene-attackers"))
+        },
         calibrate=not args.no_calibration,
     )
     print(format_table(summary))
