@@ -193,6 +193,9 @@ def test_tiny_run_trains_keeps_decoder_frozen_and_reports(tiny, tmp_path):
     for key in ("anomaly_accuracy", "count_mae", "activity_accuracy", "rouge_l"):
         assert key in saved["utility"]
     assert "NOT the privacy audit" in saved["privacy"]["note"]
+    timing = saved["timing_s"]
+    assert set(timing["compile"]) == {"setup", "train", "evaluate"}
+    assert 0 < timing["compile"]["train"] < timing["total"] and timing["input_wait"] >= 0
     assert saved["privacy"]["chance"] == pytest.approx(1 / 8)
     assert (tmp_path / "run2" / "sensor.json").is_file()
     assert all(Path(p).is_file() for p in report["figures"])
