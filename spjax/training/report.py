@@ -124,9 +124,9 @@ def quick_t3(cfg: ConfigDict, sensor, training_identities: int) -> dict | None:
         identity_offset=training_identities,
     )
     return {
+        **t3_summary(sc),
         "note": "quick T3 audit of this run's own frozen sensor (fresh attackers, people it "
         "never trained on, smoke-test sizes); `spjax privacy-audit --run DIR` is the audit",
-        **t3_summary(sc),
         "attackers": {k: round(v["top1"], 4) for k, v in sc["attackers"].items()},
     }
 
