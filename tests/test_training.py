@@ -66,6 +66,7 @@ def tiny_overrides(decoder_recipe, cache_dir) -> list[str]:
         "privacy.warmup_steps=2",
         "eval.batch_size=16",
         "eval.samples_to_log=1",
+        "eval.t3_quick=False",  # the run's own quick T3 renders thousands of clips
     ]
 
 
