@@ -127,3 +127,37 @@ def test_audit_reports_three_threat_models():
     assert tm["T3"]["identities"] == 5 and tm["T3"]["linkage_auc"] is not None
     text = format_summary(rep)
     assert "T1 (" in text and "T2 (" in text and "T3 (" in text
+
+
+def test_room_channel_gives_labelled_room_views_for_training_and_identity_null():
+    from test_training import tiny_overrides
+
+    from spjax.training.config import apply_overrides, load_recipe
+    from spjax.training.data import build_eval_sets, identity_views
+
+    cfg = apply_overrides(
+        load_recipe("recipes/spvlm_synthetic.py"),
+        tiny_overrides("recipes/pretrain_decoder_tiny.py", "/tmp/unused")
+        + ["privacy.channel=room"],
+    )
+    _, _, views = build_eval_sets(cfg)
+    train = views["train"]
+    assert train.image.shape[1:] == (16, 16)
+    assert set(np.unique(train.identity)) == set(range(8))  # the run's own people, ids 0 … 7
+    other = identity_views(cfg, 4, 4, offset=100_000, seed=0)
+    assert other["identity"].min() >= 100_000 and len(other["image"]) == 16
+    with pytest.raises(ValueError, match="privacy.channel"):
+        from spjax.training.build import validate_spvlm_config
+
+        validate_spvlm_config(apply_overrides(cfg, ["privacy.channel=ceiling"]))
+
+
+def test_person_frames_pick_frames_where_the_person_is_seen():
+    from spjax.data.scenes import SceneConfig, person_frames, single_person_world
+
+    world = single_person_world(SceneConfig(size=32, frames=8), identities=5)
+    out = person_frames(world, 10, per_clip=2, seed=3)
+    assert out["image"].shape == (20, 32, 32) and out["identity"].shape == (20,)
+    assert set(out["identity"]) <= set(range(5))
+    with pytest.raises(ValueError, match="single-person"):
+        person_frames(SceneConfig(size=32, frames=8), 2)
