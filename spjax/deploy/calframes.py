@@ -95,17 +95,9 @@ def frame_stats(frames: np.ndarray, layout, timing: str) -> FrameStats:
             var_ss, dof_on = var_ss + on_ss, len(on) - 1
     dof_pairs = 0
     if layout.complementary and len(layout.plus) >= 3:
-        s = frames[:, layout.plus] + frames[:, layout.minus]
-        k = s.shape[1]
-        if timing == "pattern":
-            # The scene moves during a frame time: pair sums drift along it; remove a line.
-            design = np.stack([np.ones(k), np.arange(k) - (k - 1) / 2], 1)
-            coef, *_ = np.linalg.lstsq(design, s.T, rcond=None)
-            resid, dof_pairs = s - (design @ coef).T, k - 2
-        else:
-            resid, dof_pairs = s - s.mean(1, keepdims=True), k - 1
-        var_ss = var_ss + (resid**2).sum(1)
-        level = s.mean(1) - 2 * off_mean  # K pairs: a far better level than 1–2 on frames
+        mean_s, var_s, dof_pairs = pair_sums(frames, layout, timing)
+        var_ss = var_ss + var_s * dof_pairs
+        level = mean_s - 2 * off_mean  # K pairs: a far better level than 1–2 on frames
     if level is None:
         level = np.zeros(m)
     return FrameStats(off_mean, off_ss, off_dof, level, var_ss, len(off), dof_on, dof_pairs)
@@ -199,3 +191,17 @@ def measure(st: FrameStats, dark_counts: float, *, gain: float | None = None) ->
         )
     out.update(dark_se=max(se_dark, floor), se_method=se_method)
     return out
+
+
+def pair_sums(frames: np.ndarray, layout, timing: str):
+    """Mean, within-frame-time variance and dof of the pair sums, (M,) each."""
+    s = frames[:, layout.plus] + frames[:, layout.minus]
+    k = s.shape[1]
+    if timing == "pattern":
+        # The scene moves during a frame time: pair sums drift along it; remove a line.
+        design = np.stack([np.ones(k), np.arange(k) - (k - 1) / 2], 1)
+        coef, *_ = np.linalg.lstsq(design, s.T, rcond=None)
+        resid, dof = s - (design @ coef).T, k - 2
+    else:
+        resid, dof = s - s.mean(1, keepdims=True), k - 1
+    return s.mean(1), (resid**2).sum(1) / dof, dof

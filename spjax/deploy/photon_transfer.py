@@ -21,25 +21,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from spjax.deploy.calframes import CHI2_Z, Z95, interval
+from spjax.deploy.calframes import CHI2_Z, Z95, interval, pair_sums
 from spjax.deploy.recording import RecordingError
 
 MAX_REL_ERROR = 0.1  # a slope less certain than this is refused
 DARK_MARGIN_Z = 3.0  # how many standard errors an offset may sit above the darkest sample
-
-
-def pair_sums(frames: np.ndarray, layout, timing: str):
-    """Mean, within-frame-time variance and dof of the pair sums, (M,) each."""
-    s = frames[:, layout.plus] + frames[:, layout.minus]
-    k = s.shape[1]
-    if timing == "pattern":
-        # The scene moves during a frame time: pair sums drift along it; remove a line.
-        design = np.stack([np.ones(k), np.arange(k) - (k - 1) / 2], 1)
-        coef, *_ = np.linalg.lstsq(design, s.T, rcond=None)
-        resid, dof = s - (design @ coef).T, k - 2
-    else:
-        resid, dof = s - s.mean(1, keepdims=True), k - 1
-    return s.mean(1), (resid**2).sum(1) / dof, dof
 
 
 def _wls_line(mu: np.ndarray, v: np.ndarray, dof: int):

@@ -161,7 +161,7 @@ def check_calibration_frames(frames: np.ndarray, layout) -> dict:
 def pair_sum_alignment(frames: np.ndarray, layout, timing: str) -> dict:
     """Pair-sum dispersion as recorded and one sample earlier/later: a misaligned stream (a
     dropped or extra sample) pairs frames of different patterns, whose sums differ."""
-    from spjax.deploy.photon_transfer import pair_sums
+    from spjax.deploy.calframes import pair_sums
 
     flat = frames.reshape(-1)
     f, m = layout.n_frames, len(frames)
