@@ -43,7 +43,7 @@ def test_bench_sweep_resumes_and_writes_tables(tmp_path):
     assert set(crit) == {"hadamard:low_frequency|photons=none", "dct|photons=none"}
     assert all(c["critical_rate"] in (1 / 256, 1.0) for c in crit.values())
     # Scene re-identification per cell, and its critical rates.
-    assert all(0 <= r["scene_top1"] <= 1 and r["scene_chance"] == 0.05 for r in out["rows"])
+    assert all(0 <= r["scene_top1"] <= 1 and r["scene_chance"] == 1 / 50 for r in out["rows"])
     assert set(out["scene_critical_rates"]) == set(crit)
     cal = out["calibration"]
     assert cal["ceiling"] > 0 and cal["attacker_strength"] > 0 and cal["smoke_test"]

@@ -222,7 +222,12 @@ class _ShrinkageLDA:
 
     def __init__(self, x: np.ndarray, y: np.ndarray, n_classes: int):
         n, d = x.shape
-        self.means = np.stack([x[y == c].mean(axis=0) for c in range(n_classes)])
+        # A class with no train sample (a small split over many people) gets the overall
+        # mean: uninformative, but finite for the scores and the embedding.
+        overall = x.mean(axis=0)
+        self.means = np.stack(
+            [x[y == c].mean(axis=0) if np.any(y == c) else overall for c in range(n_classes)]
+        )
         resid = (x - self.means[y]) / math.sqrt(n)
         _, sv, self.vt = np.linalg.svd(resid, full_matrices=False)
         self.ev = sv**2
