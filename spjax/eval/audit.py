@@ -299,7 +299,7 @@ def _scene_section(sensor, *, quick, identity_offset, options) -> dict:
     rep["leak"] = leak_test({k: v["pooled"] for k, v in rep["attackers"].items()}, rep["chance"])
     rep["leaks"] = rep["leak"]["leaks"]
     if quick:
-        rep["note"] = "smoke test (--quick: fewer clips, closed-form attackers only)"
+        rep["note"] = "smoke test (--quick: fewer clips, shorter training)"
     return rep
 
 
