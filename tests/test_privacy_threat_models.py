@@ -161,3 +161,32 @@ def test_person_frames_pick_frames_where_the_person_is_seen():
     assert set(out["identity"]) <= set(range(5))
     with pytest.raises(ValueError, match="single-person"):
         person_frames(SceneConfig(size=32, frames=8), 2)
+
+
+def test_t1_finds_a_planted_channel_and_reads_a_constant_sensor_as_chance():
+    from spjax.eval.audit import privacy_audit
+    from spjax.sensing import NoiseModel, Sensor
+
+    def t1(sensor):
+        rep = privacy_audit(
+            sensor,
+            size=16,
+            identities=6,
+            per_identity=10,
+            seeds=(0,),
+            quick=True,
+            attackers=("lda",),
+            conv=False,
+            reconstruction=True,
+            recognizer=False,
+            calibrate=False,
+            scenes=False,
+        )
+        return rep["threat_models"]["T1"]
+
+    full = t1(Sensor.hadamard(16, 16, 1.0))
+    assert not full["at_chance"] and full["ratio_to_chance"] >= 2
+    constant = t1(
+        Sensor.from_patterns(np.zeros((8, 16, 16), np.float32), noise=NoiseModel(1e3, dark=20.0))
+    )
+    assert constant["at_chance"]

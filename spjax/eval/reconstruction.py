@@ -165,6 +165,7 @@ def reconstruction_attack(
     recons = {"pinv": pinv["test"]}
     # Tikhonov: λ relative to the mean squared pattern energy, chosen by val PSNR.
     energy = float(np.mean(np.sum(np.asarray(sensor.patterns(), np.float64) ** 2, axis=(1, 2))))
+    energy = energy if energy > 0 else 1.0  # all-zero patterns: any λ > 0 reconstructs zero
     best = None
     for rel in (1e-3, 1e-2, 1e-1, 1.0):
         est = np.asarray(sensor.tikhonov(jnp.asarray(measurements["val"]), rel * energy))
