@@ -75,6 +75,15 @@ def test_t3_reads_a_constant_sensor_as_chance():
     assert rep["best"]["ratio_to_chance"] <= 1.5 + 4 * np.sqrt(0.16 / n) / 0.2
 
 
+def test_kept_clips_replay_the_same_chunks_once():
+    clips = SceneClips(scene_config(16, identities=3), n_train=12, n_val=3, n_test=3, keep=True)
+    first = list(clips.chunks("train"))
+    second = list(clips.chunks("train"))
+    assert len(second) == len(first) == 1
+    np.testing.assert_array_equal(second[0][1], first[0][1])
+    np.testing.assert_allclose(second[0][0], first[0][0], atol=1e-3)  # stored as float16
+
+
 def test_closed_set_scores_and_interval():
     scores = np.array([[3.0, 1.0, 0.0], [0.0, 1.0, 3.0], [1.0, 3.0, 0.0], [3.0, 1.0, 0.0]])
     out = closed_set(scores, np.array([0, 1, 1, 2]), chance=1 / 3)

@@ -126,6 +126,7 @@ class SceneClips:
         if split in self._store:
             for frames, ids, rooms in self._store[split]:
                 yield frames.astype(np.float32), ids, rooms
+            return
         cfg = self.link_config if split == "link" else self.config
         n = {"train": self.n_train, "val": self.n_val, "test": self.n_test, "link": self.n_link}
         n = n[split]
