@@ -104,12 +104,11 @@ def test_scene_reid_refuses_bad_settings():
         SceneClips(scene_config(16, identities=5), n_train=10, n_val=10, n_test=10, n_link=5)
 
 
-def test_audit_reports_three_threat_models():
-    from spjax.eval.audit import format_summary, privacy_audit
-    from spjax.sensing import Sensor
+def _small_audit(sensor, **kw):
+    """A one-seed quick audit of 16×16 faces (LDA, reconstruction attack; no dlib)."""
+    from spjax.eval.audit import privacy_audit
 
-    rep = privacy_audit(
-        Sensor.hadamard(16, 16, 0.25),
+    opts = dict(
         size=16,
         identities=6,
         per_identity=10,
@@ -120,6 +119,18 @@ def test_audit_reports_three_threat_models():
         reconstruction=True,
         recognizer=False,
         calibrate=False,
+        scenes=False,
+    )
+    return privacy_audit(sensor, **{**opts, **kw})
+
+
+def test_audit_reports_three_threat_models():
+    from spjax.eval.audit import format_summary
+    from spjax.sensing import Sensor
+
+    rep = _small_audit(
+        Sensor.hadamard(16, 16, 0.25),
+        scenes=True,
         scene_options=dict(
             identities=5,
             n_train=300,
@@ -173,25 +184,10 @@ def test_person_frames_pick_frames_where_the_person_is_seen():
 
 
 def test_t1_finds_a_planted_channel_and_reads_a_constant_sensor_as_chance():
-    from spjax.eval.audit import privacy_audit
     from spjax.sensing import NoiseModel, Sensor
 
     def t1(sensor):
-        rep = privacy_audit(
-            sensor,
-            size=16,
-            identities=6,
-            per_identity=10,
-            seeds=(0,),
-            quick=True,
-            attackers=("lda",),
-            conv=False,
-            reconstruction=True,
-            recognizer=False,
-            calibrate=False,
-            scenes=False,
-        )
-        return rep["threat_models"]["T1"]
+        return _small_audit(sensor)["threat_models"]["T1"]
 
     full = t1(Sensor.hadamard(16, 16, 1.0))
     assert not full["at_chance"] and full["ratio_to_chance"] >= 2

@@ -244,18 +244,12 @@ def appearance(n_identities: int, world: int) -> dict:
         np.abs(other - shirt) < 0.3, np.where(shirt > 0.5, shirt - 0.45, shirt + 0.45), other
     )
     pattern = np.floor(t["pattern"]).astype(int)
-    band = np.arange(TORSO_BANDS)[None]
-    alt = {
-        0: np.zeros((1, TORSO_BANDS), bool),  # plain
-        1: (band % 2 == 1),  # stripes
-        2: (band >= TORSO_BANDS // 2),  # blocks: the upper half in the second tone
-        3: np.zeros((1, TORSO_BANDS), bool),  # sleeves only
-    }
-    second = (
-        np.stack([alt[int(p)][0] for p in pattern])
-        if n_identities
-        else np.zeros((0, TORSO_BANDS), bool)
-    )
+    band = np.arange(TORSO_BANDS)
+    # Which torso bands take the second tone, per PATTERNS entry.
+    second_tone = np.stack(
+        [band < 0, band % 2 == 1, band >= TORSO_BANDS // 2, band < 0]
+    )  # plain, stripes, blocks (upper half), sleeves only
+    second = second_tone[pattern]
     bands = np.where(second, other[:, None], shirt[:, None])
     sleeves = np.where(pattern == 3, other, shirt)
     shins = np.where(t["shorts"] > 0.7, t["skin"], t["trousers"])

@@ -94,25 +94,26 @@ def score(result: dict, labels: dict) -> dict:
     per_type: dict = {}
     for j, q in enumerate(result["questions"]):
         per_type.setdefault(q["qtype"], []).append(j)
-    if "count" in per_type:
+
+    def parsed_vs_true(qtype, field, truth):
+        """The parsed `field` of every `qtype` answer (None when unparsed) and the truth."""
         pred, true = [], []
-        for j in per_type["count"]:
+        for j in per_type[qtype]:
             for w, g in pairs:
                 parsed = w["answers"][j]["parsed"]
-                pred.append(None if parsed is None else parsed.get("count"))
-                true.append(g["count"])
+                pred.append(None if parsed is None else parsed.get(field))
+                true.append(g[truth])
+        return pred, true
+
+    if "count" in per_type:
+        pred, true = parsed_vs_true("count", "count", "count")
         hits = sum(p is not None and p == t for p, t in zip(pred, true))
         answers["count"] = {
             **count_metrics(pred, true),
             "exact_interval_95": wilson(int(hits), len(true)),
         }
     if "anomaly" in per_type:
-        pred, true = [], []
-        for j in per_type["anomaly"]:
-            for w, g in pairs:
-                parsed = w["answers"][j]["parsed"]
-                pred.append(None if parsed is None else parsed.get("anomaly_type"))
-                true.append(g["anomaly_type"])
+        pred, true = parsed_vs_true("anomaly", "anomaly_type", "anomaly_type")
         a = anomaly_metrics(pred, true)
         decided = [(p is not None) and ((p != "none") == (t != "none")) for p, t in zip(pred, true)]
         answers["anomaly"] = {**a, "interval_95": _accuracy(decided)["interval_95"]}
