@@ -7,7 +7,7 @@ close-up faces:
 - a fixed 2-D low-frequency Hadamard design (split ± pairs on a DMD) at r = 0.5 % of 64×64
   (K = 20): the lowest spatial frequencies keep where people are, their posture and motion
   (falls, fights, pacing) and blur away most of what identifies them at room scale (clothing
-  tones and patterns, build, hair); at r = 1 % the room attacker still reads 11.5× chance
+  tones and patterns, build, hair); at r = 1 % the room attacker still reads 9.5× chance
   (benchmarks/RESULTS.md); fixed patterns beat learned ones at low rates;
 - the privacy machinery aimed at the room channel (`privacy.channel = "room"`): the training
   adversaries (monitoring only here: fixed patterns have nothing to learn) read room views of
