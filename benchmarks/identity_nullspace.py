@@ -31,8 +31,8 @@ import numpy as np
 
 from spjax.data.faces import generate_faces
 from spjax.data.scenes import SceneConfig, generate_scenes
-from spjax.eval.attackers import Split, run_attacker
-from spjax.eval.suite import split_indices
+from spjax.privacy.attackers import Split, run_attacker
+from spjax.privacy.suite import split_indices
 from spjax.sensing import NoiseModel, Sensor
 from spjax.sensing.identity_null import IdentityBasis
 

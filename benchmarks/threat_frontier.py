@@ -19,8 +19,8 @@ import argparse
 import json
 from pathlib import Path
 
-from spjax.eval.scene_reid import TARGET
 from spjax.plotting import pyplot, save_figure
+from spjax.privacy.scene_reid import TARGET
 
 
 def run_point(name: str, run: Path) -> dict:

@@ -17,7 +17,7 @@ _COMMAND_MODULES = (
     "spjax.export.cli",
     "spjax.data.cli",
     "spjax.training.cli",
-    "spjax.eval.cli",
+    "spjax.privacy.cli",
     "spjax.bench.cli",
     "spjax.deploy.cli",
 )

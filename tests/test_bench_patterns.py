@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from spjax.bench.patterns import bench_patterns, cell_key, critical_rates, format_table
+from spjax.bench.cells import cell_key
+from spjax.bench.patterns import bench_patterns
+from spjax.bench.summary import critical_rates, format_table
 from spjax.cli import main
 
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "spvlm_synthetic.py"
@@ -107,7 +109,7 @@ def test_critical_rates_per_family_from_rows():
 def test_quick_grid_cells_at_4x_chance_leak_and_set_the_critical_rate():
     """The issue's cells: Rademacher at 0.5 % and 2 % with worst attackers at 6.5x and 7x
     chance were called private by a t-test over two seed means; pooled, they leak."""
-    from spjax.bench.patterns import GRIDS
+    from spjax.bench.grid import GRIDS
 
     g = GRIDS["quick"]
     n = g["identities"] * round(0.2 * g["per_identity"]) * g["seeds"]
@@ -128,7 +130,7 @@ def test_bench_cli_rejects_bad_rates(tmp_path, capsys):
 
 
 def test_target_check_compares_adversarial_with_utility_only_at_the_same_rate():
-    from spjax.bench.patterns import target_check
+    from spjax.bench.summary import target_check
 
     def row(fam, rate, top1, acc):
         return {

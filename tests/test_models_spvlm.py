@@ -11,11 +11,11 @@ import pytest
 from conftest import backend_tol
 from flax import nnx
 
-from spjax.models import adversaries as adv
 from spjax.models import spvlm
 from spjax.models.encoder import TemporalEncoder
 from spjax.models.heads import LabelHeads, activity_targets, label_loss, label_predictions
 from spjax.models.llama import Llama, LlamaConfig
+from spjax.privacy import terms as adv
 from spjax.sensing import NoiseModel, Sensor
 
 DCFG = LlamaConfig(

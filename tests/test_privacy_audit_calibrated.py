@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spjax.eval import leakage as L
+from spjax.privacy import leakage as L
 
 TESTS = Path(__file__).resolve().parent
 
@@ -24,7 +24,7 @@ def _constant_sensor(size=16, k=8):
 
 
 def _audit(sensor, **kw):
-    from spjax.eval.audit import privacy_audit
+    from spjax.privacy.audit import privacy_audit
 
     opts = dict(
         size=16,
@@ -81,7 +81,7 @@ def test_constant_sensor_reads_as_chance_on_faces_and_scenes():
         conv=False,
         calibrate=False,
         scenes=True,
-        scene_options=dict(
+        scene=dict(
             identities=5,
             n_train=300,
             n_val=100,
@@ -103,7 +103,7 @@ def test_constant_sensor_reads_as_chance_on_faces_and_scenes():
 
 
 def test_scene_reid_finds_people_through_a_full_rate_sensor():
-    from spjax.eval.scene_reid import SceneClips, scene_config, scene_reid
+    from spjax.privacy.scene_reid import SceneClips, scene_config, scene_reid
     from spjax.sensing import Sensor
 
     clips = SceneClips(
@@ -132,9 +132,9 @@ def test_scene_reid_finds_people_through_a_full_rate_sensor():
 
 
 def test_hadamard_means_the_2d_low_frequency_order():
-    from spjax.eval.audit import canonical_family, sensor_label
-    from spjax.eval.cli import sensor_from_args
+    from spjax.privacy.cli import sensor_from_args
     from spjax.sensing import Sensor
+    from spjax.sensing.patterns import canonical_family, sensor_label
 
     assert canonical_family("hadamard") == "hadamard:low_frequency"
     assert canonical_family("hadamard:sequency") == "hadamard:sequency"
@@ -153,7 +153,7 @@ def test_hadamard_means_the_2d_low_frequency_order():
 def test_quick_bench_calls_every_4x_chance_cell_a_leak():
     """With the quick grid's pooled test size and number of attacks compared, any worst
     attacker at 4x chance or more is a leak, whatever the other attackers score."""
-    from spjax.bench.patterns import GRIDS
+    from spjax.bench.grid import GRIDS
 
     g = GRIDS["quick"]
     n_test_per_identity = max(1, round(0.2 * g["per_identity"]))
@@ -166,7 +166,7 @@ def test_quick_bench_calls_every_4x_chance_cell_a_leak():
 
 
 def test_real_photo_section_shares_no_file_with_the_tests():
-    from spjax.eval import recognizer as R
+    from spjax.privacy import recognizer as R
 
     needle = R.BUILTIN_PHOTO_FILE.rsplit(".", 1)[0]
     photos = R.builtin_photos(5)
@@ -199,7 +199,7 @@ def _generated_lfw(root: Path) -> Path:
 
 
 def test_lfw_folder_goes_through_the_data_areas_reader(tmp_path):
-    from spjax.eval.recognizer import load_lfw_folder, photo_set
+    from spjax.privacy.recognizer import load_lfw_folder, photo_set
 
     root = _generated_lfw(tmp_path / "lfw")
     photos = load_lfw_folder(root, size=64)
@@ -222,7 +222,7 @@ def test_lfw_folder_goes_through_the_data_areas_reader(tmp_path):
 
 
 def test_cross_photo_identification_on_a_generated_folder(tmp_path):
-    from spjax.eval.recognizer import (
+    from spjax.privacy.recognizer import (
         CROSS_PHOTO,
         SAME_PHOTO,
         DlibRecognizer,

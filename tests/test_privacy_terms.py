@@ -1,5 +1,5 @@
 """The attacker-free privacy terms `face_snr`, `face_capacity` and `identity_capacity`
-(models.adversaries.face_snr_leakage / face_capacity_leakage / identity_capacity_leakage) and
+(privacy.terms.face_snr_leakage / face_capacity_leakage / identity_capacity_leakage) and
 their place in the trainer's config."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from spjax.models import adversaries as adv
+from spjax.privacy import terms as adv
 
 # -- the function, on hand-computed cases -------------------------------------------------
 
@@ -140,7 +140,7 @@ def test_face_snr_bad_eps_and_privacy_loss_points_to_it():
 def test_config_accepts_face_snr():
     from test_training import RECIPE
 
-    from spjax.models.adversaries import PRIVACY_TERMS
+    from spjax.privacy.terms import PRIVACY_TERMS
     from spjax.training.build import validate_spvlm_config
     from spjax.training.config import apply_overrides, load_recipe
 

@@ -5,7 +5,7 @@ reads a constant sensor as chance; the audit reports T1, T2 and T3 together."""
 import numpy as np
 import pytest
 
-from spjax.eval.scene_reid import SceneClips, closed_set, scene_config, scene_reid
+from spjax.privacy.scene_reid import SceneClips, closed_set, scene_config, scene_reid
 
 
 def _clips(size=16, identities=5):
@@ -106,7 +106,7 @@ def test_scene_reid_refuses_bad_settings():
 
 def _small_audit(sensor, **kw):
     """A one-seed quick audit of 16×16 faces (LDA, reconstruction attack; no dlib)."""
-    from spjax.eval.audit import privacy_audit
+    from spjax.privacy.audit import privacy_audit
 
     opts = dict(
         size=16,
@@ -125,13 +125,13 @@ def _small_audit(sensor, **kw):
 
 
 def test_audit_reports_three_threat_models():
-    from spjax.eval.audit import format_summary
+    from spjax.privacy.audit import format_summary
     from spjax.sensing import Sensor
 
     rep = _small_audit(
         Sensor.hadamard(16, 16, 0.25),
         scenes=True,
-        scene_options=dict(
+        scene=dict(
             identities=5,
             n_train=300,
             n_val=100,

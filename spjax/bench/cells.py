@@ -10,6 +10,7 @@ import time
 
 from spjax.bench.grid import SCENE_IDENTITIES, design_overrides
 from spjax.jsonio import to_jsonable
+from spjax.privacy.settings import AuditSettings, SceneSettings
 from spjax.sensing.patterns import canonical_family
 
 
@@ -21,7 +22,7 @@ def train_design(
 
     Resumable: a finished workdir (report.json) is reused, an interrupted one resumes from its
     last checkpoint."""
-    from spjax.eval.audit import training_identities
+    from spjax.privacy.audit import training_identities
 
     report_path = os.path.join(workdir, "report.json")
     if not os.path.isfile(report_path):
@@ -99,56 +100,59 @@ def _compact_leak(leak: dict) -> dict:
     }
 
 
+def audit_settings(grid: dict, *, size: int, quick: bool, scenes: dict | None) -> AuditSettings:
+    """The sweep's one `AuditSettings` (every cell audits with it, the calibration too):
+    `grid` (a preset of `grid.GRIDS` with the user's choices applied) for the faces, T1 when
+    the grid asks for it, and `scenes` = {attackers, n_train, n_val, n_test[, n_link]} for T3
+    (None: no T3). The audit's own calibration, T3 section and dlib stay off: the sweep
+    calibrates once and renders its scene clips once for all cells."""
+    scene = {} if scenes is None else dict(scenes)
+    scene.setdefault("n_link", 0)
+    return AuditSettings(
+        size=size,
+        identities=grid["identities"],
+        per_identity=grid["per_identity"],
+        seeds=grid["seeds"],
+        attackers=tuple(grid["attackers"]),
+        quick=quick,
+        conv=grid["conv"],
+        augment=grid["augment"],
+        shots=grid["shots"],
+        reconstruction=bool(grid.get("t1", False)),
+        calibrate=False,
+        scenes=scenes is not None,
+        scene=SceneSettings(identities=SCENE_IDENTITIES, **scene),
+        recognizer=False,
+    )
+
+
 def run_cell(
     family: str,
     rate: float,
     photons,
+    settings: AuditSettings,
     *,
-    size: int,
-    identities: int,
-    per_identity: int,
-    seeds: int,
-    attackers,
-    quick: bool = False,
     sensor=None,
-    identity_offset: int = 0,
-    conv: bool = False,
-    augment: int = 2,
-    shots: int = 8,
-    scenes: dict | None = None,
     clips=None,
-    t1: bool = False,
 ) -> dict:
-    """Audit one design and return its results row (fixed families build their sensor).
-    `t1` adds the reconstruction attack (T1: a clean-trained identifier on reconstructions).
-    `scenes` = {attackers, n_train, n_val, n_test} adds scene re-identification (on `clips`
-    when given: the benchmark renders them once for all cells)."""
-    from spjax.eval.audit import privacy_audit, threat_models
-    from spjax.eval.leakage import leak_test
+    """Audit one design with the sweep's `settings` (`audit_settings`) and return its results
+    row (fixed families build their sensor). T3 runs on `clips` when given (the benchmark
+    renders them once for all cells)."""
+    from spjax.privacy.audit import privacy_audit, threat_models
+    from spjax.privacy.leakage import leak_test
     from spjax.sensing import NoiseModel, Sensor
     from spjax.sensing.patterns import sensor_label
 
     t0 = time.time()
+    size, identities, identity_offset = (
+        settings.size,
+        settings.identities,
+        settings.identity_offset,
+    )
     if sensor is None:
         noise = None if photons is None else NoiseModel(float(photons))
         sensor = Sensor.family(canonical_family(family), size, size, rate, noise=noise)
-    rep = privacy_audit(
-        sensor,
-        size=size,
-        identities=identities,
-        per_identity=per_identity,
-        seeds=tuple(range(seeds)),
-        quick=quick,
-        attackers=attackers,
-        conv=conv,
-        augment=augment,
-        shots=shots,
-        reconstruction=t1,
-        calibrate=False,
-        scenes=False,
-        recognizer=False,
-        identity_offset=identity_offset,
-    )
+    rep = privacy_audit(sensor, settings.replace(scenes=False))
     w = rep["worst_case"]
     row = {
         "cell": cell_key(family, rate, photons),
@@ -162,7 +166,7 @@ def run_cell(
         "photons": photons,
         "identities": identities,
         "identity_offset": identity_offset,
-        "seeds": seeds,
+        "seeds": len(settings.seeds),
         "chance": rep["chance"]["top1"],
         "worst": w["name"],
         "worst_top1": w["top1"],
@@ -182,20 +186,15 @@ def run_cell(
             for n, m in rep["attackers"].items()
         },
     }
-    if scenes is not None:
-        from spjax.eval.scene_reid import scene_reid
+    if settings.scenes:
+        from spjax.privacy.scene_reid import scene_reid
 
         sc = scene_reid(
             sensor,
-            identities=SCENE_IDENTITIES,
-            quick=quick,
-            attackers=scenes["attackers"],
-            n_train=scenes["n_train"],
-            n_val=scenes["n_val"],
-            n_test=scenes["n_test"],
-            n_link=scenes.get("n_link", 0),
+            quick=settings.quick,
             identity_offset=identity_offset,
             clips=clips,
+            **settings.scene.kwargs(),
         )
         leak = leak_test({k: v["pooled"] for k, v in sc["attackers"].items()}, sc["chance"])
         row.update(

@@ -41,7 +41,7 @@ def register(subparsers) -> None:
     bp.add_argument(
         "--scene-attackers",
         default=None,
-        help="comma-separated T3 attackers (spjax.eval.scene_reid.SCENE_ATTACKS); default: the grid's",
+        help="comma-separated T3 attackers (spjax.privacy.scene_reid.SCENE_ATTACKS); default: the grid's",
     )
     bp.add_argument(
         "--no-calibration",

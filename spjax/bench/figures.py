@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 from spjax.bench.grid import budget_label
-from spjax.eval.leakage import MARGIN
+from spjax.privacy.leakage import MARGIN
 
 
 def sweep_figures(rows, crit, scene_crit, out_dir) -> list[str]:

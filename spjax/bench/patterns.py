@@ -32,31 +32,20 @@ import json
 import os
 
 from spjax import cliargs
-from spjax.bench.cells import (  # noqa: F401  (cell_key: public through this module)
+from spjax.bench.cells import (
     append_row,
+    audit_settings,
     cell_key,
     check_settings,
     read_rows,
     run_cell,
     train_design,
 )
-from spjax.bench.grid import (  # noqa: F401  (the grid's names: public through this module)
-    FAMILIES,
-    GRIDS,
-    LEARNED_DESIGNS,
-    PHOTONS,
-    RATES,
-    SCENE_IDENTITIES,
-)
-from spjax.bench.summary import (  # noqa: F401  (the summary's names: public through this module)
-    critical_rates,
-    format_table,
-    target_check,
-    write_outputs,
-)
-from spjax.eval.calibration import STRENGTH_TARGET
-from spjax.eval.leakage import MARGIN, RULE
+from spjax.bench.grid import GRIDS, LEARNED_DESIGNS, SCENE_IDENTITIES
+from spjax.bench.summary import format_table, write_outputs
 from spjax.jsonio import to_jsonable
+from spjax.privacy.calibration import STRENGTH_TARGET
+from spjax.privacy.leakage import MARGIN, RULE
 from spjax.sensing.patterns import canonical_family
 
 # ---- the sweep -------------------------------------------------------------------------
@@ -155,11 +144,8 @@ def bench_patterns(
             },
             "utility settings",
         )
-    calib = (
-        _sweep_calibration(out_dir, grid, size=size, quick=quick, progress=progress)
-        if calibrate
-        else None
-    )
+    settings = audit_settings(grid, size=size, quick=quick, scenes=scenes)
+    calib = _sweep_calibration(out_dir, settings, progress=progress) if calibrate else None
     # (design, rate, photons, wants_utility); fixed families also get audited at utility rates.
     privacy_rates = sorted({float(r) for r in grid["rates"]} | set(u_rates))
     cells = [(f, r, p, r in u_rates) for f in fixed for r in privacy_rates for p in grid["photons"]]
@@ -197,15 +183,16 @@ def bench_patterns(
                 sensor, offset = load_sensor(trained["workdir"]), trained["training_identities"]
             clips = None
             if scenes is not None:
-                from spjax.eval.scene_reid import SceneClips, scene_config
+                from spjax.privacy.scene_reid import SceneClips, scene_config
 
                 if offset not in clips_by_offset:
+                    sc = settings.scene
                     clips_by_offset[offset] = SceneClips(
                         scene_config(size, identities=SCENE_IDENTITIES, identity_offset=offset),
-                        n_train=scenes["n_train"],
-                        n_val=scenes["n_val"],
-                        n_test=scenes["n_test"],
-                        n_link=scenes.get("n_link", 0),
+                        n_train=sc.n_train,
+                        n_val=sc.n_val,
+                        n_test=sc.n_test,
+                        n_link=sc.n_link,
                         link_config=scene_config(
                             size,
                             identities=SCENE_IDENTITIES,
@@ -218,20 +205,9 @@ def bench_patterns(
                 family,
                 rate,
                 ph,
-                size=size,
-                identities=grid["identities"],
-                per_identity=grid["per_identity"],
-                seeds=grid["seeds"],
-                attackers=tuple(grid["attackers"]),
-                quick=quick,
+                settings.replace(identity_offset=offset),
                 sensor=sensor,
-                identity_offset=offset,
-                conv=grid["conv"],
-                augment=grid["augment"],
-                shots=grid["shots"],
-                scenes=scenes,
                 clips=clips,
-                t1=bool(grid.get("t1", False)),
             )
             append_row(jsonl, row)
     wanted = {cell_key(*c[:3]) for c in cells}
@@ -250,27 +226,15 @@ def bench_patterns(
     return write_outputs(rows, out_dir, calibration=calib, quick=quick)
 
 
-def _sweep_calibration(out_dir: str, grid: dict, *, size: int, quick: bool, progress: bool) -> dict:
+def _sweep_calibration(out_dir: str, settings, *, progress: bool) -> dict:
     """The sweep's ceiling and attacker strength (computed once; `calibration.json`)."""
-    from spjax.eval.audit import split_sizes
-    from spjax.eval.calibration import calibration, strength_by_attack
+    from spjax.privacy.calibration import calibration, strength_by_attack
 
     path = os.path.join(out_dir, "calibration.json")
     if os.path.isfile(path):
         with open(path) as f:
             return json.load(f)
-    per, held = split_sizes(grid["identities"], quick, grid["per_identity"], None)
-    cal = calibration(
-        size=size,
-        identities=grid["identities"],
-        per_identity=per,
-        heldout_identities=held,
-        seeds=tuple(range(grid["seeds"])),
-        quick=quick,
-        attackers=tuple(grid["attackers"]),
-        conv=grid["conv"],
-        progress=progress,
-    )
+    cal = calibration(settings, progress=progress)
     ceiling, ref = cal["ceiling"], cal["reference"]
     strength = ref["top1"] / ceiling["top1"] if ceiling["top1"] > 0 else None
     out = {
@@ -282,7 +246,7 @@ def _sweep_calibration(out_dir: str, grid: dict, *, size: int, quick: bool, prog
         "attacker_strength": strength,
         "target": STRENGTH_TARGET,
         "calibrated": strength is not None and strength >= STRENGTH_TARGET,
-        "smoke_test": quick,
+        "smoke_test": settings.quick,
         "ceiling_attackers": {k: v["top1"]["mean"] for k, v in ceiling["attackers"].items()},
         "reference_attackers": {k: v["top1"]["mean"] for k, v in ref["attackers"].items()},
         "strength_by_attack": strength_by_attack(ref["attackers"], ceiling["attackers"]),

@@ -9,8 +9,8 @@ import os
 
 from spjax.bench.figures import sweep_figures
 from spjax.bench.grid import LEARNED_DESIGNS, UTILITY_REFERENCE, budget_label
-from spjax.eval.leakage import MARGIN, MARGIN_RTOL, RULE, critical_sampling_rate
 from spjax.jsonio import to_jsonable
+from spjax.privacy.leakage import MARGIN, MARGIN_RTOL, RULE, critical_sampling_rate
 
 
 def target_check(rows: list[dict], *, margin: float = MARGIN, max_gap: float = 0.05) -> list[dict]:

@@ -1,8 +1,8 @@
 """SP-VLM models: temporal encoder, llama-family decoder + weight loading, SP-VLM glue,
-identity classifiers (training adversaries and the audit's attackers)."""
+identity classifiers (shared by the training adversaries and the audit's attackers, both in
+`spjax.privacy`)."""
 
 from spjax.models import (
-    adversaries,
     classifiers,
     encoder,
     generation,
@@ -13,7 +13,6 @@ from spjax.models import (
     tokenizer,
     weights,
 )
-from spjax.models.adversaries import AdversaryEnsemble, make_adversary, privacy_loss
 from spjax.models.classifiers import (
     AttentionClassifier,
     LinearClassifier,
@@ -30,7 +29,6 @@ from spjax.models.tokenizer import LMTokenizer
 from spjax.models.weights import load_decoder_checkpoint, save_decoder
 
 __all__ = [
-    "adversaries",
     "classifiers",
     "encoder",
     "generation",
@@ -40,13 +38,10 @@ __all__ = [
     "spvlm",
     "tokenizer",
     "weights",
-    "AdversaryEnsemble",
     "AttentionClassifier",
     "LinearClassifier",
     "MLPClassifier",
-    "make_adversary",
     "make_classifier",
-    "privacy_loss",
     "TemporalEncoder",
     "beam_search",
     "generate",

@@ -1,8 +1,8 @@
 """Identity classifiers on measurement vectors: faces y (B, K) or clips y (B, T, K).
 
 One family serves both sides of the privacy game: the training adversaries
-(`spjax.models.adversaries`, trained beside the sensor) and the audit's fresh attackers
-(`spjax.eval.attackers`, trained from scratch after the fact). The audit stays independent of
+(`spjax.privacy.terms`, trained beside the sensor) and the audit's fresh attackers
+(`spjax.privacy.attackers`, trained from scratch after the fact). The audit stays independent of
 training by training *new* models, not by re-implementing them.
 
 Every classifier has `features(y)` (its embedding: penultimate layer; for clips the per-frame

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from flax import nnx
 
-from spjax.models.adversaries import PRIVACY_TERMS
+from spjax.privacy.terms import PRIVACY_TERMS
 from spjax.training import keys, optim
 from spjax.training.config import ConfigDict
 from spjax.training.steps import MAIN, Trainable
@@ -90,10 +90,10 @@ def identity_null_basis(cfg: ConfigDict):
 
 def build_modules(cfg: ConfigDict, decoder, tokenizer, n_identities: int):
     """(Trainable(spvlm, adversaries), main optimiser, adversary optimiser)."""
-    from spjax.models.adversaries import AdversaryEnsemble
     from spjax.models.encoder import TemporalEncoder
     from spjax.models.heads import LabelHeads
     from spjax.models.spvlm import SPVLM, concept_ids
+    from spjax.privacy.terms import AdversaryEnsemble
 
     rngs = nnx.Rngs(cfg.seed)
     sensor = build_sensor(cfg, rngs)

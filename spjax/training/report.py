@@ -113,8 +113,8 @@ def quick_t3(cfg: ConfigDict, sensor, training_identities: int) -> dict | None:
     its frozen sensor. Smoke-test sizes; `spjax privacy-audit --run DIR` is the audit."""
     if not cfg.eval.get("t3_quick", False) or cfg.data.source != "synthetic":
         return None
-    from spjax.eval.audit import t3_summary
-    from spjax.eval.scene_reid import scene_reid
+    from spjax.privacy.audit import t3_summary
+    from spjax.privacy.scene_reid import scene_reid
 
     sc = scene_reid(
         sensor,

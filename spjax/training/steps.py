@@ -23,9 +23,9 @@ import jax.numpy as jnp
 import optax
 from flax import nnx
 
-from spjax.models.adversaries import FACE_TERMS, IDENTITY_TERMS, identity_loss, privacy_loss
 from spjax.models.heads import label_loss
 from spjax.models.spvlm import DECODER
+from spjax.privacy.terms import FACE_TERMS, IDENTITY_TERMS, identity_loss, privacy_loss
 from spjax.training import keys
 from spjax.training.config import ConfigDict
 

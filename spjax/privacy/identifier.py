@@ -18,7 +18,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from spjax.eval.fitting import apply_model, batched, cross_entropy, fit, model_features
+from spjax.privacy.attacks import ATTACKS
+from spjax.privacy.fitting import apply_model, batched, cross_entropy, fit, model_features
 
 
 def _pool(x):
@@ -76,7 +77,7 @@ def train_identifier(
 ):
     """Train an `ImageIdentifier` on (train_img, train_y), selected on val by (top-1, −loss).
     Labels must be 0 … n_classes − 1. Returns (model, normaliser, record)."""
-    from spjax.eval.attackers import mean_cross_entropy, topk_accuracy
+    from spjax.privacy.attackers import mean_cross_entropy, topk_accuracy
 
     train_img, val_img = np.asarray(train_img), np.asarray(val_img)
     if train_img.ndim != 3 or val_img.ndim != 3 or train_img.shape[1:] != val_img.shape[1:]:
@@ -92,17 +93,19 @@ def train_identifier(
         logits = batched(apply_model, m, vx)
         return topk_accuracy(logits, val_y, 1), -mean_cross_entropy(logits, np.asarray(val_y))
 
+    # The `conv:pinv` row of the attacker table; the clean-face classifier of T1 is the same net.
+    hp = ATTACKS["conv:pinv"].grid[0]
     model, record = fit(
         model,
         norm(train_img),
         np.asarray(train_y),
         loss=cross_entropy,
         validate=validate,
-        lr=2e-3,
-        weight_decay=1e-2,
-        epochs=25 if quick else 80,
-        patience=6 if quick else 12,
-        batch=64,
+        lr=hp["lr"],
+        weight_decay=hp["weight_decay"],
+        epochs=hp["epochs"][0 if quick else 1],
+        patience=hp["patience"][0 if quick else 1],
+        batch=hp["batch"],
         seed=seed,
     )
     return model, norm, record
@@ -114,7 +117,7 @@ def identifier_attack(
     """Train an identifier on `train = (images, labels)`, select on `val`, score `test` once;
     `heldout = (images, labels)` of other identities gives open-set TAR (cosine of the
     embeddings). Same result fields as `attackers.run_attacker`."""
-    from spjax.eval.attackers import tar_at_far, topk_accuracy
+    from spjax.privacy.attackers import tar_at_far, topk_accuracy
 
     t0 = time.perf_counter()
     classes = np.unique(train[1])

@@ -6,9 +6,9 @@ import math
 import numpy as np
 import pytest
 
-from spjax.eval import attackers as A
-from spjax.eval import leakage as L
-from spjax.eval.leakage import critical_sampling_rate, leaks, worst_case
+from spjax.privacy import attackers as A
+from spjax.privacy import leakage as L
+from spjax.privacy.leakage import critical_sampling_rate, leaks, worst_case
 
 C, D = 10, 32
 

@@ -1,7 +1,7 @@
 """The attacker suite of the privacy audit: what attackers see (a sensor's measurements, or the
 clean faces for the ceiling) and every attacker trained on it for every seed.
 
-`run_suite` trains each attacker of `spjax.eval.attackers` on per-seed identity splits (60 /
+`run_suite` trains each attacker of `spjax.privacy.attackers` on per-seed identity splits (60 /
 20 / 20 %), adds `conv:pinv` (a convolutional identifier on the channel's images) and, for
 noisy sensors, noise augmentation and an LDA on averaged repeated shots.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from spjax.eval.attackers import Split, aggregate
+from spjax.privacy.attackers import Split, aggregate
 
 CONV = "conv:pinv"  # reconstruct-then-identify: identifier trained on pinv reconstructions
 
@@ -94,29 +94,32 @@ class CleanChannel:
 
 def run_suite(
     channel,
-    img,
-    ids,
-    other,
-    other_ids,
-    seeds,
-    per,
+    faces,
+    settings,
     *,
-    attackers,
-    conv,
-    augment,
-    shots,
-    quick,
-    progress,
-    desc,
+    conv: bool,
+    augment: int,
+    shots: int,
+    progress: bool = False,
+    desc: str = "attackers",
 ) -> dict:
-    """Every attacker on `channel` for every seed (the per-seed splits of `split_indices`).
-    Returns attack name -> aggregated metrics (see `attackers.aggregate`)."""
+    """Every face attacker of `settings.attackers` (+ `conv:pinv` with `conv`) on `channel`
+    for every seed of `settings.seeds` (the per-seed splits of `split_indices`), on `faces` =
+    (images, ids, held-out images, held-out ids). Returns attack name -> aggregated metrics
+    (see `attackers.aggregate`)."""
     import jax
     from tqdm.auto import tqdm
 
-    from spjax.eval.attackers import run_attacker
-    from spjax.eval.identifier import identifier_attack
+    from spjax.privacy.attackers import run_attacker
+    from spjax.privacy.identifier import identifier_attack
 
+    img, ids, other, other_ids = faces
+    seeds, per, quick, attackers = (
+        settings.seeds,
+        settings.per_identity,
+        settings.quick,
+        settings.attackers,
+    )
     augment = augment if channel.noisy else 1
     runs: dict[str, list] = {}
     jobs = len(seeds) * (len(attackers) + int(bool(conv)) + int(channel.noisy and shots > 1))

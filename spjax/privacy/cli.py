@@ -1,4 +1,5 @@
-"""`spjax privacy-audit`."""
+"""`spjax privacy-audit`: the after-the-fact audit of a frozen sensor (T1, T2, T3), and
+`--list-attackers`, the attacker table."""
 
 from __future__ import annotations
 
@@ -26,6 +27,11 @@ def register(subparsers) -> None:
     )
     src.add_argument(
         "--patterns", metavar="DIR", help="a saved sensor directory or a DMD export directory"
+    )
+    src.add_argument(
+        "--list-attackers",
+        action="store_true",
+        help="print every attacker: threat model, what it reads, builder, search grid",
     )
     src.add_argument(
         "--family",
@@ -104,7 +110,7 @@ def register(subparsers) -> None:
         "--figure", metavar="FILE", default=None, help="figure path (default: OUT with .png)"
     )
     p.add_argument(
-        "--out", required=True, metavar="FILE.json", help="where to write the JSON report"
+        "--out", metavar="FILE.json", help="where to write the JSON report (required to audit)"
     )
     p.set_defaults(func=_privacy_audit)
 
@@ -165,10 +171,9 @@ def _training_adversary(run_dir: str) -> dict | None:
     }
 
 
-def _scene_options(run_dir) -> dict:
-    """Scene re-identification of a trained run: clips of its world and length (config.json
-    `data.world_seed`, `data.frames`); the people are those after its training identities,
-    like the faces."""
+def _scene_settings(run_dir) -> dict:
+    """T3 of a trained run: clips of its world and length (config.json `data.world_seed`,
+    `data.frames`); the people are those after its training identities, like the faces."""
     if run_dir is None:
         return {}
     path = os.path.join(run_dir, "config.json")
@@ -187,20 +192,17 @@ def _scene_options(run_dir) -> dict:
     return out
 
 
-def _privacy_audit(args) -> int:
-    from spjax.eval.audit import format_summary, privacy_audit, training_identities
-    from spjax.jsonio import to_jsonable
+def audit_settings_from_args(args, sensor):
+    """The one `AuditSettings` of a `spjax privacy-audit` command line."""
+    from spjax.privacy.audit import training_identities
+    from spjax.privacy.settings import AuditSettings
 
-    sensor = sensor_from_args(args)
     offset = args.identity_offset
     if offset is None:
         offset = training_identities(args.run) if args.run is not None else 0
     if offset < 0:
         raise ValueError(f"--identity-offset: expected >= 0, got {offset}")
-    out = args.out
-    figure = args.figure or (os.path.splitext(out)[0] + ".png")
-    report = privacy_audit(
-        sensor,
+    return AuditSettings(
         size=args.size or int(sensor.h),
         identities=args.identities,
         seeds=tuple(range(args.seeds)),
@@ -211,13 +213,32 @@ def _privacy_audit(args) -> int:
         reconstruction=not args.no_reconstruction,
         calibrate=not args.no_calibration,
         scenes=not args.no_scenes,
-        scene_options=_scene_options(args.run),
+        scene=_scene_settings(args.run),
         recognizer=False if args.no_recognizer else "auto",
         photos=args.photos,
         identity_offset=offset,
-        figure=figure,
-        progress=True,
     )
+
+
+def _privacy_audit(args) -> int:
+    from spjax.jsonio import to_jsonable
+    from spjax.privacy.audit import format_summary, privacy_audit
+
+    if args.list_attackers:
+        from spjax.privacy.attacks import table
+
+        for row in table():
+            grid = row["grid"] if row["grid"] != [{}] else "-"
+            print(f"{row['name']:<24} {row['threat']}  {row['reads']:<7} {row['what']}")
+            print(f"{'':<24} builder {row['builder']}; grid {grid}")
+        return 0
+    if args.out is None:
+        raise ValueError("--out: expected FILE.json for the report, got none")
+    sensor = sensor_from_args(args)
+    settings = audit_settings_from_args(args, sensor)
+    out = args.out
+    figure = args.figure or (os.path.splitext(out)[0] + ".png")
+    report = privacy_audit(sensor, settings, figure=figure, progress=True)
     if args.run is not None:
         adv = _training_adversary(args.run)
         if adv is not None:

@@ -43,16 +43,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import cached_property
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from spjax.eval.fitting import apply_model, batched, cross_entropy, fit, model_features
+from spjax.privacy.attacks import attack, names
+from spjax.privacy.fitting import apply_model, batched, cross_entropy, fit, model_features
 
-SCENE_ATTACKS = ("ridge:stats", "lda:stats", "temporal", "crop:lift")
-QUICK_SCENE_ATTACKS = SCENE_ATTACKS
+# The T3 attackers, their builders and grids: `attacks.ATTACKS`.
+SCENE_ATTACKS = names(threat="T3")
 BASELINE = "ridge:stats"
 # Clip seeds of the four splits (the `seed` argument of generate_scenes, plus a chunk index).
 SPLIT_SEEDS = {"train": 101, "val": 202, "test": 303, "link": 404}
@@ -175,7 +177,7 @@ def measure_clips(sensor, clips: SceneClips, split: str, key) -> tuple[np.ndarra
     (n, T, K) float32, and the labels. Each clip is measured with fresh noise; its empty room
     is measured noiselessly (the attacker averages many empty-room recordings) and removed
     with a per-frame gain fitted by least squares (lighting changes scale the room)."""
-    from spjax.eval.suite import padded_call
+    from spjax.privacy.suite import padded_call
 
     ys, ids = [], []
     clean = isinstance(sensor, CleanFrames)
@@ -334,8 +336,29 @@ class CropAttacker(nnx.Module):
         return self.head(self.features(x))
 
 
+@dataclass
+class SceneViews:
+    """What the T3 attackers read: the room-subtracted streams per split (`data[split] =
+    (y (N, T, K), labels)`), the channel's lift to image space (None: already images) and the
+    frame size. `stats` holds the streams the statistics attackers summarise (their top
+    principal components when there are many channels)."""
+
+    data: dict
+    lift: np.ndarray | None
+    size: int
+    seed: int
+
+    @cached_property
+    def stats(self) -> dict:
+        if self.data["train"][0].shape[-1] <= STATS_CHANNELS:
+            return self.data
+        # Many channels (clean frames, high rates): the top principal components.
+        proj = _Projection(self.data["train"][0], dim=STATS_CHANNELS, seed=self.seed)
+        return {k: (proj(y), lab) for k, (y, lab) in self.data.items()}
+
+
 def _fit_network(model, data, n_classes, *, seed, quick, lr, epochs, batch):
-    from spjax.eval.attackers import mean_cross_entropy, topk_accuracy
+    from spjax.privacy.attackers import mean_cross_entropy, topk_accuracy
 
     (xtr, ytr), (xva, yva) = data["train"], data["val"]
 
@@ -366,20 +389,21 @@ def _fit_network(model, data, n_classes, *, seed, quick, lr, epochs, batch):
     return out
 
 
-def _run_temporal(data, n_classes, *, seed, quick):
+def fit_temporal(name, views, n_classes, *, seed, quick, grid):
+    """`temporal`: `TemporalAttacker` on the stream projected on its top components."""
+    data = views.data
     proj = _Projection(data["train"][0], seed=seed)
     projected = {k: (proj(y), lab) for k, (y, lab) in data.items()}
     model = TemporalAttacker(proj.basis.shape[0], n_classes, rngs=nnx.Rngs(seed))
-    out = _fit_network(
-        model, projected, n_classes, seed=seed, quick=quick, lr=1e-3, epochs=(12, 40), batch=256
-    )
+    out = _fit_network(model, projected, n_classes, seed=seed, quick=quick, **grid[0])
     out["hparams"]["components"] = int(proj.basis.shape[0])
     return out
 
 
-def _run_crops(data, n_classes, *, lift, size, seed, quick):
+def fit_crops(name, views, n_classes, *, seed, quick, grid):
     """`crop:lift`: lift the foreground stream to image space, follow the person, and train
     `CropAttacker` on the crops (standardised with train statistics)."""
+    data, lift, size = views.data, views.lift, views.size
     window = crop_window(size)
     if quick:  # every other frame: half the cost, and gait still spans several frames
         data = {k: (y[:, ::2], lab) for k, (y, lab) in data.items()}
@@ -398,9 +422,7 @@ def _run_crops(data, n_classes, *, lift, size, seed, quick):
     for x, _ in cropped.values():
         x[..., : window * window] = (x[..., : window * window] - mu) / sd
     model = CropAttacker(window, n_classes, rngs=nnx.Rngs(seed))
-    out = _fit_network(
-        model, cropped, n_classes, seed=seed, quick=quick, lr=2e-3, epochs=(10, 40), batch=64
-    )
+    out = _fit_network(model, cropped, n_classes, seed=seed, quick=quick, **grid[0])
     out["hparams"]["window"] = window
     return out
 
@@ -411,7 +433,7 @@ def _run_crops(data, n_classes, *, lift, size, seed, quick):
 def closed_set(scores: np.ndarray, labels: np.ndarray, chance: float) -> dict:
     """Top-1 with its two-sided 95 % Clopper–Pearson interval (and as × chance), top-5, and
     the CMC curve (rank r: share of test clips whose person is among the r best scores)."""
-    from spjax.eval.leakage import binomial_lower_bound
+    from spjax.privacy.leakage import binomial_lower_bound
 
     labels = np.asarray(labels)
     n = len(labels)
@@ -433,7 +455,7 @@ def closed_set(scores: np.ndarray, labels: np.ndarray, chance: float) -> dict:
 
 
 def _linkage(embed: np.ndarray, labels: np.ndarray) -> dict:
-    from spjax.eval.attackers import verification
+    from spjax.privacy.attackers import verification
 
     v = verification(embed, labels)
     return {"auc": v["auc"], "tar@far=0.01": v["tar@far=0.01"], "pairs": v["pairs"]}
@@ -449,22 +471,14 @@ def _suite(channel, clips, identities, attackers, *, seed, quick, size, progress
     }
     t_measure = time.time() - t0
     chance = 1.0 / identities
-    stats_data = data
-    if data["train"][0].shape[-1] > STATS_CHANNELS:
-        # Many channels (clean frames, high rates): statistics of the top principal components.
-        proj = _Projection(data["train"][0], dim=STATS_CHANNELS, seed=seed)
-        stats_data = {k: (proj(y), lab) for k, (y, lab) in data.items()}
+    views = SceneViews(data, lift=lift_matrix(channel), size=size, seed=seed)
     results = {}
     for name in attackers:
         t1 = time.perf_counter()
-        if name == "temporal":
-            r = _run_temporal(data, identities, seed=seed, quick=quick)
-        elif name == "crop:lift":
-            r = _run_crops(
-                data, identities, lift=lift_matrix(channel), size=size, seed=seed, quick=quick
-            )
-        else:
-            r = _run_stats_scores(name, stats_data, identities, seed=seed)
+        spec = attack(name, reads="scene")
+        r = spec.build()(
+            name, views, identities, seed=seed, quick=quick, grid=spec.search_grid(quick)
+        )
         entry = {"val_top1": r["val_top1"], "hparams": r.get("hparams")}
         entry.update(closed_set(r["test_scores"], data["test"][1], chance))
         if "link_embed" in r:
@@ -481,19 +495,21 @@ def _suite(channel, clips, identities, attackers, *, seed, quick, size, progress
     return {"attackers": results, "measure_seconds": round(t_measure, 1)}
 
 
-def _run_stats_scores(name, stats_data, identities, *, seed) -> dict:
-    """A closed-form attacker on temporal statistics: test scores and link embeddings."""
-    from spjax.eval.attackers import Split, fit_closed_form
+def fit_stats(name, views, identities, *, seed, quick, grid) -> dict:
+    """`ridge:stats` / `lda:stats`: a closed-form attacker on temporal statistics (ridge on
+    `temporal_stats`, LDA on `motion_stats`): test scores and link embeddings."""
+    from spjax.privacy.attackers import Split, fit_closed_form
 
     f = {"ridge:stats": temporal_stats, "lda:stats": motion_stats}[name]
-    split = {k: Split(f(y), lab) for k, (y, lab) in stats_data.items()}
+    split = {k: Split(f(y), lab) for k, (y, lab) in views.stats.items()}
     out = fit_closed_form(
-        name.split(":")[0],
+        name,
         split["train"],
         split["val"],
         split["test"],
         split["link"].x if "link" in split else None,
         identities,
+        grid=grid,
     )
     if "heldout_embed" in out:
         out["link_embed"] = out.pop("heldout_embed")
@@ -564,7 +580,7 @@ def scene_reid(
     with `calibrate`, `ceiling` (the same attackers on the clean frames of the same clips)
     and `attacker_strength` (the ceiling's best top-1; 1.0 is perfect)."""
     t0 = time.time()
-    attackers = tuple(attackers or (QUICK_SCENE_ATTACKS if quick else SCENE_ATTACKS))
+    attackers = tuple(attackers or SCENE_ATTACKS)
     unknown = [a for a in attackers if a not in SCENE_ATTACKS]
     if unknown or not attackers:
         raise ValueError(f"attackers: expected names from {SCENE_ATTACKS}, got {list(attackers)}")

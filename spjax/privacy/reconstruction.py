@@ -16,8 +16,9 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from spjax.eval.attackers import topk_accuracy
-from spjax.eval.fitting import apply_model, batched, fit
+from spjax.privacy.attackers import topk_accuracy
+from spjax.privacy.attacks import ATTACKS
+from spjax.privacy.fitting import apply_model, batched, fit
 from spjax.sensing import recon
 
 UNET_STREAM = 17  # the U-Net initialises from seed + UNET_STREAM (apart from the classifier)
@@ -123,7 +124,7 @@ def train_face_classifier(train_img, train_id, val_img, val_id, *, seed=0, quick
     """Clean-face identity classifier (`identifier.ImageIdentifier`, train split), selected on
     clean val faces. Returns (classify, record): `classify(images) -> logits` over the train
     identities in sorted order."""
-    from spjax.eval.identifier import train_identifier
+    from spjax.privacy.identifier import train_identifier
 
     n_classes, (ytr, yva) = _relabel(train_id, val_id)
     model, norm, record = train_identifier(
@@ -167,7 +168,8 @@ def reconstruction_attack(
     energy = float(np.mean(np.sum(np.asarray(sensor.patterns(), np.float64) ** 2, axis=(1, 2))))
     energy = energy if energy > 0 else 1.0  # all-zero patterns: any λ > 0 reconstructs zero
     best = None
-    for rel in (1e-3, 1e-2, 1e-1, 1.0):
+    for point in ATTACKS["reconstruction:tikhonov"].grid:
+        rel = point["rel_lambda"]
         est = np.asarray(sensor.tikhonov(jnp.asarray(measurements["val"]), rel * energy))
         score = psnr(va_img, est)
         if best is None or score > best[0]:
@@ -180,17 +182,18 @@ def reconstruction_attack(
     unet = UNet(rngs=nnx.Rngs(seed + UNET_STREAM))
     clip = lambda a: np.clip(a, -0.5, 1.5).astype(np.float32)  # noqa: E731
     vx = jnp.asarray(clip(pinv["val"]))
+    hp = ATTACKS["reconstruction:unet"].grid[0]
     unet, urec = fit(
         unet,
         clip(pinv["train"]),
         tr_img.astype(np.float32),
         loss=_mse,
         validate=lambda m: -float(jnp.mean((apply_model(m, vx) - va_img) ** 2)),
-        lr=2e-3,
-        weight_decay=1e-4,
-        epochs=15 if quick else 120,
-        patience=5 if quick else 15,
-        batch=32,
+        lr=hp["lr"],
+        weight_decay=hp["weight_decay"],
+        epochs=hp["epochs"][0 if quick else 1],
+        patience=hp["patience"][0 if quick else 1],
+        batch=hp["batch"],
         seed=seed,
     )
     recons["unet"] = np.clip(batched(apply_model, unet, clip(pinv["test"])), 0.0, 1.0)

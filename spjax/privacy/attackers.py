@@ -23,31 +23,16 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from spjax.eval.fitting import apply_model, cross_entropy, fit, model_features
 from spjax.models.classifiers import make_classifier
+from spjax.privacy.attacks import attack, names
+from spjax.privacy.fitting import apply_model, cross_entropy, fit, model_features
 
-ATTACKERS = ("lda", "ridge", "linear", "mlp", "attention", "knn")
+# The T2 attackers on face measurements, their builders and grids: `attacks.ATTACKS`.
+ATTACKERS = names(reads="faces")
 CLOSED_FORM = ("lda", "ridge")
 FARS = (1e-2, 1e-3)
 # Grid point i of audit seed s initialises and shuffles from s·SEEDS_PER_RUN + i.
 SEEDS_PER_RUN = 1000
-
-# Hyper-parameter grids, selected on val; `quick` uses the first entry only.
-_GRIDS = {
-    "linear": [dict(lr=1e-2, weight_decay=1e-3), dict(lr=1e-2, weight_decay=1e-1)],
-    "mlp": [
-        dict(lr=1e-3, weight_decay=1e-2, hidden=(256, 256)),
-        dict(lr=1e-3, weight_decay=1e-1, hidden=(512, 512)),
-    ],
-    "attention": [
-        dict(lr=1e-3, weight_decay=1e-2, width=64),
-        dict(lr=3e-4, weight_decay=1e-2, width=96),
-    ],
-    "knn": [dict(k=k, metric=m) for m in ("cosine", "euclidean") for k in (1, 3, 5, 9, 15)],
-    # Closed form: every grid point costs one small solve, so quick keeps the whole grid.
-    "lda": [dict(shrinkage=a) for a in (1e-4, 1e-3, 1e-2, 3e-2, 0.1, 0.3, 0.6, 0.9)],
-    "ridge": [dict(alpha=a) for a in (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)],
-}
 
 
 @dataclass(frozen=True)
@@ -184,8 +169,8 @@ def _knn_scores(train_x, train_y, query, n_classes, k, metric):
     return scores + 0.5 * tie
 
 
-def _run_knn(train, val, test, heldout_x, n_classes, quick):
-    grid = _GRIDS["knn"][:3] if quick else _GRIDS["knn"]
+def fit_knn(name, train, val, test, heldout_x, n_classes, *, seed, quick, grid):
+    """k-NN: k and metric chosen on val; the standardised measurements are its embedding."""
     best = None
     for hp in grid:
         acc = topk_accuracy(_knn_scores(train.x, train.y, val.x, n_classes, **hp), val.y, 1)
@@ -265,15 +250,16 @@ class _Ridge:
         return self.vt.T @ (shrink[:, None] * self.uty)
 
 
-def fit_closed_form(name, train, val, test, heldout_x, n_classes):
-    """Closed-form attacker `name` ("lda" | "ridge") on labelled splits (labels 0 … C − 1):
-    basis and regularisation chosen on val. Returns `val_top1`, `hparams`, `test_scores` and,
-    with `heldout_x`, `heldout_embed` (Fisher embedding for LDA, class scores for ridge)."""
-    grid, best = _GRIDS[name], None
+def fit_closed_form(name, train, val, test, heldout_x, n_classes, *, seed=0, quick=False, grid):
+    """Closed-form attacker `name` ("lda…" | "ridge…") on labelled splits (labels 0 … C − 1):
+    basis and regularisation (`grid`) chosen on val. Returns `val_top1`, `hparams`,
+    `test_scores` and, with `heldout_x`, `heldout_embed` (Fisher embedding for LDA, class
+    scores for ridge)."""
+    lda, best = name.startswith("lda"), None
     for basis, (xtr, xva, xte, *xho) in _preprocessings(train, val, test, heldout_x).items():
-        model = (_ShrinkageLDA if name == "lda" else _Ridge)(xtr, train.y, n_classes)
+        model = (_ShrinkageLDA if lda else _Ridge)(xtr, train.y, n_classes)
         for hp in grid:
-            if name == "lda":
+            if lda:
                 score = lambda q, m=model, a=hp["shrinkage"]: m.scores(q, a)  # noqa: E731
             else:
                 w = model.weights(hp["alpha"])
@@ -285,14 +271,13 @@ def fit_closed_form(name, train, val, test, heldout_x, n_classes):
     (val_acc, _), hp, model, score, xte, xho = best
     out = {"val_top1": val_acc, "hparams": hp, "test_scores": score(xte)}
     if heldout_x is not None:
-        out["heldout_embed"] = (
-            model.embed(xho[0], hp["shrinkage"]) if name == "lda" else score(xho[0])
-        )
+        out["heldout_embed"] = model.embed(xho[0], hp["shrinkage"]) if lda else score(xho[0])
     return out
 
 
-def _run_neural(name, train, val, test, heldout_x, n_classes, seed, quick):
-    grid = _GRIDS[name][:1] if quick else _GRIDS[name]
+def fit_neural(name, train, val, test, heldout_x, n_classes, *, seed, quick, grid):
+    """A shared identity classifier (`linear`, `mlp`, `attention`) trained from scratch; the
+    grid point with the best val top-1 (then cross-entropy) wins."""
     epochs, patience = (60, 10) if quick else (200, 20)
     best = None
     for i, hp in enumerate(grid):
@@ -357,6 +342,7 @@ def run_attacker(
     with train-split statistics."""
     if name not in ATTACKERS:
         raise ValueError(f"name: expected one of {ATTACKERS}, got {name!r}")
+    spec = attack(name, reads="faces")
     classes = np.unique(train.y)
     for split_name, s in (("val", val), ("test", test)):
         if not np.isin(s.y, classes).all():
@@ -371,20 +357,21 @@ def run_attacker(
     )
     hx = xs[3] if heldout is not None else None
     t0 = time.perf_counter()
+    fit_attack = spec.build()
+    options = dict(seed=seed, quick=quick, grid=spec.search_grid(quick))
     if name in CLOSED_FORM:
         raw = lambda s, y: Split(s.x, y)  # noqa: E731  (their own preprocessing, chosen on val)
-        res = fit_closed_form(
+        res = fit_attack(
             name,
             raw(train, tr.y),
             raw(val, va.y),
             raw(test, te.y),
             heldout.x if heldout is not None else None,
             len(classes),
+            **options,
         )
-    elif name == "knn":
-        res = _run_knn(tr, va, te, hx, len(classes), quick)
     else:
-        res = _run_neural(name, tr, va, te, hx, len(classes), seed, quick)
+        res = fit_attack(name, tr, va, te, hx, len(classes), **options)
     scores = res.pop("test_scores")
     embed = res.pop("heldout_embed", None)
     res["top1"] = topk_accuracy(scores, te.y, 1)

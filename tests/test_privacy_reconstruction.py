@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from spjax.eval import reconstruction as R
+from spjax.privacy import reconstruction as R
 
 
 def test_psnr_ssim_by_hand():
@@ -54,7 +54,7 @@ def test_reconstruction_attack_full_and_low_rate(faces):
 @pytest.fixture(scope="module")
 def dlib_recognizer():
     try:
-        from spjax.eval.recognizer import DlibRecognizer, RecognizerUnavailable
+        from spjax.privacy.recognizer import DlibRecognizer, RecognizerUnavailable
 
         return DlibRecognizer()
     except RecognizerUnavailable as err:
@@ -65,7 +65,7 @@ def _test_photos():
     """Real photos used by the tests only (the audit's default photos are another file)."""
     from skimage import data
 
-    from spjax.eval.recognizer import Photo, _to_rgb8
+    from spjax.privacy.recognizer import Photo, _to_rgb8
 
     return [
         Photo("astronaut", _to_rgb8(data.astronaut()), "skimage:astronaut.png"),
@@ -74,7 +74,7 @@ def _test_photos():
 
 
 def test_dlib_recognizer_on_real_photos(dlib_recognizer):
-    from spjax.eval.recognizer import SAME_PHOTO, recognizer_attack
+    from spjax.privacy.recognizer import SAME_PHOTO, recognizer_attack
     from spjax.sensing import Sensor
 
     photos = _test_photos()
@@ -96,7 +96,7 @@ def test_dlib_recognizer_on_real_photos(dlib_recognizer):
 def test_lfw_folder_layout(tmp_path):
     from PIL import Image
 
-    from spjax.eval.recognizer import load_lfw_folder
+    from spjax.privacy.recognizer import load_lfw_folder
 
     rng = np.random.default_rng(0)
     for person in ("Ann_A", "Bob_B"):

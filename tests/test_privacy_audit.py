@@ -8,7 +8,7 @@ from spjax.cli import main
 
 
 def _audit(sensor, **kw):
-    from spjax.eval.audit import privacy_audit
+    from spjax.privacy.audit import privacy_audit
 
     opts = dict(
         size=16,
@@ -54,7 +54,7 @@ def test_audit_full_rate_leaks_and_reports_everything(tmp_path):
 
 
 def test_audit_validates_arguments():
-    from spjax.eval.audit import privacy_audit
+    from spjax.privacy.audit import privacy_audit
     from spjax.sensing import Sensor
 
     sensor = Sensor.hadamard(16, 16, 1.0)
@@ -84,7 +84,7 @@ def test_audit_of_unseen_identities_still_finds_leakage():
 
 
 def test_training_identities_come_from_the_run_directory(tmp_path):
-    from spjax.eval.audit import training_identities
+    from spjax.privacy.audit import training_identities
 
     (tmp_path / "config.json").write_text(json.dumps({"data": {"n_identities": 50}}))
     assert training_identities(tmp_path) == 50
@@ -164,7 +164,7 @@ def test_cli_quick_run_from_saved_sensor(tmp_path):
 def test_pattern_timed_sensor_measures_faces_as_still_frames():
     import numpy as np
 
-    from spjax.eval.audit import still_image_sensor
+    from spjax.privacy.audit import still_image_sensor
     from spjax.sensing import Sensor
 
     timed = Sensor.family("rademacher", 16, 16, 0.1, timing="pattern")

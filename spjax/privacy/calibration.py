@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from spjax.eval.suite import CleanChannel, SensorChannel, run_suite
+from spjax.privacy.suite import CleanChannel, SensorChannel, run_suite
 
 STRENGTH_TARGET = 0.95  # a calibrated audit: reference worst case >= 0.95 x ceiling
 
@@ -25,60 +25,32 @@ def _full_rate_noiseless_hadamard(sensor) -> bool:
 
 
 def calibration(
+    settings,
     *,
-    size: int,
-    identities: int,
-    per_identity: int,
-    heldout_identities: int,
-    seeds,
-    quick: bool,
-    attackers,
-    conv: bool,
-    data_seed: int = 0,
-    identity_offset: int = 0,
     faces=None,
     reference: bool = True,
     progress: bool = False,
 ) -> dict:
     """The ceiling (the attackers and the conv identifier on the clean faces of the audit's
-    splits) and, with `reference`, the attackers (plus `conv:pinv` with `conv`) on a full-rate
-    noiseless `hadamard:low_frequency` sensor of the same size. Cached per setting within the
-    process (a benchmark shares one calibration across its cells)."""
+    splits, `settings: AuditSettings`) and, with `reference`, the attackers (plus `conv:pinv`
+    with `settings.conv`) on a full-rate noiseless `hadamard:low_frequency` sensor of the same
+    size. Cached per setting within the process (a benchmark shares one calibration across
+    its cells)."""
     from spjax.sensing import Sensor
 
-    base = (
-        size,
-        identities,
-        per_identity,
-        heldout_identities,
-        tuple(seeds),
-        quick,
-        tuple(attackers),
-        data_seed,
-        identity_offset,
-    )
-    cached = _CALIBRATION_CACHE.setdefault(base, {})
-    if faces is None:
-        faces = face_sets(
-            size, identities, per_identity, heldout_identities, data_seed, identity_offset
-        )
-    img, ids, other, other_ids = faces
+    size = settings.size
+    cached = _CALIBRATION_CACHE.setdefault(settings.face_key, {})
+    faces = face_sets(settings) if faces is None else faces
 
     def suite(channel, *, conv, desc):  # the same faces, splits and attackers every time
         return run_suite(
             channel,
-            img,
-            ids,
-            other,
-            other_ids,
-            list(seeds),
-            per_identity,
-            attackers=tuple(attackers),
+            faces,
+            settings,
+            conv=conv,
             augment=1,
             shots=1,
-            quick=quick,
             progress=progress,
-            conv=conv,
             desc=desc,
         )
 
@@ -95,6 +67,7 @@ def calibration(
             "seconds": round(time.time() - t0, 1),
         }
     out = {"ceiling": cached["ceiling"]}
+    conv = settings.conv
     ref_key = f"reference:conv={bool(conv)}"
     if reference:
         if ref_key not in cached:
@@ -121,14 +94,17 @@ def _reference_entry(attack_results: dict, what: str) -> dict:
     }
 
 
-def face_sets(size, identities, per, held, data_seed, identity_offset):
+def face_sets(settings):
+    """(images, ids, held-out images, held-out ids) of `settings: AuditSettings`."""
     from spjax.data.faces import generate_faces
 
+    size, identities, per = settings.size, settings.identities, settings.per_identity
+    identity_offset, data_seed = settings.identity_offset, settings.data_seed
     faces = generate_faces(
         identities, per, size=size, seed=data_seed, identity_offset=identity_offset
     )
     other = generate_faces(
-        held,
+        settings.heldout_identities,
         max(4, per // 2),
         size=size,
         seed=data_seed,
@@ -143,39 +119,11 @@ def face_sets(size, identities, per, held, data_seed, identity_offset):
     )
 
 
-def calibration_section(
-    sensor,
-    report,
-    faces,
-    *,
-    size,
-    identities,
-    per,
-    held,
-    seeds,
-    quick,
-    attackers,
-    conv,
-    data_seed,
-    identity_offset,
-    progress,
-) -> dict:
+def calibration_section(sensor, report, faces, settings, *, progress: bool = False) -> dict:
+    """The report's calibration: ceiling, reference and `attacker_strength` (`settings`: the
+    audit's `AuditSettings`, `faces` its face sets)."""
     own = _full_rate_noiseless_hadamard(sensor)
-    cal = calibration(
-        size=size,
-        identities=identities,
-        per_identity=per,
-        heldout_identities=held,
-        seeds=seeds,
-        quick=quick,
-        attackers=attackers,
-        conv=conv,
-        data_seed=data_seed,
-        identity_offset=identity_offset,
-        faces=faces,
-        reference=not own,
-        progress=progress,
-    )
+    cal = calibration(settings, faces=faces, reference=not own, progress=progress)
     if own:
         # Measured attacks only: the reconstruction attack is not part of the calibrated suite.
         ref = _reference_entry(report["attackers"], "this sensor (full-rate, noiseless Hadamard)")
@@ -192,7 +140,7 @@ def calibration_section(
         f"of the ceiling (target {STRENGTH_TARGET}); every x-chance figure is a lower bound "
         "of unknown slack"
     )
-    if quick:
+    if settings.quick:
         note = "smoke test (--quick: small grids, short training, fewer faces); " + note
     return {
         "ceiling": ceiling["top1"],
@@ -217,7 +165,7 @@ def calibration_section(
             "strength_by_attack": strength_by_attack(ref["attackers"], ceiling["attackers"]),
             "target": STRENGTH_TARGET,
             "calibrated": calibrated,
-            "smoke_test": bool(quick),
+            "smoke_test": bool(settings.quick),
             "note": note,
         },
     }

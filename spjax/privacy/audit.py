@@ -21,44 +21,12 @@ import time
 
 import numpy as np
 
-from spjax.eval.attackers import ATTACKERS, chance_levels, summarise
-from spjax.eval.calibration import (
-    STRENGTH_TARGET,
-    calibration,
-    calibration_section,
-    face_sets,
-)
-from spjax.eval.leakage import (
-    ALPHA,
-    MARGIN,
-    MARGIN_RTOL,
-    RULE,
-    critical_sampling_rate,
-    leak_test,
-    leaks,
-    worst_case,
-)
-from spjax.eval.suite import FACE_KEY, SensorChannel, measure, run_suite, split_indices
-from spjax.sensing.patterns import HADAMARD_DEFAULT, canonical_family, sensor_label
-
-__all__ = [
-    "ALPHA",
-    "MARGIN",
-    "MARGIN_RTOL",
-    "RULE",
-    "STRENGTH_TARGET",
-    "HADAMARD_DEFAULT",
-    "canonical_family",
-    "sensor_label",
-    "privacy_audit",
-    "calibration",
-    "worst_case",
-    "leaks",
-    "critical_sampling_rate",
-    "training_identities",
-    "still_image_sensor",
-    "format_summary",
-]
+from spjax.privacy.attackers import chance_levels, summarise
+from spjax.privacy.calibration import calibration_section, face_sets
+from spjax.privacy.leakage import leak_test, worst_case
+from spjax.privacy.settings import AuditSettings
+from spjax.privacy.suite import FACE_KEY, SensorChannel, measure, run_suite, split_indices
+from spjax.sensing.patterns import sensor_label
 
 THREAT_MODEL = (
     "closed-set identification of procedural faces: the attacker holds labelled measurements of "
@@ -66,16 +34,6 @@ THREAT_MODEL = (
     "knows the patterns (pseudo-inverse), and may average `shots` repeated measurements of a "
     "still face; the reconstruction attack also holds the clean train faces"
 )
-
-
-def split_sizes(identities: int, quick: bool, per_identity, heldout_identities):
-    if isinstance(identities, bool) or not isinstance(identities, int) or identities < 2:
-        raise ValueError(f"identities: expected an int >= 2, got {identities!r}")
-    per = per_identity or (20 if quick else 40)
-    if per < 5:
-        raise ValueError(f"per_identity: expected >= 5 (train/val/test), got {per}")
-    held = heldout_identities if heldout_identities is not None else max(4, identities // 2)
-    return per, held
 
 
 def training_identities(run_dir) -> int:
@@ -112,41 +70,22 @@ def training_identities(run_dir) -> int:
 
 def privacy_audit(
     sensor,
+    settings: AuditSettings | None = None,
     *,
-    size: int = 32,
-    identities: int = 50,
-    seeds=(0, 1, 2),
-    quick: bool = False,
-    per_identity: int | None = None,
-    heldout_identities: int | None = None,
-    attackers=ATTACKERS,
-    conv: bool = True,
-    augment: int | None = None,
-    shots: int = 8,
-    reconstruction: bool = True,
-    calibrate: bool = True,
-    scenes: bool = True,
-    scene_options: dict | None = None,
-    recognizer: bool | str = "auto",
-    photos=None,
-    data_seed: int = 0,
-    identity_offset: int = 0,
     figure: str | None = None,
     progress: bool = False,
+    **overrides,
 ) -> dict:
-    """Audit a frozen `sensor` on procedural faces of `identities` identities.
+    """Audit a frozen `sensor` with `settings` (an `AuditSettings`; keyword `overrides` build
+    or change one, e.g. `privacy_audit(sensor, quick=True, identities=6)`).
 
-    Per seed the faces of each identity are re-split 60/20/20 into train/val/test, measured
-    with fresh sensor noise, and every attacker of `attackers` (plus `conv:pinv` with `conv`)
-    is trained from scratch; open-set verification uses `heldout_identities` others. A noisy
-    sensor's train faces are measured `augment` times (default 4, quick 2) and an LDA on the
-    mean of `shots` repeated measurements runs too. The reconstruction attack runs on the first
-    seed. `calibrate` adds the ceiling and the attacker strength (see `calibration`); `scenes`
-    adds scene re-identification (`scene_reid.scene_reid`, options in `scene_options`). The
-    dlib recognizer runs on `photos` (an LFW-layout folder: cross-photo identification; a list
-    of `Photo`; or None for the scikit-image thumbnails: same-photo re-identification);
-    `recognizer="auto"` skips it, with the reason, when dlib is not installed. `figure` writes
-    the one-page figure there.
+    T2: per seed the faces of each identity are re-split 60/20/20 into train/val/test,
+    measured with fresh sensor noise, and every face attacker (plus `conv:pinv`) is trained
+    from scratch; open-set verification uses held-out identities. A noisy sensor's train faces
+    are measured `augment` times and an LDA on the mean of `shots` repeated measurements runs
+    too. T1: the reconstruction attack (first seed) and dlib's recognizer on photos. T3:
+    scene re-identification (`scene_reid.scene_reid` with `settings.scene`). `calibrate` adds
+    the T2 and T3 ceilings and attacker strengths. `figure` writes the one-page figure there.
 
     The audited identities are `identity_offset … identity_offset + identities − 1` (held-out
     ones follow them). For a sensor trained against faces, pass the number of training
@@ -154,53 +93,41 @@ def privacy_audit(
     never saw, or hiding *those* people's features would pass for privacy."""
     import jax
 
+    if settings is None:
+        settings = AuditSettings(**overrides)
+    elif overrides:
+        settings = settings.replace(**overrides)
+    cfg = settings
     t0 = time.time()
     scene_sensor = sensor  # clips move: a pattern-timed sensor measures them as it would
     sensor = still_image_sensor(sensor)
-    if (sensor.h, sensor.w) != (size, size):
-        raise ValueError(f"size: the sensor measures {sensor.h}x{sensor.w} frames, got size={size}")
-    seeds = [int(s) for s in (seeds if not isinstance(seeds, int) else range(seeds))]
-    if not seeds:
-        raise ValueError("seeds: expected at least one seed, got none")
-    attackers = tuple(attackers)
-    unknown = [a for a in attackers if a not in ATTACKERS]
-    if unknown:
-        raise ValueError(f"attackers: expected names from {ATTACKERS}, got {unknown}")
-    if not attackers and not conv:
-        raise ValueError("attackers: expected at least one attacker (or conv=True), got none")
-    per, held = split_sizes(identities, quick, per_identity, heldout_identities)
-    if (
-        isinstance(identity_offset, bool)
-        or not isinstance(identity_offset, int)
-        or identity_offset < 0
-    ):
-        raise ValueError(f"identity_offset: expected an int >= 0, got {identity_offset!r}")
-    augment = (2 if quick else 4) if augment is None else augment
-    for name, v in (("augment", augment), ("shots", shots)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name}: expected an int >= 1, got {v!r}")
-    faces = face_sets(size, identities, per, held, data_seed, identity_offset)
+    if (sensor.h, sensor.w) != (cfg.size, cfg.size):
+        raise ValueError(
+            f"size: the sensor measures {sensor.h}x{sensor.w} frames, got size={cfg.size}"
+        )
+    faces = face_sets(cfg)
     img, ids, other, other_ids = faces
+    per = cfg.per_identity
     n_test = len(split_indices(ids, per, np.random.default_rng(0))[2])
-    chance = chance_levels(identities)
+    chance = chance_levels(cfg.identities)
     noisy = sensor.noise is not None
     report: dict = {
         "sensor": sensor.describe(),
         "sensor_label": sensor_label(sensor.describe()),
         "setup": {
-            "size": size,
-            "identities": identities,
+            "size": cfg.size,
+            "identities": cfg.identities,
             "per_identity": per,
-            "heldout_identities": held,
+            "heldout_identities": cfg.heldout_identities,
             "n_test": n_test,
             "n_train": len(ids) - 2 * n_test,
             "n_val": n_test,
-            "augment": augment if noisy else 1,
-            "shots": shots if noisy else 1,
-            "seeds": seeds,
-            "quick": quick,
-            "data_seed": data_seed,
-            "identity_offset": identity_offset,
+            "augment": cfg.augment if noisy else 1,
+            "shots": cfg.shots if noisy else 1,
+            "seeds": list(cfg.seeds),
+            "quick": cfg.quick,
+            "data_seed": cfg.data_seed,
+            "identity_offset": cfg.identity_offset,
             "split": "per identity 60/20/20 train/val/test, re-drawn per seed",
             "threat_model": THREAT_MODEL,
         },
@@ -208,38 +135,33 @@ def privacy_audit(
     }
     report["attackers"] = run_suite(
         SensorChannel(sensor),
-        img,
-        ids,
-        other,
-        other_ids,
-        seeds,
-        per,
-        attackers=attackers,
-        conv=conv,
-        augment=augment,
-        shots=shots,
-        quick=quick,
+        faces,
+        cfg,
+        conv=cfg.conv,
+        augment=cfg.augment,
+        shots=cfg.shots,
         progress=progress,
         desc="attackers",
     )
     pool = dict(report["attackers"])
     examples = None
-    if reconstruction:
-        from spjax.eval.reconstruction import reconstruction_attack
+    if cfg.reconstruction:
+        from spjax.privacy.reconstruction import reconstruction_attack
 
+        seed = cfg.seeds[0]
         t_rec = time.time()
-        y = measure(sensor, img, jax.random.key(FACE_KEY + seeds[0]))
-        tr, va, te = split_indices(ids, per, np.random.default_rng(seeds[0]))
+        y = measure(sensor, img, jax.random.key(FACE_KEY + seed))
+        tr, va, te = split_indices(ids, per, np.random.default_rng(seed))
         rec = reconstruction_attack(
             sensor,
             {"train": (img[tr], ids[tr]), "val": (img[va], ids[va]), "test": (img[te], ids[te])},
             {"train": y[tr], "val": y[va], "test": y[te]},
-            seed=seeds[0],
-            quick=quick,
+            seed=seed,
+            quick=cfg.quick,
             keep_examples=6,
         )
         examples = rec.pop("examples")
-        rec["seed"] = seeds[0]
+        rec["seed"] = seed
         rec["seconds"] = round(time.time() - t_rec, 1)
         report["reconstruction"] = rec
         for name, m in rec["methods"].items():
@@ -251,54 +173,36 @@ def privacy_audit(
     report["worst_case"] = worst_case(pool, chance["top1"])
     report["leak"] = leak_test({k: v["pooled"] for k, v in pool.items()}, chance["top1"])
     report["leaks"] = report["leak"]["leaks"]
-    if calibrate:
-        report.update(
-            calibration_section(
-                sensor,
-                report,
-                faces,
-                size=size,
-                identities=identities,
-                per=per,
-                held=held,
-                seeds=seeds,
-                quick=quick,
-                attackers=attackers,
-                conv=conv,
-                data_seed=data_seed,
-                identity_offset=identity_offset,
-                progress=progress,
-            )
-        )
-    if scenes:
-        report["scene_reid"] = _scene_section(
-            scene_sensor,
-            quick=quick,
-            identity_offset=identity_offset,
-            options={"calibrate": calibrate, **(scene_options or {})},
-        )
+    if cfg.calibrate:
+        report.update(calibration_section(sensor, report, faces, cfg, progress=progress))
+    if cfg.scenes:
+        report["scene_reid"] = _scene_section(scene_sensor, cfg)
     t_dlib = time.time()
-    report["recognizer"] = _run_recognizer(sensor, recognizer, photos, seeds[0])
+    report["recognizer"] = _run_recognizer(sensor, cfg.recognizer, cfg.photos, cfg.seeds[0])
     report["recognizer"]["seconds"] = round(time.time() - t_dlib, 1)
     report["threat_models"] = threat_models(report)
     report["elapsed_s"] = round(time.time() - t0, 1)
     if figure:
-        from spjax.eval.figures import audit_figure
+        from spjax.privacy.figures import audit_figure
 
         audit_figure(report, figure, examples=examples)
         report["figure"] = str(figure)
     return report
 
 
-def _scene_section(sensor, *, quick, identity_offset, options) -> dict:
-    from spjax.eval.scene_reid import scene_reid
+def _scene_section(sensor, cfg: AuditSettings) -> dict:
+    from spjax.privacy.scene_reid import scene_reid
 
-    opts = dict(options or {})
-    opts.setdefault("identity_offset", identity_offset)
-    rep = scene_reid(sensor, quick=quick, **opts)
+    rep = scene_reid(
+        sensor,
+        quick=cfg.quick,
+        calibrate=cfg.calibrate,
+        identity_offset=cfg.identity_offset,
+        **cfg.scene.kwargs(),
+    )
     rep["leak"] = leak_test({k: v["pooled"] for k, v in rep["attackers"].items()}, rep["chance"])
     rep["leaks"] = rep["leak"]["leaks"]
-    if quick:
+    if cfg.quick:
         rep["note"] = "smoke test (--quick: fewer clips, shorter training)"
     return rep
 
@@ -401,7 +305,7 @@ def still_image_sensor(sensor):
 def _run_recognizer(sensor, recognizer, photos, seed) -> dict:
     if recognizer is False:
         return {"skipped": "disabled by the caller"}
-    from spjax.eval.recognizer import RecognizerUnavailable, photo_set, recognizer_attack
+    from spjax.privacy.recognizer import RecognizerUnavailable, photo_set, recognizer_attack
 
     try:
         photo_list, source = photo_set(photos)
