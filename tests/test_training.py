@@ -459,8 +459,14 @@ def test_evaluate_a_trained_run_on_other_worlds_and_its_errors(tiny, tmp_path, c
     # answer no count parseably: its MAE is then NaN, which the report writes as null).
     from spjax.jsonio import to_jsonable
 
-    for key in ("anomaly_accuracy", "count_mae", "rouge_l"):
+    for key in ("anomaly_accuracy", "count_mae", "rouge_l", "caption_content_f1"):
         assert to_jsonable(own["utility"][key]) == report["utility"][key], key
+    # The caption content score and, beside ROUGE-L, what a perfectly informed caption reaches.
+    describe = report["utility"]["details"]["describe"]
+    assert 0.0 <= report["utility"]["caption_content_f1"] <= 1.0
+    assert describe["content"]["n"] == describe["n"]
+    assert describe["caption_ceilings"]["content_f1"] == {"oracle_random": 1.0}
+    assert 0.0 < describe["caption_ceilings"]["rouge_l"]["oracle_random"] < 1.0
     other = evaluate_run(run, ["data.world_seed=1", "data.lighting=False", "data.n_test=6"])
     assert other["utility"]["details"]["count"]["n"] == 6
     assert set(other["utility"]) >= {"anomaly_accuracy", "count_mae", "label_heads"}
@@ -485,6 +491,8 @@ def test_evaluate_a_trained_run_on_other_worlds_and_its_errors(tiny, tmp_path, c
         "data.identity_offset=8",
         "sensor.photons=1e4",
     ]
+    printed = capsys.readouterr().out
+    assert "caption content F1" in printed and "BLEU-4" in printed, printed
     # Errors: named, one line, nothing written.
     with pytest.raises(ValueError, match="unknown config key 'data.wrld_seed'"):
         evaluate_run(run, ["data.wrld_seed=1"])

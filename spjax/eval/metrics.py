@@ -4,7 +4,9 @@ Classification: `accuracy`, `balanced_accuracy`, `auroc` (rank statistic with ti
 Counting: `count_mae`, `exact_accuracy`. Text: `rouge_l` (LCS F-measure, best over the
 references) and `bleu4` (corpus BLEU with clipped counts over multiple references).
 `utility_from_answers` turns generated answers into all of these through the project's answer
-parser; an unparseable answer is counted as wrong and reported.
+parser; an unparseable answer is counted as wrong and reported. Caption content:
+`caption_content` (precision/recall/F1 of the facts a caption states against the clip's true
+facts, `spjax.data.answers.caption_facts`), which wording cannot move, unlike ROUGE-L.
 """
 
 from __future__ import annotations
@@ -147,13 +149,18 @@ def count_metrics(pred, true) -> dict:
 
 
 def _lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
-    prev = [0] * (len(b) + 1)
+    # Bit-parallel LCS (Crochemore et al. 2001): one big-int update per token of `a` instead
+    # of a row of the DP table, ~30x faster on captions, so caption ceilings are cheap.
+    # Bit j of `v` is 0 where the LCS gains at b[j]; the LCS is the count of zero bits.
+    masks: dict[str, int] = {}
+    for j, y in enumerate(b):
+        masks[y] = masks.get(y, 0) | (1 << j)
+    full = (1 << len(b)) - 1
+    v = full
     for x in a:
-        cur = [0]
-        for j, y in enumerate(b):
-            cur.append(prev[j] + 1 if x == y else max(prev[j + 1], cur[j]))
-        prev = cur
-    return prev[-1]
+        u = v & masks.get(x, 0)
+        v = ((v + u) | (v - u)) & full
+    return len(b) - bin(v).count("1")
 
 
 def _references(references) -> list[str]:
@@ -222,6 +229,53 @@ def bleu4(candidates: Sequence[str], references: Sequence, *, smooth: bool = Fal
         log_p += math.log(m / t) / 4.0
     bp = 1.0 if cand_len > ref_len else math.exp(1.0 - ref_len / cand_len)
     return float(bp * math.exp(log_p))
+
+
+# ------------------------------------------------------------------------ caption content
+
+
+def caption_content(captions: Sequence[str], labels: Sequence[dict]) -> dict:
+    """How many of a caption's facts are true and how many true facts it states.
+
+    Each caption is read into a multiset of facts (`spjax.data.answers.caption_facts`: count,
+    anomaly type and place, each person's activity and place; an unreadable sentence is a
+    fact that matches nothing) and compared with the clip's true facts (`label_facts` of
+    `labels[i]`, grammar labels) *at the detail level the caption chose* (`caption_detail`):
+    a terse caption is not asked for activities, as the grammar's own terse references are
+    not; any place it states asks for all of them. Facts match as multisets (two people
+    sitting on the bench are two facts; one stated sitter matches one). Per caption:
+    precision = matched / stated, recall = matched / true, F1; a caption that states nothing
+    scores 0 on all three. → means over captions, and `detail` (how many captions chose
+    each level, so an all-terse model is visible)."""
+    from spjax.data.answers import caption_detail, caption_facts, label_facts
+
+    if isinstance(captions, str):
+        raise TypeError("captions: expected a sequence of strings, got a single str")
+    captions, labels = list(captions), list(labels)
+    _same_length(captions=captions, labels=labels)
+    p, r, f, detail = [], [], [], [0, 0, 0]
+    unread = 0
+    for text, lab in zip(captions, labels):
+        said = caption_facts(text)
+        level = caption_detail(said)
+        true = label_facts(lab, level)
+        matched = sum((said & true).values())  # multiset intersection
+        stated, n_true = sum(said.values()), sum(true.values())
+        prec = matched / stated if stated else 0.0
+        rec = matched / n_true
+        p.append(prec)
+        r.append(rec)
+        f.append(2 * prec * rec / (prec + rec) if matched else 0.0)
+        detail[level] += 1
+        unread += sum(k for fact, k in said.items() if fact[0] == "unread")
+    return {
+        "n": len(captions),
+        "precision": float(np.mean(p)),
+        "recall": float(np.mean(r)),
+        "f1": float(np.mean(f)),
+        "detail": {str(d): k for d, k in enumerate(detail)},
+        "unread_sentences": unread,
+    }
 
 
 # --------------------------------------------------------------------------- answers
@@ -299,6 +353,7 @@ def utility_from_answers(
     *,
     anomaly_scores: Sequence[float] | None = None,
     parser: Callable[[str, str], dict | None] | None = None,
+    caption_labels: Sequence[dict] | None = None,
 ) -> dict:
     """Score generated answers per question type.
 
@@ -307,7 +362,9 @@ def utility_from_answers(
     the list of reference captions. `anomaly_scores` (optional, one per anomaly question, in
     order) are the decoder's answer likelihood scores (e.g. log p(yes) - log p(no)) for AUROC.
     Every generated answer goes through `parser` (default `spjax.data.answers.parse_answer`);
-    an unparseable answer counts as wrong and is counted in `unparseable`.
+    an unparseable answer counts as wrong and is counted in `unparseable`. `caption_labels`
+    (optional, one grammar labels dict per describe question, in order) adds the caption
+    content score (`caption_content`) to `describe` as `content`.
     """
     qtypes, generated_texts, references = list(qtypes), list(generated_texts), list(references)
     _same_length(qtypes=qtypes, generated_texts=generated_texts, references=references)
@@ -360,5 +417,15 @@ def utility_from_answers(
             "rouge_l": float(np.mean([rouge_l(c, r) for c, r in zip(cands, refs)])),
             "bleu4": bleu4(cands, refs),
         }
+        if caption_labels is not None:
+            caption_labels = list(caption_labels)
+            if len(caption_labels) != len(idx):
+                raise ValueError(
+                    f"caption_labels: expected {len(idx)} (one per describe question), "
+                    f"got {len(caption_labels)}"
+                )
+            out["describe"]["content"] = caption_content(cands, caption_labels)
+    elif caption_labels is not None and len(caption_labels):
+        raise ValueError(f"caption_labels: {len(caption_labels)} given but no describe question")
     out["unparseable"] = sum(s.get("unparseable", 0) for s in out.values() if isinstance(s, dict))
     return out

@@ -80,9 +80,18 @@ def _evaluate(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(jsonio.dumps(result, indent=2))
     u = result["utility"]
+    ceiling = u["details"].get("describe", {}).get("caption_ceilings", {}).get("rouge_l", {})
     print(
         f"{args.run} on {' '.join(args.overrides) or 'its own world'}: anomaly accuracy "
-        f"{u['anomaly_accuracy']:.3f} (balanced {u['anomaly_balanced_accuracy']:.3f}), count "
-        f"MAE {u['count_mae']:.3f}, ROUGE-L {u['rouge_l']:.3f} → {out}"
+        f"{_fmt(u['anomaly_accuracy'])} (balanced {_fmt(u['anomaly_balanced_accuracy'])}), "
+        f"count MAE {_fmt(u['count_mae'])}, ROUGE-L {_fmt(u['rouge_l'])} (a perfectly informed "
+        f"caption: {_fmt(ceiling.get('oracle_random'))}), BLEU-4 {_fmt(u['bleu4'])}, caption "
+        f"content F1 {_fmt(u['caption_content_f1'])} (precision "
+        f"{_fmt(u['caption_content_precision'])}, recall {_fmt(u['caption_content_recall'])}) "
+        f"→ {out}"
     )
     return 0
+
+
+def _fmt(x) -> str:
+    return "n/a" if x is None else f"{x:.3f}"

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from spjax.data.scenes import ANOMALY_TYPES
+from spjax.data.scenes import ANOMALY_TYPES, clip_labels
 from spjax.data.text import QTYPES, SCORED_QTYPES
 from spjax.training import keys
 
@@ -179,7 +179,18 @@ def evaluate(trainer, split_name: str = "test") -> dict:
     qtypes = [QTYPES[q] for q in split.qtype]
     refs = split.references(out["index"])
     anomaly_scores = out["anomaly_score"][[i for i, q in enumerate(qtypes) if q == "anomaly"]]
-    utility = utility_from_answers(qtypes, out["texts"], refs, anomaly_scores=anomaly_scores)
+    truth = caption_truth(split, [i for i, q in enumerate(qtypes) if q == "describe"])
+    utility = utility_from_answers(
+        qtypes, out["texts"], refs, anomaly_scores=anomaly_scores, caption_labels=truth
+    )
+    if truth:
+        from spjax.eval.caption_ceiling import caption_ceilings
+
+        # What ROUGE-L can reach on these references, beside what the model reached.
+        clips = sorted({int(split.clip[i]) for i, q in enumerate(qtypes) if q == "describe"})
+        utility["describe"]["caption_ceilings"] = caption_ceilings(
+            [clip_labels(split.labels, c) for c in clips], [split.captions[c] for c in clips]
+        )
     samples = []
     for i, (q, text) in enumerate(zip(qtypes, out["texts"])):
         ref = split.answer_text[i]
@@ -198,6 +209,15 @@ def evaluate(trainer, split_name: str = "test") -> dict:
             }
         )
     return {"utility": utility, "heads": head_utility(trainer, split_name), "samples": samples}
+
+
+def caption_truth(split, index) -> list[dict] | None:
+    """Grammar labels of the clips of examples `index`, for the caption content score; None
+    where the split's labels do not name every person's activity (e.g. local videos)."""
+    labels = [clip_labels(split.labels, int(split.clip[i])) for i in index]
+    if not labels or any(len(lab["people"]) != lab["count"] for lab in labels):
+        return None
+    return labels
 
 
 # ------------------------------------------------------------------ spjax evaluate --------
@@ -219,6 +239,11 @@ def utility_section(result: dict, split: str) -> dict:
         "activity_accuracy": u.get("activity", {}).get("accuracy"),
         "rouge_l": u.get("describe", {}).get("rouge_l"),
         "bleu4": u.get("describe", {}).get("bleu4"),
+        # facts of the caption against the clip's true facts; wording cannot move it
+        **{
+            f"caption_content_{k}": u.get("describe", {}).get("content", {}).get(k)
+            for k in ("f1", "precision", "recall")
+        },
         "unparseable": u.get("unparseable"),
         "details": u,
         "label_heads": {
