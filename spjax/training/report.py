@@ -168,7 +168,8 @@ def summary(report: dict, workdir: Path) -> str:
         f"(K = {report['K']} of {report['H']}×{report['W']}, split = {report['split']})",
         f"  test utility (generated text): anomaly accuracy {_fmt(u['anomaly_accuracy'])} "
         f"(balanced {_fmt(u['anomaly_balanced_accuracy'])}), count MAE {_fmt(u['count_mae'])}, "
-        f"activity accuracy {_fmt(u['activity_accuracy'])}, ROUGE-L {_fmt(u['rouge_l'])}",
+        f"activity accuracy {_fmt(u['activity_accuracy'])}, ROUGE-L {_fmt(u['rouge_l'])}, "
+        f"caption content F1 {_fmt(u.get('caption_content_f1'))}",
         f"  label heads on the same prefix (supervised ceiling): anomaly accuracy "
         f"{_fmt(h['anomaly_accuracy'])}, count MAE {_fmt(h['count_mae'])}",
         f"  training adversary (not the audit): top-1 {_fmt(p['training_adversary']['worst_case_top1'])} "
