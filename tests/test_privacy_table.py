@@ -83,3 +83,19 @@ def test_cli_lists_every_attacker(capsys):
     out = capsys.readouterr().out
     for name, row in attacks.ATTACKS.items():
         assert name in out and row.builder in out
+
+
+def test_a_world_t3_cannot_render_is_refused_before_any_attacker_runs():
+    from spjax.privacy.audit import privacy_audit
+    from spjax.sensing import Sensor
+
+    with pytest.raises(ValueError, match="size"):  # T3 clips need >= 16 px
+        privacy_audit(Sensor.hadamard(8, 8, 0.5), size=8, identities=4, per_identity=5)
+
+
+def test_cli_scene_clips_need_four_counts(capsys):
+    from spjax.cli import main
+
+    args = ["privacy-audit", "--family", "hadamard", "--rate", "0.5", "--size", "16"]
+    assert main([*args, "--scene-clips", "1,2,3", "--out", "x.json"]) == 2
+    assert "--scene-clips" in capsys.readouterr().err

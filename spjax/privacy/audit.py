@@ -105,6 +105,11 @@ def privacy_audit(
         raise ValueError(
             f"size: the sensor measures {sensor.h}x{sensor.w} frames, got size={cfg.size}"
         )
+    if cfg.scenes:  # a world T3 cannot render fails now, not after the face attackers
+        from spjax.privacy.scene_reid import scene_config
+
+        sc = cfg.scene
+        scene_config(cfg.size, frames=sc.frames, identities=sc.identities, world_seed=sc.world_seed)
     faces = face_sets(cfg)
     img, ids, other, other_ids = faces
     per = cfg.per_identity

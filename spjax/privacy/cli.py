@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 
-from spjax.cliargs import positive_int, rate
+from spjax.cliargs import comma_list, positive_int, rate
 
 
 def register(subparsers) -> None:
@@ -94,6 +94,13 @@ def register(subparsers) -> None:
         "--no-calibration", action="store_true", help="skip the ceiling and the attacker strength"
     )
     p.add_argument("--no-scenes", action="store_true", help="skip scene re-identification")
+    p.add_argument(
+        "--scene-clips",
+        metavar="TRAIN,VAL,TEST,LINK",
+        default=None,
+        help="T3 clip counts (default 12000,1500,2000,1500; --quick 3000,500,1000,1000); "
+        "fewer clips with full training bound a full audit's time on a few CPU cores",
+    )
     p.add_argument(
         "--photos",
         metavar="DIR",
@@ -192,6 +199,15 @@ def _scene_settings(run_dir) -> dict:
     return out
 
 
+def _scene_clips(text) -> dict:
+    if text is None:
+        return {}
+    counts = comma_list(text, int, "--scene-clips")
+    if len(counts) != 4:
+        raise ValueError(f"--scene-clips: expected TRAIN,VAL,TEST,LINK (4 ints), got {text!r}")
+    return dict(zip(("n_train", "n_val", "n_test", "n_link"), counts))
+
+
 def audit_settings_from_args(args, sensor):
     """The one `AuditSettings` of a `spjax privacy-audit` command line."""
     from spjax.privacy.audit import training_identities
@@ -213,7 +229,7 @@ def audit_settings_from_args(args, sensor):
         reconstruction=not args.no_reconstruction,
         calibrate=not args.no_calibration,
         scenes=not args.no_scenes,
-        scene=_scene_settings(args.run),
+        scene={**_scene_settings(args.run), **_scene_clips(args.scene_clips)},
         recognizer=False if args.no_recognizer else "auto",
         photos=args.photos,
         identity_offset=offset,
