@@ -13,31 +13,24 @@ test split, and writes `report.json` and `figures/`.
 
 import ml_collections
 
+from spjax.data.scenes import SceneConfig, world_settings
+
 
 def get_config():
     c = ml_collections.ConfigDict()
     c.task = "spvlm"
     c.seed = 0
-    # The world (spjax.data.scenes.SceneConfig): 64×64 clips of 16 frames, 0–4 people, 40 %
-    # anomalies (fall, fight, loiter). Training clips are rendered on the fly (a fresh batch
-    # every step); val/test are fixed splits of the same world with their own clip seeds.
+    # The world (spjax.data.scenes.SceneConfig, the one definition of its settings and
+    # defaults): 64×64 clips of 16 frames, 0–4 people, 40 % anomalies (fall, fight, loiter).
+    # Training clips are rendered on the fly (a fresh batch every step); val/test are fixed
+    # splits of the same world with their own clip seeds.
+    world = SceneConfig(size=64, anomaly_fraction=0.4)
     c.data = dict(
         source="synthetic",
-        size=64,
-        frames=16,
+        **world_settings(world, seed="world_seed"),
         n_val=200,
         n_test=1000,
-        min_people=0,
-        max_people=4,
-        anomaly_fraction=0.4,
-        n_identities=50,
         faces_per_identity=40,
-        world_seed=0,
-        layout_seeds=1000,
-        layout_offset=0,
-        identity_offset=0,
-        noise_std=0.02,
-        lighting=True,
         # data.source="tfds": builders prepared under data_dir by `spjax data prepare`,
         # with the same `k=v,k=v` builder config given to `prepare --config`
         # (n_train: how many of its training clips to use)

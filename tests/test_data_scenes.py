@@ -190,3 +190,18 @@ def test_from_dict_names_unknown_key():
     assert SceneConfig.from_dict({"frames": 8}).frames == 8
     with pytest.raises(TypeError, match="config"):
         generate_scenes({"frames": 8}, 2)
+
+
+def test_world_settings_round_trip_through_a_recipe():
+    """One definition of the world: a recipe's data section is `world_settings` of one
+    SceneConfig, and `pick` reads back the same world (the renamed seed included)."""
+    from spjax.data.scenes import SceneConfig, world_settings
+    from spjax.training.config import load_recipe
+    from spjax.training.data import scene_config
+
+    world = SceneConfig(size=48, frames=8, seed=3, anomaly_types=("fall",), max_people=2)
+    flat = world_settings(world, seed="world_seed")
+    assert "seed" not in flat and flat["world_seed"] == 3
+    assert SceneConfig.pick(flat, seed="world_seed") == world
+    cfg = load_recipe("recipes/spvlm_synthetic.py")
+    assert scene_config(cfg) == SceneConfig(size=64, anomaly_fraction=0.4)

@@ -127,6 +127,13 @@ class SceneConfig:
         return cls(**out)
 
 
+def world_settings(world: SceneConfig, **renamed) -> dict:
+    """`world`'s fields as a flat settings dict (the inverse of `SceneConfig.pick`, with the
+    same `renamed` keys): a recipe's `data` section states its world as the fields of one
+    `SceneConfig`, so the world's settings and their defaults have one definition."""
+    return {renamed.get(f.name, f.name): getattr(world, f.name) for f in dataclasses.fields(world)}
+
+
 def single_person_world(
     config: SceneConfig, *, identities: int, identity_offset: int = 0
 ) -> SceneConfig:
