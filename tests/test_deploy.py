@@ -370,7 +370,13 @@ def test_truncated_and_differenced_recordings_and_errors(trained, tmp_path, caps
     assert [w["answers"][0]["answer"] for w in diff["windows"]] == [
         w["answers"][0]["answer"] for w in whole["windows"]
     ]
-    assert diff["questions"] == [{"text": "How many people are there?", "qtype": "count"}]
+    (q,) = diff["questions"]
+    assert (q["text"], q["qtype"], q["asked"], q["source"]) == (
+        "How many people are there?",
+        "count",
+        "How many people are there?",
+        "grammar",
+    )
     # Errors: one line each, naming the problem.
     np.save(tmp_path / "short.npy", full[: 3 * per_frame])
     with pytest.raises(RecordingError, match="fewer than one window of 8 frames"):
@@ -463,3 +469,55 @@ def test_a_drifting_detector_answers_within_noise_and_is_reported(trained, tmp_p
     gain = found["gain"]
     assert abs(gain["relative_change"] - 0.05) < 3 * gain["relative_change_se"]
     assert not still["detector"]["drift"]["dark"]["detected"]
+
+
+@pytest.mark.slow
+def test_questions_in_a_users_words(trained, tmp_path, capsys):
+    """`spjax ask` with free-form questions answers as the grammar's question of the kind
+    they ask for, states plainly what it does not answer, and never answers empty;
+    `spjax evaluate --wordings` scores the held-out wordings beside the grammar's."""
+    from pathlib import Path
+
+    from spjax.cli import main
+    from spjax.data.router import OUTSIDE_ANSWER
+    from spjax.deploy import ask, record
+
+    run, pipe, exports = trained
+    rec = tmp_path / "rec.npy"
+    record(exports["dlpc900"], rec, clips=4, run=run, seed=2, noiseless=True)
+    questions = [
+        "Tell me how many people are here.",
+        "How many people are in the room?",
+        "Is anyone hurt or fighting in there?",
+        "Who is this person?",
+    ]
+    got = ask(pipe, rec, export=exports["dlpc900"], gain=1.0, dark=0.0, questions=questions)
+    assert [q["qtype"] for q in got["questions"]] == ["count", "count", "anomaly", None]
+    for w in got["windows"]:
+        free, grammar, anomaly, who = w["answers"]
+        assert free["answer"] == grammar["answer"] and free["parsed"] == grammar["parsed"]
+        assert anomaly["asked"] == "Is anything unusual happening?"
+        assert who["answer"] == OUTSIDE_ANSWER and who["reason"]
+        assert all(a["answer"].strip() for a in w["answers"])
+    argv = ["ask", "--run", str(run), "--measurements", str(rec), "--export"]
+    argv += [str(exports["dlpc900"]), "--gain", "1", "--dark", "0"]
+    assert main(argv + ["--question", "Tell me how many people are here."]) == 0
+    assert "[asked: How many people are in the room?]" in capsys.readouterr().out
+    # spjax evaluate --wordings: the three ways of asking on the same clips
+    heldout = Path(__file__).parent / "data" / "heldout_questions.json"
+    out = tmp_path / "eval.json"
+    argv = ["evaluate", "--run", str(run), "--set", "data.n_test=6", "--out", str(out)]
+    assert main(argv + ["--wordings", str(heldout), "--wordings-clips", "6"]) == 0
+    assert "wordings of" in capsys.readouterr().out
+    result = json.loads(out.read_text())
+    w = result["wordings"]
+    assert w["clips"] == 6 and w["examples"]["count"] == w["examples"]["anomaly"] == 6
+    assert w["routed"]["empty_answers"] == 0 and w["routing"]["accuracy"] > 0.8
+    for mode in ("grammar", "routed", "verbatim"):
+        assert w[mode]["count"]["n"] == 6 and w[mode]["anomaly"]["n"] == 6
+        assert 0.0 <= w["summary"][mode]["anomaly_accuracy"] <= 1.0
+    # the grammar's wordings are answered as the evaluation answers them (same clips, same
+    # noise draw; other batches, so one answer in six may differ by rounding)
+    u = result["utility"]
+    for key in ("count_exact_accuracy", "anomaly_accuracy"):
+        assert abs(w["summary"]["grammar"][key] - u[key]) <= 1 / 6 + 1e-9, key

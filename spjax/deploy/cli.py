@@ -33,7 +33,10 @@ def register(subparsers) -> None:
         "--question",
         action="append",
         metavar="TEXT",
-        help="a question (repeatable; default: count, anomaly, activity, describe)",
+        help="a question in any words (repeatable; default: count, anomaly, activity, "
+        "describe): routed to the answer kind it asks for, the model asked the grammar's "
+        "question of that kind; a question of no such kind is answered with a statement that "
+        "the sensor does not answer it",
     )
     p.add_argument("--gain", type=float, help="detector gain, raw units per count (default: fit)")
     p.add_argument("--dark", type=float, help="dark offset, raw units (default: fit or not needed)")
@@ -98,7 +101,10 @@ def _ask(args) -> int:
             span += f" ({w['seconds'][0]:.4g}–{w['seconds'][1]:.4g} s)"
         print(f"window {w['window']}, {span}:")
         for a in w["answers"]:
-            print(f"  {a['question']}  →  {a['answer']}")
+            asked = a.get("asked")
+            how = f" [asked: {asked}]" if asked and asked != a["question"] else ""
+            how = how if asked else f" [not asked: {a.get('reason')}]"
+            print(f"  {a['question']}{how}  →  {a['answer']}")
     if "scores" in result:
         print(f"scored against {result['scores']['labels']}:")
         print(table(result["scores"], result["scores"]["run_test"]))

@@ -121,10 +121,12 @@ def score(result: dict, labels: dict) -> dict:
         hits = []
         for j in per_type["activity"]:
             for w, g in pairs:
-                want = activity_truth(w["answers"][j]["question"], g["people"])
+                a = w["answers"][j]
+                # the question the model was asked names the person ("by the sink")
+                want = activity_truth(a.get("asked") or a["question"], g["people"])
                 if want is None:
                     continue
-                parsed = w["answers"][j]["parsed"]
+                parsed = a["parsed"]
                 hits.append(parsed is not None and parsed.get("activity") == want)
         answers["activity"] = {
             **_accuracy(hits),

@@ -27,20 +27,11 @@ def _default_questions() -> tuple[str, ...]:
 
 
 def question_type(text: str) -> str | None:
-    """The grammar's question type of `text` (for parsing the answer), or None."""
-    from spjax.data.text import LOCATIONS, QUESTIONS
+    """The grammar's question type of `text` when the grammar asks exactly it, else None
+    (`Pipeline.answer` routes every other question with `spjax.data.router`)."""
+    from spjax.data.router import grammar_type
 
-    norm = " ".join(str(text).lower().split())
-    for qtype, table in QUESTIONS.items():
-        forms = set()
-        for q in table:
-            if "{loc}" in q:
-                forms.update(q.format(loc=loc) for locs in LOCATIONS.values() for loc in locs)
-            else:
-                forms.add(q)
-        if norm in {f.lower() for f in forms}:
-            return "activity" if qtype == "activity_one" else qtype
-    return None
+    return grammar_type(text)
 
 
 @nnx.jit
@@ -136,9 +127,15 @@ class Pipeline:
         """Answer `questions` (default: one of each kind) about measurements `y`: a stream
         (M, K) cut into windows of `clip_frames` frames, or windows (W, T, K). One answer set
         per window with its span in frames (and seconds, given `frame_seconds` per frame);
-        trailing frames short of a window are reported under `partial_window`, unanswered."""
-        from spjax.data.answers import parse_answer
+        trailing frames short of a window are reported under `partial_window`, unanswered.
+
+        Questions may be in any words: each is routed (`spjax.data.router.route_questions`)
+        to the answer kind it asks for, the model is asked the grammar's question of that kind
+        (`asked`; a grammar question is asked as is) and its answer parsed as that kind. A
+        question of no kind the sensor answers gets `router.OUTSIDE_ANSWER` with qtype None and
+        a `reason`, and is not put to the model. No answer is empty."""
         from spjax.data.labels import ANOMALY_TYPES
+        from spjax.data.router import answer_entry, route_questions
 
         t, k = self.clip_frames, self.sensor.k
         y = np.asarray(y, np.float32)
@@ -164,7 +161,9 @@ class Pipeline:
         questions = list(_default_questions() if questions is None else questions)
         if not questions or not all(isinstance(q, str) and q.strip() for q in questions):
             raise ValueError(f"questions: expected non-empty strings, got {questions!r}")
-        qtypes = [question_type(q) for q in questions]
+        routes = route_questions(questions)
+        asked = list(dict.fromkeys(r.asked for r in routes if r.asked is not None))
+        asked_type = {r.asked: r.qtype for r in routes if r.asked is not None}
         windows = y[: n_win * t].reshape(n_win, t, k)
         bs = min(int(self.cfg.eval.batch_size), n_win)
         out = []
@@ -174,7 +173,7 @@ class Pipeline:
             if n < bs:  # one compiled shape for every batch
                 batch = np.concatenate([batch, np.zeros((bs - n,) + batch.shape[1:], batch.dtype)])
             prefix, heads = _read(self.model, jnp.asarray(batch))
-            texts = [self._generate(prefix, q, qt)[:n] for q, qt in zip(questions, qtypes)]
+            texts = {q: self._generate(prefix, q, asked_type[q])[:n] for q in asked}
             heads = None if heads is None else {key: np.asarray(v)[:n] for key, v in heads.items()}
             for i in range(n):
                 w = lo + i
@@ -184,13 +183,8 @@ class Pipeline:
                     "frames": span,
                     "seconds": None if frame_seconds is None else [s * frame_seconds for s in span],
                     "answers": [
-                        {
-                            "question": q,
-                            "qtype": qt,
-                            "answer": texts[j][i],
-                            "parsed": None if qt is None else parse_answer(qt, texts[j][i]),
-                        }
-                        for j, (q, qt) in enumerate(zip(questions, qtypes))
+                        answer_entry(r, None if r.asked is None else texts[r.asked][i])
+                        for r in routes
                     ],
                 }
                 if heads is not None:
@@ -218,7 +212,15 @@ class Pipeline:
             "step": self.step,
             "clip_frames": t,
             "frame_seconds": frame_seconds,
-            "questions": [{"text": q, "qtype": qt} for q, qt in zip(questions, qtypes)],
+            "questions": [_question_info(r) for r in routes],
             "windows": out,
             "partial_window": partial,
         }
+
+
+def _question_info(route) -> dict:
+    """How a question was understood: its kind, the parser's qtype (None: not answered), the
+    question the model was asked, the place it names, the router's confidence and source."""
+    info = route.to_dict()
+    info["text"] = info.pop("question")
+    return info

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from spjax.cliargs import positive_int
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -54,6 +56,20 @@ def register(subparsers) -> None:
         help="change the evaluated world (repeatable)",
     )
     e.add_argument("--out", required=True, help="output JSON file")
+    e.add_argument(
+        "--wordings",
+        metavar="FILE.json",
+        help="question wordings {question, kind[, place]} (e.g. the held-out set "
+        "tests/data/heldout_questions.json): also score count, anomaly and activity with the "
+        "questions asked in those words, routed as `spjax ask` routes them, beside the "
+        "grammar's wordings on the same clips",
+    )
+    e.add_argument(
+        "--wordings-clips",
+        type=positive_int,
+        metavar="N",
+        help="score the wordings on the first N test clips (default: all)",
+    )
     e.set_defaults(func=_evaluate)
 
 
@@ -75,7 +91,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     from spjax import jsonio
     from spjax.training.restore import evaluate_run
 
-    result = evaluate_run(args.run, args.overrides)
+    result = evaluate_run(
+        args.run, args.overrides, wordings=args.wordings, wording_clips=args.wordings_clips
+    )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(jsonio.dumps(result, indent=2))
@@ -90,7 +108,25 @@ def _evaluate(args: argparse.Namespace) -> int:
         f"{_fmt(u['caption_content_precision'])}, recall {_fmt(u['caption_content_recall'])}) "
         f"→ {out}"
     )
+    if "wordings" in result:
+        print(wordings_line(result["wordings"]))
     return 0
+
+
+def wordings_line(w: dict) -> str:
+    """Count, anomaly and activity accuracy in the grammar's wordings vs the given ones."""
+    s = w["summary"]
+
+    def pair(key):
+        return f"{_fmt(s['grammar'][key])} / {_fmt(s['routed'][key])}"
+
+    return (
+        f"wordings of {w['source']} on {w['clips']} clips (grammar / those wordings, routed; "
+        f"routing accuracy {_fmt(w['routing']['accuracy'])}): count exact "
+        f"{pair('count_exact_accuracy')}, count MAE {pair('count_mae')}, anomaly "
+        f"{pair('anomaly_accuracy')}, activity {pair('activity_accuracy')}; empty answers "
+        f"{w['routed']['empty_answers']}"
+    )
 
 
 def _fmt(x) -> str:

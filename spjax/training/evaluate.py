@@ -257,3 +257,217 @@ def utility_section(result: dict, split: str) -> dict:
             "count_exact_accuracy": h["count"]["exact_accuracy"],
         },
     }
+
+
+# ------------------------------------------------------------------ wordings -------------
+
+# The parsed field that answers each scored question type.
+ANSWER_FIELDS = {"count": "count", "anomaly": "anomaly_type", "activity": "activity"}
+WORDING_MODES = ("grammar", "routed", "verbatim")
+
+
+def load_wordings(path) -> list[dict]:
+    """Question wordings `{question, kind[, place]}` from a JSON file (`{"questions": [...]}`
+    or a list; `tests/data/heldout_questions.json`); `kind` one of the router's kinds, `place`
+    a zone an activity question names."""
+    import json
+    from pathlib import Path
+
+    from spjax.data.layout import ZONES
+    from spjax.data.paraphrases import KINDS
+
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"wordings {path}: cannot read it as JSON ({err})") from None
+    items = doc.get("questions") if isinstance(doc, dict) else doc
+    if not isinstance(items, list) or not items:
+        raise ValueError(f"wordings {path}: expected a non-empty list under 'questions'")
+    out = []
+    for j, e in enumerate(items):
+        ok = isinstance(e, dict) and isinstance(e.get("question"), str) and e["question"].strip()
+        if not ok or e.get("kind") not in KINDS or e.get("place") not in (None, *ZONES):
+            raise ValueError(
+                f"wordings {path}: entry {j} {e!r}: expected {{question, kind in {KINDS}"
+                f"[, place in {ZONES}]}}"
+            )
+        out.append({"question": e["question"], "kind": e["kind"], "place": e.get("place")})
+    return out
+
+
+def wording_utility(
+    trainer, split_name: str, wordings: list[dict], *, clips: int | None = None, seed: int = 0
+) -> dict:
+    """The SP-VLM's count, anomaly and activity accuracy when its questions come in other
+    words (`wordings`, e.g. the hand-written held-out set), beside the grammar's own wordings
+    on the same examples, clips and noise draw.
+
+    Every count/anomaly/activity example of the first `clips` clips of the split is asked
+    three ways: `grammar` (the split's own grammar question), `routed` (a wording of the
+    same kind drawn from `wordings` — for activity one naming the same place, or none when
+    the grammar question names none — routed as `spjax ask` routes it: the model is asked
+    the grammar question of the routed kind and the answer parsed as that kind; a question
+    routed to none is unanswered, i.e. wrong) and `verbatim` (the same wording put to the
+    decoder as typed, parsed as its true kind: what the router saves). Examples with no
+    wording of their kind and place are counted under `skipped`."""
+    import random
+    from collections import Counter
+
+    from spjax.data.answers import parse_answer
+    from spjax.data.router import NO_WORDS, answer_entry, question_place, route_questions
+
+    split = trainer.splits[split_name]
+    n_clips = len(split.frames) if clips is None else min(int(clips), len(split.frames))
+    pools: dict = {}
+    for w in wordings:
+        pools.setdefault((w["kind"], w.get("place")), []).append(w["question"])
+    rng = random.Random(f"spjax-wordings-{seed}")
+    rows, skipped = [], Counter()
+    for i in np.flatnonzero(split.clip < n_clips):
+        kind = QTYPES[split.qtype[i]]
+        if kind not in SCORED_QTYPES:
+            continue
+        place = question_place(split.question_text[i]) if kind == "activity" else None
+        pool = pools.get((kind, place))
+        truth = parse_answer(kind, split.answer_text[i])
+        if not pool or truth is None:
+            skipped[kind] += 1
+            continue
+        rows.append(
+            {
+                "index": int(i),
+                "clip": int(split.clip[i]),
+                "kind": kind,
+                "grammar": split.question_text[i],
+                "wording": rng.choice(pool),
+                "truth": truth[ANSWER_FIELDS[kind]],
+            }
+        )
+    unique = list(dict.fromkeys(r["wording"] for r in rows))
+    routes = dict(zip(unique, route_questions(unique)))
+    jobs = []  # (mode, row, question asked, qtype it is parsed as)
+    for j, r in enumerate(rows):
+        jobs.append(("grammar", j, r["grammar"], r["kind"]))
+        route = routes[r["wording"]]
+        if route.asked is not None:
+            jobs.append(("routed", j, route.asked, route.qtype))
+        jobs.append(("verbatim", j, r["wording"], r["kind"]))
+    prefixes = clip_prefixes(trainer, split, np.arange(n_clips))
+    texts = _generate_jobs(
+        trainer, split, prefixes, [(rows[j]["clip"], q, t) for _, j, q, t in jobs]
+    )
+    answers = {m: [None] * len(rows) for m in WORDING_MODES}
+    for (mode, j, _, qtype), text in zip(jobs, texts):
+        answers[mode][j] = (qtype, text)
+    out = {
+        "split": split_name,
+        "clips": n_clips,
+        "seed": seed,
+        "wordings_by_kind": dict(Counter(w["kind"] for w in wordings)),
+        "examples": dict(Counter(r["kind"] for r in rows)),
+        "skipped": dict(skipped),
+    }
+    samples = []
+    for mode in WORDING_MODES:
+        pred, unparsed, no_words, empty = [], 0, 0, 0
+        for j, r in enumerate(rows):
+            if mode == "routed":
+                route = routes[r["wording"]]
+                got = answers[mode][j]
+                entry = answer_entry(route, None if got is None else got[1])
+                empty += not entry["answer"].strip()
+                no_words += entry["answer"] == NO_WORDS
+                parsed = entry["parsed"]
+                if len(samples) < 12:
+                    samples.append({**entry, "clip": r["clip"], "true_kind": r["kind"]})
+            else:
+                qtype, text = answers[mode][j]
+                no_words += not text.strip()
+                parsed = parse_answer(qtype, text)
+            unparsed += parsed is None
+            pred.append(None if parsed is None else parsed.get(ANSWER_FIELDS[r["kind"]]))
+        out[mode] = _kind_scores(rows, pred)
+        out[mode].update(unparsed=unparsed, no_words=no_words)
+        if mode == "routed":
+            out[mode]["empty_answers"] = empty
+    hits = Counter(r["kind"] for r in rows if routes[r["wording"]].kind == r["kind"])
+    examples = Counter(r["kind"] for r in rows)
+    out["routing"] = {
+        "accuracy": sum(hits.values()) / max(len(rows), 1),
+        "by_kind": {k: hits[k] / n for k, n in examples.items()},
+        "not_asked": sum(routes[r["wording"]].asked is None for r in rows),
+        "per_wording": {
+            q: {"kind": rt.kind, "asked": rt.asked, "confidence": rt.confidence}
+            for q, rt in routes.items()
+        },
+    }
+    out["summary"] = {
+        m: {
+            "count_exact_accuracy": out[m]["count"].get("exact_accuracy"),
+            "count_mae": out[m]["count"].get("mae"),
+            "anomaly_accuracy": out[m]["anomaly"].get("accuracy"),
+            "activity_accuracy": out[m]["activity"].get("accuracy"),
+        }
+        for m in WORDING_MODES
+    }
+    out["samples"] = samples
+    return out
+
+
+def _kind_scores(rows, pred) -> dict:
+    """Count, anomaly and activity numbers of predictions `pred` (None = no answer)."""
+    from spjax.eval.metrics import anomaly_metrics, count_metrics
+
+    out = {}
+    for kind in SCORED_QTYPES:
+        idx = [j for j, r in enumerate(rows) if r["kind"] == kind]
+        p, t = [pred[j] for j in idx], [rows[j]["truth"] for j in idx]
+        if not idx:
+            out[kind] = {"n": 0}
+        elif kind == "count":
+            out[kind] = count_metrics(p, t)
+        elif kind == "anomaly":
+            a = anomaly_metrics(p, t)
+            out[kind] = {k: a[k] for k in ("n", "accuracy", "balanced_accuracy", "type_accuracy")}
+        else:
+            out[kind] = {"n": len(idx), "accuracy": float(np.mean([a == b for a, b in zip(p, t)]))}
+    return out
+
+
+def _generate_jobs(trainer, split, prefixes, jobs) -> list[str]:
+    """Greedy answers to (clip, question, qtype) jobs with each clip's prefix; grouped by qtype
+    (its answer length; `describe` with `eval.describe_beams`), one prompt width per group and
+    full batches (the last padded), so each group compiles once."""
+    from spjax.models import generation
+    from spjax.models.spvlm import make_prompts
+
+    cfg, tok, model = trainer.cfg, trainer.tokenizer, trainer.model()
+    bs = cfg.eval.batch_size
+    texts = [""] * len(jobs)
+    for qtype in sorted({q for _, _, q in jobs}):
+        where = [j for j, job in enumerate(jobs) if job[2] == qtype]
+        same = split.qtype == QTYPES.index(qtype)
+        max_new = cfg.eval.max_new_tokens or int(split.loss_mask[same].sum(1).max()) + 2
+        prompt, mask = make_prompts(tok, [jobs[j][1] for j in where])
+        for lo in range(0, len(where), bs):
+            pos = list(range(lo, min(lo + bs, len(where))))
+            pad = pos + [pos[-1]] * (bs - len(pos))
+            prefix = jnp.asarray(np.stack([prefixes[jobs[where[p]][0]] for p in pad]))
+            kw = dict(
+                prefix=prefix,
+                attention_mask=mask[pad],
+                max_new_tokens=max_new,
+                eos_id=tok.eos_id,
+                pad_id=tok.pad_id,
+            )
+            if qtype == "describe" and cfg.eval.describe_beams > 1:
+                ids = generation.beam_search(
+                    model.decoder, prompt[pad], num_beams=cfg.eval.describe_beams, **kw
+                )
+            else:
+                ids = generation.generate(model.decoder, prompt[pad], **kw)
+            rows = generation.trim(np.asarray(ids), tok.eos_id)
+            for p, row in zip(pos, rows):
+                texts[where[p]] = tok.decode(row)
+    return texts

@@ -55,12 +55,22 @@ def restore_run(run_dir: str | Path, overrides=(), *, data: bool = True):
 EVAL_KEYS_FIXED = ("data.size", "data.frames", "data.source", "data.max_people")
 
 
-def evaluate_run(run_dir: str | Path, overrides=(), *, split: str = "test") -> dict:
+def evaluate_run(
+    run_dir: str | Path,
+    overrides=(),
+    *,
+    split: str = "test",
+    wordings=None,
+    wording_clips: int | None = None,
+) -> dict:
     """Evaluate a trained run on the world its config describes after `overrides`
     (`data.KEY=VALUE`, `sensor.photons|dark|read_std|adc_bits=VALUE`, decoding settings
-    `eval.KEY=VALUE`) → the report's utility schema."""
+    `eval.KEY=VALUE`) → the report's utility schema. `wordings` (a JSON file of question
+    wordings, `evaluate.load_wordings`) adds `wordings`: count, anomaly and activity accuracy
+    with the questions in those words beside the grammar's, on the first `wording_clips`
+    clips (`evaluate.wording_utility`)."""
     from spjax.training.config import flatten
-    from spjax.training.evaluate import evaluate, utility_section
+    from spjax.training.evaluate import evaluate, load_wordings, utility_section, wording_utility
 
     cfg = run_config(run_dir)
     allowed_sensor = ("sensor.photons", "sensor.dark", "sensor.read_std", "sensor.adc_bits")
@@ -75,9 +85,16 @@ def evaluate_run(run_dir: str | Path, overrides=(), *, split: str = "test") -> d
                 f"--set {key}: only data.* and eval.* keys and "
                 f"{', '.join(allowed_sensor)} can change at evaluation"
             )
+    phrased = None if wordings is None else load_wordings(wordings)
     trainer, meta = restore_run(run_dir, overrides)
     result = evaluate(trainer, split)
     sensor = trainer.model().sensor
+    extra = {}
+    if phrased is not None:
+        extra["wordings"] = {
+            "source": str(wordings),
+            **wording_utility(trainer, split, phrased, clips=wording_clips),
+        }
     return {
         "run": str(run_dir),
         "step": int(meta["step"]),
@@ -90,4 +107,5 @@ def evaluate_run(run_dir: str | Path, overrides=(), *, split: str = "test") -> d
         "split_pairs": sensor.split,
         "utility": utility_section(result, split),
         "samples": result["samples"][:16],
+        **extra,
     }
