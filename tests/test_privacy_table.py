@@ -99,3 +99,10 @@ def test_cli_scene_clips_need_four_counts(capsys):
     args = ["privacy-audit", "--family", "hadamard", "--rate", "0.5", "--size", "16"]
     assert main([*args, "--scene-clips", "1,2,3", "--out", "x.json"]) == 2
     assert "--scene-clips" in capsys.readouterr().err
+
+
+def test_fit_options_resolve_quick_and_full_training():
+    conv = attacks.ATTACKS["conv:pinv"]
+    quick, full = conv.fit_options(True), conv.fit_options(False)
+    assert (quick["epochs"], full["epochs"]) == (25, 80)
+    assert quick["lr"] == full["lr"] and quick["batch"] == full["batch"] == 64

@@ -59,6 +59,13 @@ class Attack:
         )
         return [dict(p) for p in points]
 
+    def fit_options(self, quick: bool) -> dict:
+        """The first grid point as `fitting.fit` keywords, `(quick, full)` pairs resolved."""
+        return {
+            k: v[0 if quick else 1] if isinstance(v, tuple) and k in ("epochs", "patience") else v
+            for k, v in self.grid[0].items()
+        }
+
     def build(self):
         """The builder function (imported now)."""
         module, func = self.builder.split(":")

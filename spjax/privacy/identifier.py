@@ -94,19 +94,14 @@ def train_identifier(
         return topk_accuracy(logits, val_y, 1), -mean_cross_entropy(logits, np.asarray(val_y))
 
     # The `conv:pinv` row of the attacker table; the clean-face classifier of T1 is the same net.
-    hp = ATTACKS["conv:pinv"].grid[0]
     model, record = fit(
         model,
         norm(train_img),
         np.asarray(train_y),
         loss=cross_entropy,
         validate=validate,
-        lr=hp["lr"],
-        weight_decay=hp["weight_decay"],
-        epochs=hp["epochs"][0 if quick else 1],
-        patience=hp["patience"][0 if quick else 1],
-        batch=hp["batch"],
         seed=seed,
+        **ATTACKS["conv:pinv"].fit_options(quick),
     )
     return model, norm, record
 

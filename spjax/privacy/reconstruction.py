@@ -182,19 +182,14 @@ def reconstruction_attack(
     unet = UNet(rngs=nnx.Rngs(seed + UNET_STREAM))
     clip = lambda a: np.clip(a, -0.5, 1.5).astype(np.float32)  # noqa: E731
     vx = jnp.asarray(clip(pinv["val"]))
-    hp = ATTACKS["reconstruction:unet"].grid[0]
     unet, urec = fit(
         unet,
         clip(pinv["train"]),
         tr_img.astype(np.float32),
         loss=_mse,
         validate=lambda m: -float(jnp.mean((apply_model(m, vx) - va_img) ** 2)),
-        lr=hp["lr"],
-        weight_decay=hp["weight_decay"],
-        epochs=hp["epochs"][0 if quick else 1],
-        patience=hp["patience"][0 if quick else 1],
-        batch=hp["batch"],
         seed=seed,
+        **ATTACKS["reconstruction:unet"].fit_options(quick),
     )
     recons["unet"] = np.clip(batched(apply_model, unet, clip(pinv["test"])), 0.0, 1.0)
     out = {
