@@ -244,7 +244,7 @@ def attack(name: str, *, reads: str | None = None) -> Attack:
     not read `reads`)."""
     choices = names(reads=reads)
     if name not in choices:
-        raise ValueError(f"attacker: expected one of {choices}, got {name!r}")
+        raise ValueError(f"attacker name: expected one of {choices}, got {name!r}")
     return ATTACKS[name]
 
 
