@@ -39,7 +39,7 @@ import numpy as np
 from spjax.data.paraphrases import KINDS, grammar_questions, training_questions
 from spjax.data.text import LOCATIONS, QUESTIONS
 
-ROUTER_VERSION = 1
+ROUTER_VERSION = 2
 CACHE_ENV = "SPJAX_ROUTER_CACHE"
 DEFAULT_CACHE = Path(".cache") / "router"
 # The training set, the features and the fit; all of it goes into the cache key.
@@ -181,53 +181,6 @@ class Router:
             )
 
 
-def _dot(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.multiply(a, b).sum())
-
-
-def _lbfgs(fun, x, max_iter: int, memory: int = 10, tol: float = 1e-7):
-    """Minimise a smooth `fun(x) -> (value, gradient)`: L-BFGS (two-loop recursion) with
-    Armijo backtracking; deterministic, numpy only. Inner products are elementwise sums, not
-    BLAS calls: a threaded BLAS on a busy machine spends far longer syncing than computing."""
-    f, g = fun(x)
-    pairs: list[tuple[np.ndarray, np.ndarray, float]] = []
-    for _ in range(max_iter):
-        if np.abs(g).max() < tol:
-            break
-        q, alphas = g.copy(), []
-        for s, y, rho in reversed(pairs):
-            a = rho * _dot(s, q)
-            q -= a * y
-            alphas.append(a)
-        gamma = (
-            _dot(pairs[-1][0], pairs[-1][1]) / _dot(pairs[-1][1], pairs[-1][1])
-            if pairs
-            else (1.0 / max(np.sqrt(_dot(g, g)), 1e-12))
-        )
-        r = gamma * q
-        for (s, y, rho), a in zip(pairs, reversed(alphas)):
-            r += s * (a - rho * _dot(y, r))
-        d, slope = -r, -_dot(g, r)
-        if slope >= 0:  # not a descent direction: restart from the gradient
-            pairs.clear()
-            d, slope = -g / max(np.sqrt(_dot(g, g)), 1e-12), -np.sqrt(_dot(g, g))
-        step = 1.0
-        while True:
-            x_new = x + step * d
-            f_new, g_new = fun(x_new)
-            if f_new <= f + 1e-4 * step * slope or step < 1e-12:
-                break
-            step *= 0.5
-        s, y = x_new - x, g_new - g
-        sy = _dot(s, y)
-        if sy > 1e-12:
-            pairs.append((s, y, 1.0 / sy))
-            if len(pairs) > memory:
-                pairs.pop(0)
-        x, f, g = x_new, f_new, g_new
-    return x
-
-
 def _fit(x, y: np.ndarray, n_classes: int, l2: float, max_iter: int):
     """Class-balanced multinomial logistic regression, L2 on the weights, from zeros."""
     n, d = x.shape
@@ -247,7 +200,15 @@ def _fit(x, y: np.ndarray, n_classes: int, l2: float, max_iter: int):
         grad = np.concatenate([(xt @ g + l2 * w).ravel(), g.sum(axis=0)])
         return value, grad
 
-    theta = _lbfgs(loss, np.zeros(d * n_classes + n_classes), max_iter)
+    from scipy.optimize import minimize
+
+    theta = minimize(
+        loss,
+        np.zeros(d * n_classes + n_classes),
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": max_iter},
+    ).x
     return theta[: d * n_classes].reshape(d, n_classes), theta[d * n_classes :]
 
 
