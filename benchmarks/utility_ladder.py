@@ -15,6 +15,10 @@ same fixed test split (its own clip seed):
 - `learned` — learned signed-binary split patterns (initialised at the same rows), noisy;
 - `--run DIR` adds a trained SP-VLM's test report: its label heads and its *text* answers.
 
+Each rung is scored on anomaly type, people count, and the activity of the person each of the
+split's activity questions points at ("the person", or "the person by the sink" when they are
+the only one there), read by the per-person activity head.
+
 A drop between two rungs names the stage that loses the signal. Rows are appended to `--out`
 as each rung finishes (a killed run keeps the finished rungs).
 """
@@ -32,8 +36,11 @@ import numpy as np
 from flax import nnx
 
 from spjax.cliargs import key_values, typed_value
-from spjax.data.scenes import ANOMALY_TYPES, SceneConfig
+from spjax.data.answers import parse_answer
+from spjax.data.router import question_pointer
+from spjax.data.scenes import ACTIVITIES, ANOMALY_TYPES, SceneConfig
 from spjax.data.stream import clip_stream, eval_clips
+from spjax.data.text import POINTERS, activity_pointers
 from spjax.eval.metrics import anomaly_metrics, count_metrics
 from spjax.models.encoder import TemporalEncoder
 from spjax.models.heads import LabelHeads, label_loss, label_predictions
@@ -78,7 +85,34 @@ def build(rung: str, args, max_count: int) -> Probe:
     return Probe(sensor, encoder, heads)
 
 
-def run_rung(rung: str, args, world: SceneConfig, test: dict) -> dict:
+def activity_questions(test: dict) -> dict:
+    """The test split's activity questions (one per clip where a person can be named, as the
+    SP-VLM is asked them): clip index, pointer (`question_pointer`) and true activity id."""
+    rows = [
+        (i, question_pointer(q), ACTIVITIES.index(parse_answer("activity", a)["activity"]))
+        for i, qa in enumerate(test["qa"])
+        for kind, q, a in qa
+        if kind == "activity"
+    ]
+    clip, pointer, truth = (np.array(c, np.int32) for c in zip(*rows))
+    return {"clip": clip, "pointer": pointer, "truth": truth}
+
+
+def activity_accuracy(person_activity: np.ndarray, questions: dict) -> dict:
+    got = person_activity[questions["clip"], questions["pointer"]]
+    by_pointer = {
+        POINTERS[p]: float(np.mean(got[questions["pointer"] == p] == questions["truth"][m]))
+        for p in np.unique(questions["pointer"])
+        for m in [questions["pointer"] == p]
+    }
+    return {
+        "n": len(got),
+        "accuracy": float(np.mean(got == questions["truth"])),
+        "by_pointer": by_pointer,
+    }
+
+
+def run_rung(rung: str, args, world: SceneConfig, test: dict, questions: dict) -> dict:
     model = build(rung, args, world.max_people)
     parts = {
         "encoder": optim.make_optimizer(
@@ -96,12 +130,12 @@ def run_rung(rung: str, args, world: SceneConfig, test: dict) -> dict:
     graphdef, state = nnx.split((model, opt))
 
     @jax.jit
-    def step(state, frames, count, atype, activity, key):
+    def step(state, frames, count, atype, activity, pointer, key):
         model, opt = nnx.merge(graphdef, state)
 
         def loss(model):
             logits = model.logits(frames, key, rung, "reparam")
-            return label_loss(logits, count, atype, activity)[0]
+            return label_loss(logits, count, atype, activity, pointer)[0]
 
         value, grads = nnx.value_and_grad(loss)(model)
         opt.update(model, grads)
@@ -122,13 +156,14 @@ def run_rung(rung: str, args, world: SceneConfig, test: dict) -> dict:
             b["count"],
             b["anomaly_type"],
             b["activity"],
+            activity_pointers(b["activity"], b["zone"]),
             jax.random.fold_in(key, i),
         )
         if i % 250 == 0 or i == args.steps:
             losses.append(float(value))
             print(f"  {rung} step {i} loss {losses[-1]:.3f} ({time.time() - t0:.0f} s)", flush=True)
     train_s = time.time() - t0
-    preds = {"count": [], "anomaly_type": [], "anomaly_score": []}
+    preds = {"count": [], "anomaly_type": [], "anomaly_score": [], "person_activity": []}
     eval_key, key = jax.random.split(key)
     for lo in range(0, len(test["count"]), 100):
         out = predict(state, test["frames"][lo : lo + 100], jax.random.fold_in(eval_key, lo))
@@ -144,6 +179,7 @@ def run_rung(rung: str, args, world: SceneConfig, test: dict) -> dict:
             names[preds["anomaly_type"]], names[test["anomaly_type"]], preds["anomaly_score"]
         ),
         "count": count_metrics(preds["count"].tolist(), test["count"]),
+        "activity": activity_accuracy(preds["person_activity"], questions),
         "train_seconds": round(train_s, 1),
         "steps": args.steps,
         "batch": args.batch,
@@ -185,17 +221,19 @@ def main() -> None:
     world = SceneConfig.from_dict(
         {"size": args.size, "frames": args.frames, "anomaly_fraction": 0.4, **overrides}
     )
-    test = eval_clips(world, args.test, seed=args.seed, split="test", text=False)
+    test = eval_clips(world, args.test, seed=args.seed, split="test", text=True)
+    questions = activity_questions(test)
     out_path = Path(args.out)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     rows = json.loads(out_path.read_text())["rows"] if out_path.exists() else []
     base = {
         "anomaly_majority": float(max(np.mean(test["anomaly"]), 1 - np.mean(test["anomaly"]))),
         "count_mae_median": float(np.abs(np.median(test["count"]) - test["count"]).mean()),
+        "activity_majority": float(np.bincount(questions["truth"]).max() / len(questions["truth"])),
     }
     for rung in args.rungs.split(","):
         print(f"rung {rung}", flush=True)
-        row = run_rung(rung, args, world, test)
+        row = run_rung(rung, args, world, test, questions)
         row.update(
             size=args.size,
             rate=args.rate,
@@ -205,11 +243,12 @@ def main() -> None:
         )
         rows.append(row)
         out_path.write_text(json.dumps({"baselines": base, "rows": rows}, indent=1))
-        a, c = row["anomaly"], row["count"]
+        a, c, act = row["anomaly"], row["count"], row["activity"]
         print(
             f"{rung}: anomaly {a['accuracy']:.3f} (bal {a['balanced_accuracy']:.3f}, AUROC "
             f"{a['auroc']:.3f}, recall {a['recall_by_type']}), count MAE {c['mae']:.3f} "
-            f"exact {c['exact_accuracy']:.3f}, {row['train_seconds']} s",
+            f"exact {c['exact_accuracy']:.3f}, activity {act['accuracy']:.3f} "
+            f"{act['by_pointer']}, {row['train_seconds']} s",
             flush=True,
         )
     if args.run:

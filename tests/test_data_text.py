@@ -147,3 +147,33 @@ def test_corpus_deterministic_and_varied():
     assert a == b and len(a) == 100
     assert len(set(a)) > 60
     assert corpus(100, 4) != a
+
+
+def test_activity_questions_point_at_the_person_the_pointer_rule_names():
+    # Every generated activity question names a person `activity_pointers` marks with the
+    # question's pointer, and that person does the answer's activity.
+    from spjax.data.router import question_pointer
+
+    d = generate_scenes(SceneConfig(anomaly_fraction=0.5, max_people=4), 120, seed=3)
+    pointers = tx.activity_pointers(d["activity"], d["zone"])
+    asked = 0
+    for i, qa in enumerate(d["qa"]):
+        for qtype, question, answer in qa:
+            if qtype != "activity":
+                continue
+            asked += 1
+            p = question_pointer(question)
+            slot = np.flatnonzero(pointers[i] == p)
+            assert len(slot) == 1, (question, pointers[i])
+            name = parse_answer("activity", answer)["activity"]
+            assert tx.ACTIVITIES[d["activity"][i, slot[0]]] == name
+    assert asked > 60
+
+
+def test_activity_pointers_rule():
+    act = np.array([[3, 0, 0], [1, 2, 4], [1, 2, 0], [0, 0, 0]])
+    zone = np.array([[1, 0, 0], [0, 0, 3], [2, 4, 0], [0, 0, 0]])
+    np.testing.assert_array_equal(
+        tx.activity_pointers(act, zone),
+        [[tx.ONLY_PERSON, -1, -1], [-1, -1, 3], [2, 4, -1], [-1, -1, -1]],
+    )

@@ -11,9 +11,16 @@ import pytest
 from conftest import backend_tol
 from flax import nnx
 
+from spjax.data.text import ONLY_PERSON, POINTERS
 from spjax.models import spvlm
 from spjax.models.encoder import TemporalEncoder
-from spjax.models.heads import LabelHeads, activity_targets, label_loss, label_predictions
+from spjax.models.heads import (
+    LabelHeads,
+    activity_targets,
+    label_loss,
+    label_predictions,
+    person_activity_loss,
+)
 from spjax.models.llama import Llama, LlamaConfig
 from spjax.privacy import terms as adv
 from spjax.sensing import NoiseModel, Sensor
@@ -160,6 +167,29 @@ def test_label_heads_loss_predictions_and_activity_targets():
     assert pred["count"].shape == (3,) and bool(
         ((pred["anomaly_score"] >= 0) & (pred["anomaly_score"] <= 1)).all()
     )
+    assert pred["person_activity"].shape == (3, len(POINTERS))
+
+
+def test_person_activity_loss_reads_the_pointed_persons_logits():
+    # Logits that put all mass on the true activity under each named person's pointer give a
+    # near-zero loss; moving that mass to another pointer (or activity) raises it.
+    activity = np.array([[3, 5, 0], [2, 0, 0]])
+    pointer = np.array([[1, 4, -1], [ONLY_PERSON, -1, -1]])
+    good = np.zeros((2, len(POINTERS), 11), np.float32)
+    good[0, 1, 2] = good[0, 4, 4] = good[1, ONLY_PERSON, 1] = 50.0
+    assert float(person_activity_loss(good, activity, pointer)) < 1e-6
+    wrong_place = np.roll(good, 1, axis=1)
+    assert float(person_activity_loss(wrong_place, activity, pointer)) > 2.0  # ≈ log 11
+    # Slots nobody can name never count.
+    masked = good.copy()
+    masked[0, 0] = 99.0
+    assert float(person_activity_loss(masked, activity, pointer)) < 1e-6
+    heads = LabelHeads(M, 8, 4, rngs=nnx.Rngs(0))
+    logits = heads(jnp.ones((2, M, 8)))
+    _, parts = label_loss(
+        logits, jnp.array([1, 2]), jnp.array([0, 0]), activity, activity_pointer=pointer
+    )
+    assert set(parts) == {"count", "anomaly_type", "activities", "person_activity"}
 
 
 # ------------------------------------------------------------------------------ SP-VLM ---

@@ -36,8 +36,9 @@ from pathlib import Path
 
 import numpy as np
 
+from spjax.data.layout import ZONES
 from spjax.data.paraphrases import KINDS, grammar_questions, training_questions
-from spjax.data.text import LOCATIONS, QUESTIONS
+from spjax.data.text import LOCATIONS, ONLY_PERSON, QUESTIONS
 
 ROUTER_VERSION = 2
 CACHE_ENV = "SPJAX_ROUTER_CACHE"
@@ -320,6 +321,13 @@ def question_place(text: str) -> str | None:
         if w in _ZONE_OF:
             return _ZONE_OF[w]
     return None
+
+
+def question_pointer(text: str) -> int:
+    """Who an activity question points at (`text.POINTERS`): the zone it names, else
+    `ONLY_PERSON` ("the person")."""
+    place = question_place(text)
+    return ONLY_PERSON if place is None else ZONES.index(place)
 
 
 def activity_question(place: str | None) -> str:

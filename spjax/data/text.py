@@ -257,9 +257,35 @@ def captions(labels: dict, rng, k: int = 3) -> list[str]:
     return out
 
 
+# Who an activity question can point at: a zone (`ZONES[i]` → i) when the person is the only
+# one there, or `ONLY_PERSON` ("the person") when the clip holds one person.
+ONLY_PERSON = len(ZONES)
+POINTERS = (*ZONES, "the person")
+
+
+def named_people(zones: list) -> list[int]:
+    """Indices of the people an activity question can name unambiguously: the only person,
+    or each person alone in their zone (`zones`: each present person's zone)."""
+    if len(zones) == 1:
+        return [0]
+    return [i for i, z in enumerate(zones) if zones.count(z) == 1]
+
+
+def activity_pointers(activity, zone) -> np.ndarray:
+    """(…, P) activity ids (0 = absent) and zone ids → (…, P) int32: the pointer of each
+    person an activity question can name (`named_people`: the zone id, or `ONLY_PERSON` for a
+    lone person), −1 for people it cannot name and for empty slots."""
+    activity, zone = np.asarray(activity), np.asarray(zone)
+    present = activity > 0
+    same_zone = (present[..., None, :] & (zone[..., None, :] == zone[..., :, None])).sum(-1)
+    alone = present.sum(-1, keepdims=True) == 1
+    pointer = np.where(alone, ONLY_PERSON, np.where(same_zone == 1, zone, -1))
+    return np.where(present, pointer, -1).astype(np.int32)
+
+
 def qa_pairs(labels: dict, rng) -> list[tuple[str, str, str]]:
     """(qtype, question, answer) for count, anomaly, describe, and activity when a person can be
-    named unambiguously (the only person, or the only one in their zone)."""
+    named unambiguously (`named_people`)."""
     rng = _py_rng(rng)
     r = rng.randrange
     qa = [
@@ -274,7 +300,7 @@ def qa_pairs(labels: dict, rng) -> list[tuple[str, str, str]]:
     ]
     people = labels["people"]
     zones = [z for _, z in people]
-    unique = [i for i, z in enumerate(zones) if zones.count(z) == 1]
+    unique = named_people(zones)
     if len(people) == 1:
         qa.append(
             ("activity", QUESTIONS["activity_one"][r(2)], activity_answer(people[0][0], r(2), r(3)))

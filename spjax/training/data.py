@@ -16,7 +16,7 @@ import dataclasses
 
 import numpy as np
 
-from spjax.data.text import QTYPES
+from spjax.data.text import QTYPES, activity_pointers
 from spjax.training import keys
 from spjax.training.config import ConfigDict
 
@@ -73,11 +73,14 @@ class FaceSplit:
 
 
 def clip_targets(labels: dict, index=slice(None)) -> dict:
-    """The label-head targets of clips `index`: count, anomaly type, activity ids."""
+    """The label-head targets of clips `index`: count, anomaly type, activity ids and who an
+    activity question can name (`activity_pointers`)."""
+    activity = np.asarray(labels["activity"])[index].astype(np.int32)
     return {
         "count": np.asarray(labels["count"])[index].astype(np.int32),
         "anomaly_type": np.asarray(labels["anomaly_type"])[index].astype(np.int32),
-        "activity": np.asarray(labels["activity"])[index].astype(np.int32),
+        "activity": activity,
+        "activity_pointer": activity_pointers(activity, np.asarray(labels["zone"])[index]),
     }
 
 

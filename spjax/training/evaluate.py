@@ -134,7 +134,7 @@ def head_utility(trainer, split_name: str) -> dict:
 
     split, model, bs = trainer.splits[split_name], trainer.model(), trainer.cfg.eval.batch_size
     key = jax.random.fold_in(trainer.base_key, keys.HEADS)
-    preds = {"count": [], "anomaly_type": [], "anomaly_score": []}
+    preds = {"count": [], "anomaly_type": [], "anomaly_score": [], "person_activity": []}
     for lo in range(0, len(split.frames), bs):
         out = _heads(model, jnp.asarray(split.frames[lo : lo + bs]), jax.random.fold_in(key, lo))
         for k in preds:
@@ -148,7 +148,26 @@ def head_utility(trainer, split_name: str) -> dict:
             preds["anomaly_score"],
         ),
         "count": count_metrics(preds["count"].tolist(), split.labels["count"]),
+        "activity": head_activity(split, preds["person_activity"]),
     }
+
+
+def head_activity(split, person_activity: np.ndarray) -> dict:
+    """Accuracy of the per-person activity head on the split's own activity questions: the
+    person each question points at (`question_pointer`), against its reference answer."""
+    from spjax.data.answers import parse_answer
+    from spjax.data.router import question_pointer
+    from spjax.data.scenes import ACTIVITIES
+
+    asked = np.flatnonzero(split.qtype == QTYPES.index("activity"))
+    hits = []
+    for i in asked:
+        want = parse_answer("activity", split.answer_text[i])
+        if want is None:
+            continue
+        got = person_activity[split.clip[i], question_pointer(split.question_text[i])]
+        hits.append(ACTIVITIES[int(got)] == want["activity"])
+    return {"n": len(hits), "accuracy": float(np.mean(hits)) if hits else None}
 
 
 def sample_answers(trainer, split_name: str, per_qtype: int = 1) -> list[dict]:
@@ -255,6 +274,7 @@ def utility_section(result: dict, split: str) -> dict:
             "anomaly_recall_by_type": h["anomaly"]["recall_by_type"],
             "count_mae": h["count"]["mae"],
             "count_exact_accuracy": h["count"]["exact_accuracy"],
+            "activity_accuracy": h.get("activity", {}).get("accuracy"),
         },
     }
 

@@ -94,7 +94,11 @@ def make_step(graphdef, cfg: ConfigDict, *, answers: bool):
             y = model.measure(batch["frames"], k_scene, sampler="reparam")
             prefix, label_logits = model.prefix_and_labels(y)
             labels, parts = label_loss(
-                label_logits, batch["count"], batch["anomaly_type"], batch["activity"]
+                label_logits,
+                batch["count"],
+                batch["anomaly_type"],
+                batch["activity"],
+                batch["activity_pointer"],
             )
             task = aux_weight * labels
             out = {"label_loss": labels, **{f"label_{k}": v for k, v in parts.items()}}
