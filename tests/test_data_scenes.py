@@ -3,6 +3,7 @@ import pytest
 
 from spjax.data import layout as L
 from spjax.data import people as P
+from spjax.data import render as R
 from spjax.data import scenes as S
 from spjax.data.scene_plan import plan_clips
 from spjax.data.scenes import ACTIVITIES, ANOMALY_TYPES, SceneConfig, generate_scenes
@@ -40,10 +41,49 @@ def test_shapes_and_determinism():
     }
 
 
-def test_64_pixels_and_chunking_do_not_change_content():
+def test_64_pixels():
     cfg = SceneConfig(size=64, frames=8)
-    a = generate_scenes(cfg, 5, seed=1, chunk=2, text=False)
+    a = generate_scenes(cfg, 5, seed=1, text=False)
     assert a["frames"].shape == (5, 8, 64, 64)
+
+
+def test_a_clip_is_a_function_of_seed_and_index_only():
+    """Clip i of a seed is the same whatever the number of clips asked for (in the first
+    chunk and in later ones), text included; another seed tuple gives other clips."""
+    cfg = SceneConfig(size=16, frames=6, anomaly_fraction=0.5)
+    many = generate_scenes(cfg, 3 * S.CHUNK + 4, seed=(5, 1))
+    for n, rows in ((7, range(7)), (2 * S.CHUNK + 3, range(S.CHUNK - 2, 2 * S.CHUNK + 3))):
+        few = generate_scenes(cfg, n, seed=(5, 1))
+        for k, v in few.items():
+            for i in rows:
+                if isinstance(v, list):
+                    assert v[i] == many[k][i], (k, i)
+                else:
+                    np.testing.assert_array_equal(v[i], many[k][i], err_msg=f"{k}[{i}]")
+    other = generate_scenes(cfg, 7, seed=(5, 2))
+    assert not np.array_equal(other["frames"], many["frames"][:7])
+    # A tuple and its zero-extended twin are different seeds.
+    np.testing.assert_raises(
+        AssertionError,
+        np.testing.assert_array_equal,
+        generate_scenes(cfg, 3, seed=(5,), text=False)["frames"],
+        generate_scenes(cfg, 3, seed=(5, 0), text=False)["frames"],
+    )
+    with pytest.raises(ValueError, match="seed"):
+        generate_scenes(cfg, 2, seed=-1)
+    with pytest.raises(ValueError, match="seed"):
+        generate_scenes(cfg, 2, seed=(1, 2.5))
+
+
+def test_device_frames_are_the_host_frames():
+    import jax
+
+    cfg = SceneConfig(size=16, frames=6)
+    host = generate_scenes(cfg, 5, seed=3, text=False)
+    dev = generate_scenes(cfg, 5, seed=3, text=False, device_frames=True)
+    assert isinstance(dev["frames"], jax.Array) and isinstance(dev["drawn_pixels"], jax.Array)
+    np.testing.assert_array_equal(np.asarray(dev["frames"]), host["frames"])
+    np.testing.assert_array_equal(np.asarray(dev["drawn_pixels"]), host["drawn_pixels"])
 
 
 def test_labels_are_consistent():
@@ -75,19 +115,117 @@ def test_rendered_people_count_equals_label():
         bg = _background(cfg, d, i)
         changed = (np.abs(d["frames"][i] - bg) > 0.02).any(axis=(1, 2))
         np.testing.assert_array_equal(changed, d["count_per_frame"][i] > 0)
-    plan = plan_clips(cfg, 30, np.random.default_rng(0))
-    full = np.empty((30, cfg.frames, cfg.size, cfg.size), np.float32)
-    S._composite(cfg, plan, np.random.default_rng(1), full)
-    rendered = np.zeros((30, cfg.frames), int)
+    plan = plan_clips(cfg, S.CHUNK, np.random.default_rng(0))
+    full = _render(cfg, plan)
+    rendered = np.zeros((S.CHUNK, cfg.frames), int)
     for p in range(cfg.max_people):
         less = {**plan, "visible": plan["visible"].copy()}
         less["visible"][:, p] = False
-        part = np.empty_like(full)
-        S._composite(cfg, less, np.random.default_rng(1), part)
-        differs = (np.abs(full - part) > 1e-3).any(axis=(2, 3))
+        differs = (np.abs(full - _render(cfg, less)) > 1e-3).any(axis=(2, 3))
         np.testing.assert_array_equal(differs, plan["visible"][:, p])
         rendered += differs
     np.testing.assert_array_equal(rendered, plan["visible"].sum(1))
+
+
+def _render(cfg, plan, **draws):
+    """Frames of a plan (a chunk of `plan_clips`), with draw-list entries replaced."""
+    d = {**R.draw_list(cfg, plan), **draws}
+    frames, drawn = R.render(cfg, d, R.render_key(cfg.seed, (0,)), np.arange(len(d["room"])))
+    return np.asarray(frames)
+
+
+def _two_people(cfg, near_y=0.8, far_y=0.62):
+    """A chunk of plans with exactly two standing people, one behind the other."""
+    plan = plan_clips(cfg, S.CHUNK, np.random.default_rng(4))
+    plan = {k: np.array(v) for k, v in plan.items()}
+    plan["visible"][:] = False
+    plan["visible"][:, :2] = True
+    plan["pose"][:] = P.POSE["stand"]
+    plan["identities"][:, :2] = [3, 7]
+    plan["pos"][:, 0] = [0.5, far_y]
+    plan["pos"][:, 1] = [0.5, near_y]
+    return plan
+
+
+def test_painter_order_near_people_cover_far_ones():
+    cfg = SceneConfig(**CLEAN, size=64, frames=6)
+    for near in (0, 1):  # the near person in either slot: order comes from depth, not slots
+        plan = _two_people(cfg)
+        if near == 0:
+            plan["pos"][:, [0, 1]] = plan["pos"][:, [1, 0]]
+        full = _render(cfg, plan)
+        alone = {}
+        for who in (0, 1):
+            one = {**plan, "visible": plan["visible"].copy()}
+            one["visible"][:, 1 - who] = False
+            alone[who] = _render(cfg, one)
+        # Where the near person is opaque (their frame against a black and a white room
+        # agree), the frame shows them whatever is behind.
+        plan_near = {**plan, "visible": plan["visible"].copy()}
+        plan_near["visible"][:, 1 - near] = False
+        zero = np.zeros((S.CHUNK, cfg.size, cfg.size), np.float32)
+        on_black = _render(cfg, plan_near, room=zero)
+        on_white = _render(cfg, plan_near, room=zero + 1)
+        opaque = (on_white - on_black) < 1e-5
+        assert opaque.sum() > S.CHUNK * cfg.frames * 10
+        np.testing.assert_allclose(full[opaque], alone[near][opaque], atol=1e-5)
+        # ... which is a test: there the far person alone looks different.
+        far = alone[1 - near]
+        assert (np.abs(far - alone[near])[opaque] > 0.05).mean() > 0.2
+
+
+def test_drawn_pixels_agree_with_the_frames():
+    """`drawn_pixels` counts the pixels a person covers more than half: rendered over a
+    black and a white room, a person's coverage is 1 − (white − black) at every pixel."""
+    cfg = SceneConfig(**CLEAN, size=32, frames=6, min_people=1, max_people=3)
+    plan = plan_clips(cfg, S.CHUNK, np.random.default_rng(9))
+    d = R.draw_list(cfg, plan)
+    _, drawn = R.render(cfg, d, R.render_key(0, (0,)), np.arange(S.CHUNK))
+    drawn = np.asarray(drawn)
+    zero = np.zeros((S.CHUNK, cfg.size, cfg.size), np.float32)
+    for p in range(cfg.max_people):
+        one = {**plan, "visible": plan["visible"].copy()}
+        one["visible"][:, np.arange(cfg.max_people) != p] = False
+        cover = 1 - (_render(cfg, one, room=zero + 1) - _render(cfg, one, room=zero))
+        np.testing.assert_array_equal((cover > 0.5).sum((2, 3)), drawn[:, p])
+    assert (drawn[plan["visible"]] > 0).all() and (drawn[~plan["visible"]] == 0).all()
+
+
+def test_frames_stay_in_range_with_noise_and_lighting():
+    cfg = SceneConfig(size=16, frames=8, noise_std=0.3)
+    f = generate_scenes(cfg, 40, seed=2, text=False)["frames"]
+    assert f.dtype == np.float32 and f.min() == 0.0 and f.max() == 1.0
+    # The noise is zero-mean with the configured spread (clipping aside, mid-grey pixels).
+    clean = generate_scenes(
+        SceneConfig(size=16, frames=8, noise_std=0.0, lighting=False), 40, seed=2, text=False
+    )
+    lit = generate_scenes(SceneConfig(size=16, frames=8, noise_std=0.0), 40, seed=2, text=False)
+    assert not np.array_equal(lit["frames"], clean["frames"])  # lighting changes brightness
+    noisy = generate_scenes(SceneConfig(size=16, frames=8, lighting=False), 40, seed=2, text=False)
+    mid = (clean["frames"] > 0.2) & (clean["frames"] < 0.8)
+    diff = (noisy["frames"] - clean["frames"])[mid]
+    assert abs(diff.mean()) < 1e-3 and abs(diff.std() - 0.02) < 1e-3
+
+
+def test_the_renderer_contracts_at_full_precision():
+    """Like spjax.sensing (tests/test_sensing_precision.py): every contraction the renderer
+    traces states Precision.HIGHEST, so no backend blends sprites in TF32 or bfloat16."""
+    import jax
+    from test_sensing_precision import imprecise
+
+    cfg = SceneConfig(size=16, frames=6)
+    plan = plan_clips(cfg, S.CHUNK, np.random.default_rng(0))
+    draws = jax.device_put(R.draw_list(cfg, plan))
+    bank = R.device_bank(cfg.size)[0]
+    _, bad = imprecise(R._sprites, bank, draws)
+    assert not bad
+    cover, paint, _ = R._sprites(bank, draws)
+    args = (draws["room"], cover, paint, draws["y0"], draws["x0"])
+    key, index = np.zeros(2, np.uint32), np.arange(S.CHUNK, dtype=np.uint32)
+    _, bad = imprecise(
+        lambda *a: R._composite(*a, noise_std=0.02, lighting=True), *args, key, index
+    )
+    assert not bad
 
 
 def test_fall_clip_ends_with_a_lying_still_person():

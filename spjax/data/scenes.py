@@ -1,24 +1,26 @@
 """Behaviour scenes: clips of people in procedural rooms, with exact labels and text.
 
 `generate_scenes(config, n, seed=...)` plans every person's trajectory and pose per frame
-(vectorised over clips), composites articulated-person sprites over the cached room images,
-then applies lighting changes and sensor noise. Labels come from the plan, so they are exact:
+(`scene_plan`, vectorised over a chunk of clips) and renders the plan (`render`: articulated
+person sprites painted far to near over the cached room images, lighting changes and sensor
+noise, jitted, on jax's device). Labels come from the plan, so they are exact:
 per-frame people counts, anomaly type and time span, activity and zone per person, identity
 ids. Anomalies: fall (upright → lying, then still), fight (two people close with fast repeated
 punches; the victim defends, is pushed back and pushed down or cornered), loiter (one person
 pacing back and forth in front of the stalls or the door for the whole clip; normal people
-stand still only at the sink or bench, or for at most 2/3 of a clip), crowding (≥ 3 people packed together the whole clip; off by default)."""
+stand still only at the sink or bench, or for at most 2/3 of a clip), crowding (≥ 3 people
+packed together the whole clip; off by default)."""
 
 from __future__ import annotations
 
 import dataclasses
 import random
 
+import jax.numpy as jnp
 import numpy as np
 
 from spjax.data import layout as L
-from spjax.data import people as P
-from spjax.data import streams
+from spjax.data import render, streams
 from spjax.data.labels import ACTIVITIES, ANOMALY_TYPES, MIN_PEOPLE  # noqa: F401  (re-exported)
 from spjax.data.scene_plan import plan_clips
 
@@ -177,92 +179,34 @@ def person_frames(config: SceneConfig, n_clips: int, *, per_clip: int = 2, seed=
     }
 
 
-def _composite(cfg: SceneConfig, plan: dict, rng: np.random.Generator, out: np.ndarray) -> None:
-    """Render the planned clips into `out` (n, T, S, S) float32."""
-    S, T = cfg.size, cfg.frames
-    n, Pm = plan["identities"].shape
-    bank, box, lmin = P.sprite_bank(S)
-    nL = bank.shape[0] // (len(P.BUILDS) * len(P.POSES) * 4)
-    pad = box // 2 + 1  # enough margin for any sprite whose anchor lies in the image
-    Sp = S + 2 * pad
-    canvas = np.zeros((n, T, Sp, Sp), np.float32)
-    for lid in np.unique(plan["layout"]):
-        canvas[plan["layout"] == lid, :, pad : pad + S, pad : pad + S] = L.render_room(
-            cfg.seed, int(lid), S
-        )
-    look = P.appearance(cfg.identity_offset + cfg.n_identities, cfg.seed)
-    who = np.maximum(plan["identities"], 0)
-    opacity = look["opacity"][who]  # (n, P, channels)
-    colours = look["tones"][who] * opacity
-    height, build = look["height"][who], look["build"][who]
-    pos, pose, vis = plan["pos"], plan["pose"], plan["visible"]
-    wall = plan["wall"][:, None, None]
-    persp = np.array(
-        [L.room_layout(cfg.seed, int(lid))["persp"] for lid in plan["layout"]], np.float32
-    )[:, None, None]
-    depth = np.clip((pos[..., 1] - wall) / (1 - wall), 0, 1)
-    length = (
-        height[..., None] * (persp + (1 - persp) * depth) * P.BODY_SCALE * S
-    )  # (n, P, T) pixels
-    li = np.clip(np.rint(length).astype(int), lmin, lmin + nL - 1)
-    anchor = pos * S + P.anchor_offset(pose) * li[..., None]
-    half = np.rint(anchor * 2).astype(int)
-    ix, ox = half[..., 0] // 2, half[..., 0] % 2
-    iy, oy = half[..., 1] // 2, half[..., 1] % 2
-    sprite = P.sprite_index(build[..., None], li - lmin, pose, oy, ox, nL)
-    idx_t = np.int32 if canvas.size < 2**31 else np.int64
-    off = (np.arange(box)[:, None] * Sp + np.arange(box)[None]).ravel().astype(idx_t)
-    ar = np.arange(box)
-    drawn = np.zeros((n, Pm, T), np.int32)
-    flat = canvas.reshape(-1)
-    # Far people first so nearer ones are drawn over them.
-    order = np.argsort(np.where(vis, pos[..., 1], -1.0), axis=1, kind="stable")
-    nn, tt = np.meshgrid(np.arange(n), np.arange(T), indexing="ij")
-    for k in range(Pm):
-        p = order[:, k, :]  # (n, T) slot drawn k-th
-        v = vis[nn, p, tt]
-        if not v.any():
-            continue
-        nv, tv, pv = nn[v], tt[v], p[v]
-        y0 = np.clip(iy[nv, pv, tv] - box // 2 + pad, 0, Sp - box)
-        x0 = np.clip(ix[nv, pv, tv] - box // 2 + pad, 0, Sp - box)
-        idx = ((((nv * T + tv) * Sp + y0) * Sp + x0).astype(idx_t))[:, None] + off[None]
-        # (M, channels, box²) uint8 coverages; np.take is ~5× faster than bank[...]
-        a = np.take(bank, sprite[nv, pv, tv], axis=0)
-        col = colours[nv, pv] / np.float32(255)
-        cov = np.einsum("mc,mcp->mp", opacity[nv, pv] / np.float32(255), a)
-        flat[idx] = flat[idx] * (1 - cov) + np.einsum("mc,mcp->mp", col, a)
-        # Pixels this person covers inside the image (the label check for rendered counts).
-        rows_in = (y0[:, None] + ar - pad) % Sp < S  # (M, box): sprite rows/cols inside the image
-        cols_in = (x0[:, None] + ar - pad) % Sp < S
-        solid = (cov > 0.5).reshape(-1, box, box)
-        drawn[nv, pv, tv] = (solid.sum(2, where=cols_in[:, None, :]) * rows_in).sum(1)
-    crop = canvas[:, :, pad : pad + S, pad : pad + S]
-    if cfg.lighting:
-        gain = rng.uniform(0.8, 1.15, (n, 1)) + rng.normal(0, 0.015, (n, T))
-        step = rng.random(n) < 0.15  # lights dim or brighten part-way through
-        gain += np.where(
-            step[:, None] & (np.arange(T)[None] >= rng.integers(1, T, n)[:, None]),
-            rng.uniform(-0.25, 0.2, (n, 1)),
-            0,
-        )
-        np.multiply(crop, gain[..., None, None].astype(np.float32), out=out)
-    else:
-        out[...] = crop
-    if cfg.noise_std > 0:
-        # Zero-mean sensor noise with standard deviation noise_std: the sum of two uniforms
-        # (triangular) is close to Gaussian and 2× cheaper to draw than NumPy's normals.
-        noise = rng.random(out.shape, dtype=np.float32)
-        noise += rng.random(out.shape, dtype=np.float32)
-        noise -= np.float32(1.0)
-        noise *= np.float32(cfg.noise_std * np.sqrt(6.0))
-        out += noise
-    np.clip(out, 0.0, 1.0, out=out)
-    plan["drawn"] = drawn
+CHUNK = 32
+"""Clips planned from one generator and rendered in one call: clip i of a seed is planned in
+chunk i // CHUNK from the generator `[world seed, SCENE, *seeds, chunk]`, so a clip does not
+depend on how many clips are asked for. Part of the world's definition; 32 is a training
+batch (planning costs ≈ 4 ms per call, mostly fixed: 256 clips take ≈ 10 ms)."""
+
+
+_IN_FLIGHT = 2  # chunks rendering on the device while the host plans the next one
+
+
+def clip_seeds(seed) -> tuple[int, ...]:
+    """`seed` (an int or a tuple of ints, each in [0, 2^63)) as a tuple; names `seed` if not."""
+    seeds = tuple(seed) if isinstance(seed, (tuple, list)) else (seed,)
+    if not seeds or not all(
+        isinstance(s, (int, np.integer)) and not isinstance(s, bool) and 0 <= s < 2**63
+        for s in seeds
+    ):
+        raise ValueError(f"seed: expected an int or a tuple of ints in [0, 2**63), got {seed!r}")
+    return tuple(int(s) for s in seeds)
 
 
 def generate_scenes(
-    config: SceneConfig, n: int, *, seed: int | tuple = 0, text: bool = True, chunk: int = 256
+    config: SceneConfig,
+    n: int,
+    *,
+    seed: int | tuple = 0,
+    text: bool = True,
+    device_frames: bool = False,
 ) -> dict:
     """`n` clips → dict of numpy arrays (see module doc and docs/architecture.md).
 
@@ -273,29 +217,56 @@ def generate_scenes(
     ACTIVITIES and layout.ZONES); layout (n,) int32; positions (n,P,T,2) feet in [0,1] image
     coordinates; pose (n,P,T) int32 (people.POSES); visible (n,P,T) bool; drawn_pixels (n,P,T)
     int32 (pixels inside the frame each person's sprite covers > 50 %); and, with
-    `text=True`, `captions` (list of list[str]) and `qa` (list of list of (qtype, q, a))."""
+    `text=True`, `captions` (list of list[str]) and `qa` (list of list of (qtype, q, a)).
+
+    Clip i is a pure function of (world, `seed`, i): the same whatever `n` (see `CHUNK`).
+    Frames are rendered by `spjax.data.render` on jax's default device; `device_frames=True`
+    leaves `frames` and `drawn_pixels` there as jax arrays, still being computed (the
+    training stream's way: the host only plans), otherwise they are fetched as NumPy."""
     if not isinstance(config, SceneConfig):
         raise TypeError(f"config: expected a SceneConfig, got {type(config).__name__}")
-    if not isinstance(n, (int, np.integer)) or n < 0:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"n: expected an int >= 0, got {n!r}")
-    seeds = tuple(int(s) for s in seed) if isinstance(seed, (tuple, list)) else (int(seed),)
-    rng = np.random.default_rng([int(config.seed), streams.SCENE, *seeds])
-    frames = np.empty((n, config.frames, config.size, config.size), np.float32)
+    n = int(n)
+    seeds = clip_seeds(seed)
+    key = render.render_key(config.seed, seeds)
+    T, S = config.frames, config.size
+    shapes = {"frames": ((T, S, S), np.float32), "drawn_pixels": ((config.max_people, T), np.int32)}
+    rendered = {k: [] for k in shapes}  # device arrays, one per chunk (device_frames)
+    host = {k: np.empty((n, *shape), dtype) for k, (shape, dtype) in shapes.items()}
+    pending = []  # chunks rendering while the next ones are planned (host arrays)
     parts = []
-    for start in range(0, n, chunk):
-        m = min(chunk, n - start)
-        plan = plan_clips(config, m, rng)
-        _composite(config, plan, rng, frames[start : start + m])
-        parts.append(plan)
+    for c, start in enumerate(range(0, n, CHUNK)):
+        rng = np.random.default_rng([config.seed, streams.SCENE, *seeds, c])
+        plan = plan_clips(config, CHUNK, rng)
+        out = render.render(
+            config, render.draw_list(config, plan), key, np.arange(start, start + CHUNK)
+        )
+        m = min(CHUNK, n - start)
+        parts.append({k: v[:m] for k, v in plan.items()})
+        if device_frames:
+            for k, v in zip(shapes, out):
+                rendered[k].append(v if m == CHUNK else v[:m])
+            continue
+        pending.append((start, m, out))
+        while len(pending) > _IN_FLIGHT or (pending and c == (n - 1) // CHUNK):
+            done, rows, arrays = pending.pop(0)
+            for k, v in zip(shapes, arrays):
+                host[k][done : done + rows] = np.asarray(v)[:rows]
     if not parts:
-        parts = [plan_clips(config, 0, rng)]
-        parts[0]["drawn"] = np.zeros((0, config.max_people, config.frames), np.int32)
+        parts = [plan_clips(config, 0, np.random.default_rng(0))]
 
     def cat(k):
         return np.concatenate([p[k] for p in parts])
 
+    if device_frames:
+        for k, (shape, dtype) in shapes.items():
+            chunks = rendered[k]
+            if len(chunks) != 1:
+                chunks = [jnp.concatenate(chunks) if chunks else jnp.zeros((0, *shape), dtype)]
+            host[k] = chunks[0]
     out = {
-        "frames": frames,
+        "frames": host["frames"],
         "count": cat("count"),
         "count_per_frame": cat("visible").sum(1).astype(np.int32),
         "anomaly": (cat("anomaly_type") > 0).astype(np.int32),
@@ -308,15 +279,19 @@ def generate_scenes(
         "positions": cat("pos"),
         "pose": cat("pose"),
         "visible": cat("visible"),
-        "drawn_pixels": cat("drawn"),
+        "drawn_pixels": host["drawn_pixels"],
     }
     if text:
         from spjax.data import text as tx
 
-        trng = random.Random(f"spjax-scenes-text-{int(config.seed)}-{'-'.join(map(str, seeds))}")
-        labels = [clip_labels(out, i) for i in range(n)]
-        out["captions"] = [tx.captions(lab, trng, config.captions_per_clip) for lab in labels]
-        out["qa"] = [tx.qa_pairs(lab, trng) for lab in labels]
+        tag = f"spjax-scenes-text-{int(config.seed)}-{'-'.join(map(str, seeds))}"
+        out["captions"], out["qa"] = [], []
+        for i in range(n):
+            # A generator per clip: its text, like its pixels, depends on nothing else.
+            trng = random.Random(f"{tag}-{i}")
+            lab = clip_labels(out, i)
+            out["captions"].append(tx.captions(lab, trng, config.captions_per_clip))
+            out["qa"].append(tx.qa_pairs(lab, trng))
     return out
 
 

@@ -10,3 +10,4 @@ FACE_SET = 104729  # which faces of which identities a face set holds (data.face
 LAYOUT = 31337  # room layouts (data.layout)
 SCENE = 271828  # clips of a scene set (data.scenes)
 TFDS_SHUFFLE = 99  # the order a prepared TFDS split is written in (data.tfds_builders)
+RENDER = 161803  # lighting and sensor noise of rendered clips (data.render, jax.random keys)
