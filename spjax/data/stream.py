@@ -1,11 +1,14 @@
 """Clips generated on the fly, one batch per training step, deterministic in (seed, step).
 
-Procedural scenes render several times faster than training consumes them, so a trainer never
-needs a fixed clip set: `clip_stream(config, batch_size, seed=…, start=step)` is a grain
-pipeline whose element `s` is the batch of step `s`, rendered by `generate_scenes` from the
-seed `(seed, 0, s, shard)` on a background thread (prefetched while the accelerator trains). A resumed run
-starts the stream at its step and sees exactly the batches it would have seen; processes of a
-multi-host run each render their own shard (`shard_index`) of every step's global batch.
+Procedural scenes render faster than training consumes them, so a trainer never needs a fixed
+clip set: `clip_stream(config, batch_size, seed=…, start=step)` is a grain pipeline whose
+element `s` is the batch of step `s`, made by `generate_scenes` from the seed
+`(seed, 0, s, shard)`. Its background thread only plans the clips and writes their text; the
+pixels are rendered on jax's device (`spjax.data.render`, dispatched asynchronously), so
+`frames` arrive as a device array that is still being computed and no step waits for host
+compositing. A resumed run starts the stream at its step and sees exactly the batches it would
+have seen; processes of a multi-host run each render their own shard (`shard_index`) of every
+step's global batch.
 """
 
 from __future__ import annotations
@@ -24,14 +27,17 @@ def clip_batch(
     step: int,
     shard_index: int = 0,
     text: bool = True,
+    device_frames: bool = True,
 ) -> dict:
     """The clips of one step (this process's shard): `generate_scenes` output for `batch_size`
-    clips from the seed `(seed, 0, step, shard_index)`."""
+    clips from the seed `(seed, 0, step, shard_index)`, its `frames` and `drawn_pixels` left
+    on the device unless `device_frames=False`."""
     return generate_scenes(
         config,
         batch_size,
         seed=(int(seed), SPLIT_TAGS["train"], int(step), int(shard_index)),
         text=text,
+        device_frames=device_frames,
     )
 
 
@@ -46,8 +52,10 @@ def clip_stream(
     text: bool = True,
     transform=None,
     prefetch: int = 4,
+    device_frames: bool = True,
 ) -> grain.IterDataset:
-    """Batches for steps `start, start+1, …` (`stop` excluded; None = unbounded: 2**40).
+    """Batches (`clip_batch`) for steps `start, start+1, …` (`stop` excluded; None =
+    unbounded: 2**40).
 
     `transform(batch) -> batch` runs on the background thread too (e.g. tokenising QA pairs)."""
     if not isinstance(batch_size, int) or batch_size < 1:
@@ -60,7 +68,13 @@ def clip_stream(
 
     def make(step):
         batch = clip_batch(
-            config, batch_size, seed=seed, step=int(step), shard_index=shard_index, text=text
+            config,
+            batch_size,
+            seed=seed,
+            step=int(step),
+            shard_index=shard_index,
+            text=text,
+            device_frames=device_frames,
         )
         batch["step"] = np.int64(step)
         return batch if transform is None else transform(batch)

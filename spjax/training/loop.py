@@ -1,9 +1,10 @@
 """The training loop of an SP-VLM run: batches, steps, logging, validation, checkpoints.
 
-Clips are rendered on the fly on a background thread (`TrainClips` inside a grain pipeline), one
-fresh batch per step, so the data a step sees depends only on (seed, step); the face batches
-come from a checkpointed index loader. A second thread (`spjax.prefetch.DevicePrefetch`) puts
-each step's batch on the device a few steps ahead, so no step waits for a host-to-device copy.
+Clips are made on the fly on a background thread (`TrainClips` inside a grain pipeline: the
+thread plans them, the device renders them), one fresh batch per step, so the data a step sees
+depends only on (seed, step); the face batches come from a checkpointed index loader. A second
+thread (`spjax.prefetch.DevicePrefetch`) puts each step's batch on the device a few steps
+ahead, so no step waits for a host-to-device copy.
 
 The loop never waits for the device between steps: metrics are fetched only at log steps, and
 the non-finite-loss check runs on the device (`HealthCheck`), read only where the loop syncs
@@ -41,7 +42,8 @@ def host_batch(trainer, step: int) -> dict:
     from spjax.training.data import answer_rows, clip_targets, step_qtype
 
     clips = trainer.train_clips.clips(step)
-    batch = {"frames": np.asarray(clips["frames"], np.float32), **clip_targets(clips)}
+    # The rendered world's frames are a device array still being computed: left as they are.
+    batch = {"frames": clips["frames"], **clip_targets(clips)}
     if trainer.stage(step) == "answer":
         qtype = step_qtype(trainer.cfg, step)
         batch.update(answer_rows(clips, qtype, trainer.tokenizer, trainer.widths[qtype]))

@@ -65,10 +65,14 @@ def check_batch_size(global_batch_size: int) -> int:
 
 
 def global_batch(local: dict, mesh) -> dict:
-    """Assemble per-process numpy batches into globally sharded jax arrays."""
+    """Assemble per-process batches (numpy, or jax arrays already on this process's devices,
+    such as rendered frames: never copied through the host) into globally sharded jax arrays."""
     sharding = batch_sharding(mesh)
     return jax.tree.map(
-        lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)), local
+        lambda x: jax.make_array_from_process_local_data(
+            sharding, x if isinstance(x, jax.Array) else np.asarray(x)
+        ),
+        local,
     )
 
 
