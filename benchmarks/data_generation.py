@@ -5,8 +5,13 @@
 Reports clips/s of 32×32×16 scene generation (frames + labels, and with captions/QA; one
 process, wall and CPU time, and two worker processes as a data loader would run), 64×64, and
 faces/s; the best of `--repeats` timed runs after a warm-up that fills the room and
-sprite caches (as a long training run would). Writes benchmarks/out/data_generation.json.
-Target: ≥ 2000 clips/s at 32×32×16 on 2 CPU cores (generation is single-threaded NumPy)."""
+sprite caches and compiles the renderer (as a long training run would). Clips are planned on
+the host (NumPy) and rendered by `spjax.data.render` on jax's default device; the figures
+include fetching the frames back as NumPy. For training it also reports one step's batch of
+the default recipe (32 clips of 64×64×16, with text, frames left on the device as the
+training stream leaves them): the host's share (planning, text, dispatch: what the stream's
+background thread spends) and the time until the frames exist. Writes
+benchmarks/out/data_generation.json. Target: ≥ 2000 clips/s at 32×32×16 on 2 CPU cores."""
 
 from __future__ import annotations
 
@@ -16,10 +21,12 @@ import os
 import platform
 import time
 
+import jax
 import numpy as np
 
 from spjax.data.faces import generate_faces
 from spjax.data.scenes import SceneConfig, generate_scenes
+from spjax.data.stream import clip_batch
 
 
 def _rate(fn, n: int, repeats: int, clock=time.perf_counter) -> float:
@@ -42,12 +49,29 @@ def _worker(args):
 
 
 def parallel_rate(n: int, workers: int) -> float:
-    """Aggregate clips/s of `workers` processes generating n/workers clips each (data-loader style)."""
+    """Aggregate clips/s of `workers` processes generating n/workers clips each (data-loader
+    style). Spawned, not forked: a forked child of a process that started jax deadlocks."""
     import multiprocessing as mp
 
-    with mp.get_context("fork").Pool(workers) as pool:
+    with mp.get_context("spawn").Pool(workers) as pool:
         times = pool.map(_worker, [(n // workers, w) for w in range(workers)])
     return (n // workers) * workers / max(times)
+
+
+def train_batch_ms(repeats: int, batch: int = 32) -> tuple[float, float]:
+    """(host ms, ready ms) of one training step's batch of the default recipe's world: the
+    median over `repeats` × 5 steps of the time `clip_batch` takes to return (planning, text,
+    dispatching the render) and of the time until its frames exist."""
+    world = SceneConfig(size=64, anomaly_fraction=0.4)  # recipes/spvlm_synthetic.py
+    jax.block_until_ready(clip_batch(world, batch, seed=0, step=0)["frames"])  # compile, warm
+    host, ready = [], []
+    for step in range(1, 5 * repeats + 1):
+        t0 = time.perf_counter()
+        b = clip_batch(world, batch, seed=0, step=step)
+        host.append(time.perf_counter() - t0)
+        jax.block_until_ready(b["frames"])
+        ready.append(time.perf_counter() - t0)
+    return 1e3 * float(np.median(host)), 1e3 * float(np.median(ready))
 
 
 def separability(
@@ -83,7 +107,10 @@ def main() -> None:
         cfg32, 2 * cfg32.layout_seeds, seed=99, text=False
     )  # warm the room/sprite caches
     generate_scenes(cfg64, 2 * cfg64.layout_seeds, seed=99, text=False)
+    host_ms, ready_ms = train_batch_ms(a.repeats)
     res = {
+        "train_batch_32x64x64x16_host_ms": round(host_ms, 1),
+        "train_batch_32x64x64x16_ready_ms": round(ready_ms, 1),
         "clips_per_s_32x32x16": _rate(
             lambda r: generate_scenes(cfg32, a.clips, seed=r, text=False), a.clips, a.repeats
         ),
@@ -111,6 +138,8 @@ def main() -> None:
         "cpu_count": os.cpu_count(),
         "load_average_1min": os.getloadavg()[0],
         "machine": platform.processor() or platform.machine(),
+        "device": str(jax.devices()[0]),
+        "jax": jax.__version__,
     }
     if a.separability:
         res["identity_separability_acc_50ids_32px"] = separability()

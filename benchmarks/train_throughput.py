@@ -7,8 +7,10 @@
 Runs unchanged on a CPU or a GPU (whatever jax uses) and measures, for the recipe's model and
 batch (the tiny decoder comes from `.cache/decoders`, pretrained first if missing):
 
-- render: host seconds to build one step's batch (render the clips, tokenise the questions)
-  on one thread, as the loop's background pipeline does, per stage;
+- render: seconds until one step's batch exists (plan the clips and write their text on one
+  thread as the loop's background pipeline does, render the frames on the device, tokenise
+  the questions), per stage; and its host part, until the thread hands the batch on (the
+  frames then still rendering on the device);
 - fixed-batch step: one device batch stepped back to back (`--fixed-steps` times, after the
   compile call), label stage and the answer stage for each question type the loop meets;
 - the real loop (`spjax.training.loop.train`) over `--steps` steps, half label, half answer
@@ -112,14 +114,19 @@ def main() -> None:
     # Host side: one step's batch, as the loop's background pipeline makes it.
     answer_steps = list(range(label_steps + 1, args.steps + 1))
     qtypes = sorted({step_qtype(cfg, s) for s in answer_steps})
-    render = {}
+    # `host`: until `host_batch` returns (planning, text, tokens, dispatching the render: the
+    # background thread's share); `render`: until the frames exist as well.
+    render, host = {}, {}
     for stage, steps in (("label", range(1, label_steps + 1)), ("answer", answer_steps)):
         steps = list(steps)[: args.renders]
-        host_batch(trainer, steps[0])  # warm-up (sprite bank, room cache)
-        t = time.perf_counter()
+        jax.block_until_ready(host_batch(trainer, steps[0]))  # warm-up (sprite bank, rooms)
+        host[stage] = render[stage] = 0.0
         for step in steps:
-            host_batch(trainer, step)
-        render[stage] = (time.perf_counter() - t) / len(steps)
+            t = time.perf_counter()
+            batch = host_batch(trainer, step)
+            host[stage] += (time.perf_counter() - t) / len(steps)
+            jax.block_until_ready(batch)
+            render[stage] += (time.perf_counter() - t) / len(steps)
 
     # Device side: one batch stepped back to back, per stage and question type.
     faces = trainer.faces["train"]
@@ -171,6 +178,7 @@ def main() -> None:
         "frame": [cfg.data.size, cfg.data.size],
         "compilation_cache": str(cache) if cache else None,
         "render_ms_per_batch": {k: round(1e3 * v, 1) for k, v in render.items()},
+        "host_ms_per_batch": {k: round(1e3 * v, 1) for k, v in host.items()},
         "fixed_batch_step_ms": {"label": round(1e3 * step_s["label"], 2), "answer": answer_ms},
         "fixed_steps_timed": args.fixed_steps,
         "loop": {
@@ -214,6 +222,7 @@ def main() -> None:
     print(
         f"| {result['date']} | {result['device']['name']} | jax {jax.__version__} | "
         f"{args.steps} | {render['label'] * 1e3:.0f} / {render['answer'] * 1e3:.0f} | "
+        f"{host['label'] * 1e3:.0f} / {host['answer'] * 1e3:.0f} | "
         f"{step_s['label'] * 1e3:.0f} / {answer} | {loop['achieved_steps_per_s']:.2f} | "
         f"{loop['achieved_over_fixed']:.0%} | {loop['input_wait_fraction']:.1%} | "
         f"{result['compile_s']['training_programs']:.0f} |"
