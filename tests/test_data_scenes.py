@@ -217,13 +217,13 @@ def test_the_renderer_contracts_at_full_precision():
     plan = plan_clips(cfg, S.CHUNK, np.random.default_rng(0))
     draws = jax.device_put(R.draw_list(cfg, plan))
     bank = R.device_bank(cfg.size)[0]
-    _, bad = imprecise(R._sprites, bank, draws)
+    args = (draws["sprite"], draws["visible"], draws["weights"])
+    _, bad = imprecise(R._sprites, bank, *args)
     assert not bad
-    cover, paint, _ = R._sprites(bank, draws)
-    args = (draws["room"], cover, paint, draws["y0"], draws["x0"])
+    sprites = R._sprites(bank, *args)
     key, index = np.zeros(2, np.uint32), np.arange(S.CHUNK, dtype=np.uint32)
     _, bad = imprecise(
-        lambda *a: R._composite(*a, noise_std=0.02, lighting=True), *args, key, index
+        lambda *a: R._composite(*a, noise_std=0.02, lighting=True), draws, sprites, key, index
     )
     assert not bad
 

@@ -154,51 +154,49 @@ def _light_and_noise(key, frames, *, noise_std: float, lighting: bool):
 
 
 @jax.jit
-def _sprites(bank, draws):
-    """(coverage, premultiplied tone) `(n, P, T, box, box)` of every person in every frame
-    (the bank's channels weighted by the person's opacities and tones; zero where the person
-    is not drawn), and `drawn_pixels (n, P, T)` per person slot.
+def _sprites(bank, sprite, visible, weights):
+    """Coverage and premultiplied tone `(n, P, T, 2, box²)` of every person in every frame:
+    the bank's channels weighted by the person's opacities and tones (zero where the person
+    is not drawn).
 
-    A program of its own: inside the painting program XLA fuses this sum into every paint
-    step's scatter, where it runs 4× slower on a CPU. Written as a sum over the 11 channels,
-    not an einsum: exact float32 on every backend (no TF32 path), and one fused pass over the
-    gathered bytes (an einsum first converts them all to float32: 7× slower on a CPU)."""
-    visible = draws["visible"]
-    n, Pm, T = visible.shape
-    S = draws["room"].shape[-1]
-    box = int(round(np.sqrt(bank.shape[-1])))
-    pad = canvas_pad(box)
-    a = bank[draws["sprite"]]  # (n, P, T, channels, box²) uint8, 0 … 255
-    w = jnp.where(visible[..., None, None], draws["weights"], 0.0)  # (n, P, T, 2, channels)
-    cover = paint = jnp.zeros(a.shape[:3] + a.shape[4:], jnp.float32)
+    A program of its own, so that the sum is computed once: inside the painting program XLA
+    fuses it into every consumer (each paint step's scatter, the drawn-pixel count), which
+    costs 2–4× on a CPU. Written as a sum over the 11 channels, not an einsum: exact float32
+    on every backend (no TF32 path), and one fused pass over the gathered bytes (an einsum
+    first converts them all to float32: 7× slower on a CPU)."""
+    a = bank[sprite]  # (n, P, T, channels, box²) uint8, 0 … 255
+    w = jnp.where(visible[..., None, None], weights, 0.0)  # (n, P, T, 2, channels)
+    out = jnp.zeros((*a.shape[:3], 2, a.shape[4]), jnp.float32)
     for c in range(a.shape[3]):
-        layer = a[:, :, :, c].astype(jnp.float32)
-        cover = cover + w[..., 0, c, None] * layer
-        paint = paint + w[..., 1, c, None] * layer
-    cover = cover.reshape(n, Pm, T, box, box)
-    paint = paint.reshape(n, Pm, T, box, box)
-    # Pixels inside the image that each person covers more than half (the rendered-count
-    # label), back in person-slot order.
-    r = jnp.arange(box) - pad
-    rows = (draws["y0"][..., None] + r >= 0) & (draws["y0"][..., None] + r < S)
-    cols = (draws["x0"][..., None] + r >= 0) & (draws["x0"][..., None] + r < S)
-    solid = (cover > 0.5) & rows[..., :, None] & cols[..., None, :]
-    drawn = jnp.sum(solid, axis=(-2, -1), dtype=jnp.int32)
-    return cover, paint, jnp.take_along_axis(drawn, draws["rank"], axis=1)
+        out = out + w[..., :, c, None] * a[:, :, :, None, c].astype(jnp.float32)
+    return out
 
 
 @functools.partial(jax.jit, static_argnames=("noise_std", "lighting"))
-def _composite(room, cover, paint, y0, x0, key_data, index, *, noise_std, lighting):
+def _composite(draws, sprites, key_data, index, *, noise_std, lighting):
     """Frames `(n, T, S, S)`: people painted far to near over the room, then lit and noised
-    (clip j with the key `fold_in(key, index[j])`)."""
-    n, Pm, T, box, _ = cover.shape
+    (clip j with the key `fold_in(key, index[j])`); and `drawn_pixels (n, P, T)`."""
+    room, y0, x0 = draws["room"], draws["y0"], draws["x0"]
+    n, Pm, T, _, q = sprites.shape
+    box = int(round(np.sqrt(q)))
     S = room.shape[-1]
     pad = canvas_pad(box)
+    sprites = sprites.reshape(n, Pm, T, 2, box, box)
+    cover, paint = sprites[:, :, :, 0], sprites[:, :, :, 1]
+    # Pixels inside the image that each person covers more than half (the rendered-count
+    # label), back in person-slot order.
+    r = jnp.arange(box) - pad
+    rows = (y0[..., None] + r >= 0) & (y0[..., None] + r < S)
+    cols = (x0[..., None] + r >= 0) & (x0[..., None] + r < S)
+    solid = (cover > 0.5) & rows[..., :, None] & cols[..., None, :]
+    drawn = jnp.sum(solid, axis=(-2, -1), dtype=jnp.int32)
+    drawn = jnp.take_along_axis(drawn, draws["rank"], axis=1)
+    # Painting: entry k of every frame over its canvas, k = 0 (farthest) first.
     canvas = jnp.pad(room, ((0, 0), (pad, pad), (pad, pad)))
     canvas = jnp.broadcast_to(canvas[:, None], (n, T, *canvas.shape[1:]))
     paint_frames = jax.vmap(jax.vmap(_paint))
 
-    def layer(k, canvas):  # entry k of every frame, far to near
+    def layer(k, canvas):
         def kth(x):
             return jax.lax.dynamic_index_in_dim(x, k, axis=1, keepdims=False)
 
@@ -209,7 +207,7 @@ def _composite(room, cover, paint, y0, x0, key_data, index, *, noise_std, lighti
     key = jax.random.wrap_key_data(key_data, impl="threefry2x32")
     keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(index)
     light = functools.partial(_light_and_noise, noise_std=noise_std, lighting=lighting)
-    return jax.vmap(light)(keys, out)
+    return jax.vmap(light)(keys, out), drawn
 
 
 def render(cfg, draws: dict, key: np.ndarray, index: np.ndarray) -> tuple[jax.Array, jax.Array]:
@@ -219,16 +217,12 @@ def render(cfg, draws: dict, key: np.ndarray, index: np.ndarray) -> tuple[jax.Ar
     and noise depend on its seeds and index only."""
     bank, _, _, _ = device_bank(cfg.size)
     draws = jax.device_put(draws)
-    cover, paint, drawn = _sprites(bank, draws)
-    frames = _composite(
-        draws["room"],
-        cover,
-        paint,
-        draws["y0"],
-        draws["x0"],
+    sprites = _sprites(bank, draws["sprite"], draws["visible"], draws["weights"])
+    return _composite(
+        {k: draws[k] for k in ("room", "y0", "x0", "rank")},
+        sprites,
         jnp.asarray(key, jnp.uint32),
         jnp.asarray(index, jnp.uint32),
         noise_std=float(cfg.noise_std),
         lighting=bool(cfg.lighting),
     )
-    return frames, drawn
