@@ -1,5 +1,6 @@
 """Clips rendered on the fly: deterministic per (seed, step), disjoint from the evaluation splits."""
 
+import jax
 import numpy as np
 import pytest
 
@@ -12,7 +13,12 @@ CFG = SceneConfig(size=16, frames=6)
 def test_batches_depend_only_on_seed_and_step():
     a = clip_batch(CFG, 4, seed=0, step=7)
     b = clip_batch(CFG, 4, seed=0, step=7)
+    # Frames are rendered on the device and stay there (no host compositing in training).
+    assert isinstance(a["frames"], jax.Array)
     np.testing.assert_array_equal(a["frames"], b["frames"])
+    host = clip_batch(CFG, 4, seed=0, step=7, device_frames=False)
+    assert isinstance(host["frames"], np.ndarray)
+    np.testing.assert_array_equal(host["frames"], a["frames"])
     assert a["qa"] == b["qa"]
     assert not np.array_equal(a["frames"], clip_batch(CFG, 4, seed=0, step=8)["frames"])
     assert not np.array_equal(a["frames"], clip_batch(CFG, 4, seed=1, step=7)["frames"])
