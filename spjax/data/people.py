@@ -4,8 +4,8 @@ A person is a skeleton (head, torso, two arms, two legs) in a pose; the bank hol
 × pose × integer body length (pixels) × half-pixel sub-position, rendered anti-aliased into
 coverage channels (trousers, shins, four torso bands, sleeves, skin, hair, long hair) so that
 each person's clothing, skin and hair tones and clothing pattern (their identity) are applied
-when compositing. Rendering a clip is then gathers and blends, which keeps scene generation
-fast in plain NumPy.
+when compositing. Rendering a clip is then gathers and blends (`spjax.data.render`, in JAX on
+jax's device; the bank is built once per size in NumPy).
 
 Identity at room scale is what a ceiling camera sees of a 10–25 px person: height and build,
 clothing tones and patterns (stripes, blocks, contrasting sleeves, shorts), hair tone and
