@@ -161,9 +161,9 @@ def _sprites(bank, sprite, visible, weights):
 
     A program of its own, so that the sum is computed once: inside the painting program XLA
     fuses it into every consumer (each paint step's scatter, the drawn-pixel count), which
-    costs 2–4× on a CPU. Written as a sum over the 11 channels, not an einsum: exact float32
-    on every backend (no TF32 path), and one fused pass over the gathered bytes (an einsum
-    first converts them all to float32: 7× slower on a CPU)."""
+    doubles the render's time on a CPU. Written as a sum over the 11 channels, not an einsum:
+    exact float32 on every backend (no TF32 path), and one fused pass over the gathered bytes
+    (an einsum first converts them all to float32: 7× slower on a CPU)."""
     a = bank[sprite]  # (n, P, T, channels, box²) uint8, 0 … 255
     w = jnp.where(visible[..., None, None], weights, 0.0)  # (n, P, T, 2, channels)
     out = jnp.zeros((*a.shape[:3], 2, a.shape[4]), jnp.float32)
