@@ -40,7 +40,7 @@ from spjax.data.answers import parse_answer
 from spjax.data.router import question_pointer
 from spjax.data.scenes import ACTIVITIES, ANOMALY_TYPES, SceneConfig
 from spjax.data.stream import clip_stream, eval_clips
-from spjax.data.text import POINTERS, pointer_targets
+from spjax.data.text import POINTERS, activity_pointers
 from spjax.eval.metrics import anomaly_metrics, count_metrics
 from spjax.models.encoder import TemporalEncoder
 from spjax.models.heads import LabelHeads, label_loss, label_predictions
@@ -156,7 +156,7 @@ def run_rung(rung: str, args, world: SceneConfig, test: dict, questions: dict) -
             b["count"],
             b["anomaly_type"],
             b["activity"],
-            pointer_targets(b["activity"], b["zone"]),
+            activity_pointers(b["activity"], b["zone"]),
             jax.random.fold_in(key, i),
         )
         if i % 250 == 0 or i == args.steps:

@@ -26,17 +26,10 @@ import numpy as np
 from spjax.data.labels import ACTIVITIES, ANOMALY_TYPES
 from spjax.data.layout import ZONES
 
-# Version of the text the grammar writes (captions, QA, concept contexts). The pretrained
-# decoder's cache is keyed by it: bump it whenever that text changes. 2: pointer slots.
-GRAMMAR_VERSION = 2
 QTYPES = ("count", "anomaly", "activity", "describe")
 # Question types with one right value, read off the parsed answer under the qtype's own key;
 # `describe` is scored against its references (ROUGE-L, BLEU) instead.
 SCORED_QTYPES = QTYPES[:3]
-# Who an activity question can point at: a zone (`ZONES[i]` → i), naming the only person
-# there, or `ONLY_PERSON` ("the person"), naming the only person in the room.
-ONLY_PERSON = len(ZONES)
-POINTERS = (*ZONES, "the person")
 NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 COUNT_ZERO = (
@@ -138,40 +131,24 @@ CONCEPT_WORDS = {
     ),
 }
 ABSENT_WORD = "none"  # an activity slot of a concept context where nobody does that activity
-# Concept words of `POINTERS` (a question names a zone, or "the person").
-CONCEPT_WORDS["pointers"] = ("door", "sink", "stalls", "bench", "middle", "person")
 
 
 def concept_context(labels: dict) -> str:
     """The labels as a fixed-layout word list, the text twin of an SP-VLM's concept tokens:
-    count word, anomaly-type word, one slot per activity (its word if someone does it, else
-    `ABSENT_WORD`), then per pointer its word and the activity of the person it names (else
-    `ABSENT_WORD`): "… sink washing …" answers "What is the person by the sink doing?". The
-    tiny decoder is pretrained to answer from such contexts too."""
+    count word, anomaly-type word, then one slot per activity (its word if someone does it,
+    else `ABSENT_WORD`). The tiny decoder is pretrained to answer from such contexts too."""
     present = {a for a, _ in labels["people"]}
     acts = [
         w if a in present else ABSENT_WORD
         for a, w in zip(ACTIVITIES[1:], CONCEPT_WORDS["activities"])
-    ]
-    slot_words = (ABSENT_WORD, *CONCEPT_WORDS["activities"])
-    pointed = [
-        word
-        for where, named in zip(CONCEPT_WORDS["pointers"], pointer_activities(labels))
-        for word in (where, slot_words[ACTIVITIES.index(named or "absent")])
     ]
     return " ".join(
         [
             CONCEPT_WORDS["count"][labels["count"]],
             CONCEPT_WORDS["anomaly_type"][ANOMALY_TYPES.index(labels["anomaly_type"])],
             *acts,
-            *pointed,
         ]
     )
-
-
-# Words in a concept context (and concept tokens in an SP-VLM prefix): count, anomaly type,
-# one per activity, two per pointer.
-CONCEPT_SLOTS = 2 + len(CONCEPT_WORDS["activities"]) + 2 * len(POINTERS)
 
 
 def _cap(s: str) -> str:
@@ -280,40 +257,30 @@ def captions(labels: dict, rng, k: int = 3) -> list[str]:
     return out
 
 
+# Who an activity question can point at: a zone (`ZONES[i]` → i) when the person is the only
+# one there, or `ONLY_PERSON` ("the person") when the clip holds one person.
+ONLY_PERSON = len(ZONES)
+POINTERS = (*ZONES, "the person")
+
+
 def named_people(zones: list) -> list[int]:
-    """Indices of the people the grammar asks an activity question about: the only person
-    ("the person"), or each person alone in their zone (`zones`: each present person's
-    zone)."""
+    """Indices of the people an activity question can name unambiguously: the only person,
+    or each person alone in their zone (`zones`: each present person's zone)."""
     if len(zones) == 1:
         return [0]
     return [i for i, z in enumerate(zones) if zones.count(z) == 1]
 
 
-def pointer_activities(labels: dict) -> list[str | None]:
-    """Per pointer (`POINTERS`), the activity of the person it names, or None: zone z names
-    the only person in z, "the person" the only person in the room (the plain-Python twin of
-    `pointer_targets`)."""
-    people = labels["people"]
-    zones = [z for _, z in people]
-    out: list[str | None] = [None] * len(POINTERS)
-    for activity, z in people:
-        if z in ZONES and zones.count(z) == 1:
-            out[ZONES.index(z)] = activity
-    if len(people) == 1:
-        out[ONLY_PERSON] = people[0][0]
-    return out
-
-
-def pointer_targets(activity, zone) -> np.ndarray:
-    """(…, P) activity ids (0 = absent) and zone ids → (…, len(POINTERS)) int32: the activity
-    id of the person each pointer names (`pointer_activities`), 0 where it names nobody."""
+def activity_pointers(activity, zone) -> np.ndarray:
+    """(…, P) activity ids (0 = absent) and zone ids → (…, P) int32: the pointer of each
+    person an activity question can name (`named_people`: the zone id, or `ONLY_PERSON` for a
+    lone person), −1 for people it cannot name and for empty slots."""
     activity, zone = np.asarray(activity), np.asarray(zone)
     present = activity > 0
-    in_zone = present[..., None] & (zone[..., None] == np.arange(len(ZONES)))  # (…, P, Z)
-    alone_in_zone = in_zone.sum(-2, keepdims=True) == 1
-    by_zone = (in_zone & alone_in_zone) * activity[..., None]
-    only = np.where(present.sum(-1) == 1, (activity * present).sum(-1), 0)
-    return np.concatenate([by_zone.sum(-2), only[..., None]], -1).astype(np.int32)
+    same_zone = (present[..., None, :] & (zone[..., None, :] == zone[..., :, None])).sum(-1)
+    alone = present.sum(-1, keepdims=True) == 1
+    pointer = np.where(alone, ONLY_PERSON, np.where(same_zone == 1, zone, -1))
+    return np.where(present, pointer, -1).astype(np.int32)
 
 
 def qa_pairs(labels: dict, rng) -> list[tuple[str, str, str]]:

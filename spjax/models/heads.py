@@ -23,8 +23,8 @@ from spjax.data.text import POINTERS
 class LabelHeads(nnx.Module):
     """prefix (B, M, D) → logits {count (B, max_count+1), anomaly_type (B, len(ANOMALY_TYPES)),
     activities (B, len(ACTIVITIES) − 1) multi-label, person_activity (B, len(POINTERS),
-    len(ACTIVITIES)): per pointer of an activity question (a zone, or "the person"), the
-    activity of the person it names, class 0 where it names nobody}.
+    len(ACTIVITIES) − 1): the activity of the person each pointer of an activity question
+    names (a zone, or "the person")}.
 
     The multi-label activities say *what* happens; only the per-person head asks the prefix
     *who does it where*, which is what an activity question needs."""
@@ -35,7 +35,7 @@ class LabelHeads(nnx.Module):
         self.count = nnx.Linear(d, max_count + 1, rngs=rngs)
         self.anomaly_type = nnx.Linear(d, len(ANOMALY_TYPES), rngs=rngs)
         self.activities = nnx.Linear(d, len(ACTIVITIES) - 1, rngs=rngs)
-        self.person_activity = nnx.Linear(d, len(POINTERS) * len(ACTIVITIES), rngs=rngs)
+        self.person_activity = nnx.Linear(d, len(POINTERS) * (len(ACTIVITIES) - 1), rngs=rngs)
 
     def __call__(self, prefix) -> dict:
         h = self.norm(rearrange(prefix, "b m d -> b (m d)"))
@@ -55,15 +55,27 @@ def activity_targets(activity) -> jax.Array:
     return (jnp.asarray(activity)[..., None] == ids).any(axis=-2).astype(jnp.float32)
 
 
+def person_activity_loss(logits, activity, pointer):
+    """Cross-entropy of each nameable person's activity under their pointer's logits.
+
+    logits (B, len(POINTERS), A); activity, pointer (B, P) (`text.activity_pointers`: −1 where
+    a question cannot name the person). Averaged over the nameable people of the batch."""
+    pointer = jnp.asarray(pointer)
+    named = pointer >= 0
+    picked = jnp.take_along_axis(logits, jnp.maximum(pointer, 0)[..., None], axis=1)  # (B, P, A)
+    target = jnp.maximum(jnp.asarray(activity) - 1, 0)
+    ce = optax.softmax_cross_entropy_with_integer_labels(picked, target)
+    return jnp.sum(ce * named) / jnp.maximum(named.sum(), 1)
+
+
 def label_loss(
-    logits: dict, count, anomaly_type, activity, pointer_activity=None, *, anomaly_weights=None
+    logits: dict, count, anomaly_type, activity, activity_pointer=None, *, anomaly_weights=None
 ):
     """Count: cross-entropy plus the expected absolute error under the predicted distribution
     (counts are ordinal: predicting 3 for 4 is better than 0, and the argmax of a distribution
     trained this way sits near its median, the MAE-optimal answer). Anomaly type: cross-
     entropy. Activities: binary cross-entropy per activity. Per-person activity (when
-    `pointer_activity`, (B, len(POINTERS)) from `text.pointer_targets`, is given): cross-
-    entropy per pointer, "nobody named" included.
+    `activity_pointer` is given): `person_activity_loss`.
 
     `anomaly_weights` (len(ANOMALY_TYPES),) reweights anomaly classes (class balancing)."""
     ce = optax.softmax_cross_entropy_with_integer_labels
@@ -82,18 +94,20 @@ def label_loss(
         logits["activities"], activity_targets(activity)
     ).mean()
     parts = {"count": l_count, "anomaly_type": l_type, "activities": l_act}
-    if pointer_activity is not None:
-        parts["person_activity"] = ce(logits["person_activity"], pointer_activity).mean()
+    if activity_pointer is not None:
+        parts["person_activity"] = person_activity_loss(
+            logits["person_activity"], activity, activity_pointer
+        )
     return sum(parts.values()), parts
 
 
 def label_predictions(logits: dict) -> dict:
     """Hard predictions, the anomaly score (1 − p(none), for AUROC) and the activity id
-    (`ACTIVITIES` index, 0: nobody) of the person each pointer names, (B, len(POINTERS))."""
+    (`ACTIVITIES` index) of the person each pointer names, (B, len(POINTERS))."""
     p_type = jax.nn.softmax(logits["anomaly_type"], axis=-1)
     return {
         "count": jnp.argmax(logits["count"], -1),
         "anomaly_type": jnp.argmax(logits["anomaly_type"], -1),
         "anomaly_score": 1.0 - p_type[..., 0],
-        "person_activity": jnp.argmax(logits["person_activity"], -1),
+        "person_activity": jnp.argmax(logits["person_activity"], -1) + 1,
     }

@@ -23,7 +23,6 @@ import numpy as np
 import optax
 from flax import nnx
 
-from spjax.data.text import CONCEPT_SLOTS, POINTERS
 from spjax.models import generation
 from spjax.models.encoder import TemporalEncoder
 from spjax.models.llama import Llama
@@ -108,7 +107,6 @@ class SPVLM(nnx.Module):
                 "count": heads.count.out_features,
                 "anomaly_type": heads.anomaly_type.out_features,
                 "activities": heads.activities.out_features,
-                "pointers": len(POINTERS),
             }
             for name, n in sizes.items():
                 if len(concepts.get(name, ())) < n:
@@ -152,7 +150,6 @@ class SPVLM(nnx.Module):
             "anomaly_type": jax.nn.softmax(logits["anomaly_type"], -1),
         }
         present = jax.nn.sigmoid(logits["activities"])
-        named = jax.nn.softmax(logits["person_activity"], -1)  # (B, pointers, activities)
         if self.concept_mode == "hard":
             # The heads' decisions as exact words, with straight-through gradients.
             probs = {
@@ -160,7 +157,6 @@ class SPVLM(nnx.Module):
                 for k, p in probs.items()
             }
             present = _straight_through((present > 0.5).astype(present.dtype), present)
-            named = _straight_through(jax.nn.one_hot(jnp.argmax(named, -1), named.shape[-1]), named)
         # HIGHEST: a one-hot row times the table is then the word's embedding exactly on
         # every backend (TF32 on a GPU would round it).
         words = [
@@ -178,15 +174,7 @@ class SPVLM(nnx.Module):
             present[..., None] * table[jnp.asarray(self.concepts["activities"])]
             + (1.0 - present[..., None]) * absent
         )
-        # Pointer slots: each pointer's word, then the word of the activity of the person it
-        # names (class 0, nobody, reads as the absent word).
-        slot_words = table[jnp.asarray((self.concepts["absent"], *self.concepts["activities"]))]
-        named = jnp.matmul(named, slot_words, precision=jax.lax.Precision.HIGHEST)
-        where = jnp.broadcast_to(table[jnp.asarray(self.concepts["pointers"])], named.shape)
-        pointed = jnp.stack([where, named], axis=2).reshape(named.shape[0], -1, named.shape[-1])
-        concept = jnp.concatenate([jnp.stack(words, axis=1), acts, pointed], axis=1).astype(
-            tokens.dtype
-        )
+        concept = jnp.concatenate([jnp.stack(words, axis=1), acts], axis=1).astype(tokens.dtype)
         return jnp.concatenate([tokens, concept], axis=1), logits
 
     def logits(self, prefix, tokens, attention_mask=None):
@@ -204,7 +192,7 @@ class SPVLM(nnx.Module):
 
     @property
     def prefix_length(self) -> int:
-        extra = 0 if self.concepts is None else CONCEPT_SLOTS
+        extra = 0 if self.concepts is None else 2 + len(self.concepts["activities"])
         return self.encoder.num_queries + extra
 
 

@@ -16,7 +16,7 @@ import dataclasses
 
 import numpy as np
 
-from spjax.data.text import QTYPES, pointer_targets
+from spjax.data.text import QTYPES, activity_pointers
 from spjax.training import keys
 from spjax.training.config import ConfigDict
 
@@ -74,13 +74,13 @@ class FaceSplit:
 
 def clip_targets(labels: dict, index=slice(None)) -> dict:
     """The label-head targets of clips `index`: count, anomaly type, activity ids and who an
-    activity question names (`pointer_targets`)."""
+    activity question can name (`activity_pointers`)."""
     activity = np.asarray(labels["activity"])[index].astype(np.int32)
     return {
         "count": np.asarray(labels["count"])[index].astype(np.int32),
         "anomaly_type": np.asarray(labels["anomaly_type"])[index].astype(np.int32),
         "activity": activity,
-        "pointer_activity": pointer_targets(activity, np.asarray(labels["zone"])[index]),
+        "activity_pointer": activity_pointers(activity, np.asarray(labels["zone"])[index]),
     }
 
 

@@ -98,7 +98,7 @@ def make_step(graphdef, cfg: ConfigDict, *, answers: bool):
                 batch["count"],
                 batch["anomaly_type"],
                 batch["activity"],
-                batch["pointer_activity"],
+                batch["activity_pointer"],
             )
             task = aux_weight * labels
             out = {"label_loss": labels, **{f"label_{k}": v for k, v in parts.items()}}
