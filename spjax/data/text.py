@@ -26,6 +26,10 @@ import numpy as np
 from spjax.data.labels import ACTIVITIES, ANOMALY_TYPES
 from spjax.data.layout import ZONES
 
+# Version of the text the grammar writes for the world (captions, QA, concept contexts). The
+# pretrained decoder's cache is keyed by it: bump it whenever that corpus changes.
+# 2: text seeded per clip (the JAX renderer's purity in (seed, split, index)).
+GRAMMAR_VERSION = 2
 QTYPES = ("count", "anomaly", "activity", "describe")
 # Question types with one right value, read off the parsed answer under the qtype's own key;
 # `describe` is scored against its references (ROUGE-L, BLEU) instead.

@@ -98,7 +98,10 @@ def lm_loss(model, tokens, pad_id):
 
 
 def decoder_cache_dir(cfg: ConfigDict, cache_root: str | Path) -> Path:
-    return Path(cache_root) / f"decoder_tiny-{config_hash(cfg, exclude=EXCLUDE_FROM_HASH)}"
+    from spjax.data.text import GRAMMAR_VERSION
+
+    key = config_hash(cfg, exclude=EXCLUDE_FROM_HASH)
+    return Path(cache_root) / f"decoder_tiny-g{GRAMMAR_VERSION}-{key}"
 
 
 def pretrain_decoder(cfg: ConfigDict, workdir: str | Path) -> dict:
