@@ -133,3 +133,25 @@ def test_utility_from_answers_reads_types_from_real_answers():
     out = M.utility_from_answers(qtypes, gen, refs)["anomaly"]
     assert out["recall_by_type"] == {"fall": 1.0, "loiter": 0.0, "none": 0.0}
     assert out["type_accuracy"] == pytest.approx(1 / 3)
+
+
+def test_pointed_activity_metrics_reads_the_pointed_persons_activity():
+    from spjax.data.labels import ACTIVITIES
+    from spjax.data.text import ONLY_PERSON
+    from spjax.eval.metrics import pointed_activity_metrics
+
+    sitting, washing = ACTIVITIES.index("sitting"), ACTIVITIES.index("washing hands")
+    pred = np.zeros((2, ONLY_PERSON + 1), int)
+    pred[0, 3] = sitting  # bench
+    pred[1, ONLY_PERSON] = washing
+    questions = ["What is the person by the bench doing?", "What is the person doing?"]
+    right = ["They are sitting.", "They are washing their hands."]
+    out = pointed_activity_metrics(pred, [0, 1], questions, right)
+    assert out["n"] == 2 and out["accuracy"] == 1.0
+    assert out["by_pointer"] == {"bench": 1.0, "the person": 1.0}
+    # The same predictions read at another pointer (the sink) are wrong.
+    out = pointed_activity_metrics(
+        pred, [0, 1], ["What is the person by the sink doing?"] * 2, right
+    )
+    assert out["accuracy"] == 0.0
+    assert pointed_activity_metrics(pred, [], [], [])["n"] == 0

@@ -270,9 +270,7 @@ POINTERS = (*ZONES, "the person")
 def named_people(zones: list) -> list[int]:
     """Indices of the people an activity question can name unambiguously: the only person,
     or each person alone in their zone (`zones`: each present person's zone)."""
-    if len(zones) == 1:
-        return [0]
-    return [i for i, z in enumerate(zones) if zones.count(z) == 1]
+    return [i for i, z in enumerate(zones) if zones.count(z) == 1]  # a lone person included
 
 
 def activity_pointers(activity, zone) -> np.ndarray:

@@ -148,6 +148,34 @@ def count_metrics(pred, true) -> dict:
     }
 
 
+def pointed_activity_metrics(person_activity, clips, questions, answers) -> dict:
+    """The per-person activity head on activity questions: for question j about clip
+    `clips[j]`, the activity id `person_activity[clips[j], pointer]` at the pointer the
+    question names (`router.question_pointer`) against the activity its reference answer
+    names. Returns n, accuracy, the majority answer's share (the baseline) and accuracy per
+    pointer (`text.POINTERS`)."""
+    from spjax.data.answers import parse_answer
+    from spjax.data.labels import ACTIVITIES
+    from spjax.data.router import question_pointer
+    from spjax.data.text import POINTERS
+
+    rows = [
+        (int(c), question_pointer(q), ACTIVITIES.index(want["activity"]))
+        for c, q, a in zip(clips, questions, answers)
+        if (want := parse_answer("activity", a)) is not None
+    ]
+    if not rows:
+        return {"n": 0, "accuracy": None}
+    clip, pointer, truth = (np.array(v) for v in zip(*rows))
+    hit = np.asarray(person_activity)[clip, pointer] == truth
+    return {
+        "n": len(rows),
+        "accuracy": float(hit.mean()),
+        "majority": float(np.bincount(truth).max() / len(truth)),
+        "by_pointer": {POINTERS[p]: float(hit[pointer == p].mean()) for p in np.unique(pointer)},
+    }
+
+
 def _lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
     # Bit-parallel LCS (Crochemore et al. 2001): one big-int update per token of `a` instead
     # of a row of the DP table, ~30x faster on captions, so caption ceilings are cheap.

@@ -130,7 +130,7 @@ def clip_prefixes(trainer, split, clips) -> dict[int, np.ndarray]:
 
 def head_utility(trainer, split_name: str) -> dict:
     """The label heads on every clip of a split (the encoder's supervised read-out)."""
-    from spjax.eval.metrics import anomaly_metrics, count_metrics
+    from spjax.eval.metrics import anomaly_metrics, count_metrics, pointed_activity_metrics
 
     split, model, bs = trainer.splits[split_name], trainer.model(), trainer.cfg.eval.batch_size
     key = jax.random.fold_in(trainer.base_key, keys.HEADS)
@@ -141,6 +141,7 @@ def head_utility(trainer, split_name: str) -> dict:
             preds[k].append(np.asarray(out[k]))
     preds = {k: np.concatenate(v) for k, v in preds.items()}
     names = np.array(ANOMALY_TYPES)
+    asked = np.flatnonzero(split.qtype == QTYPES.index("activity"))
     return {
         "anomaly": anomaly_metrics(
             names[preds["anomaly_type"]],
@@ -148,26 +149,14 @@ def head_utility(trainer, split_name: str) -> dict:
             preds["anomaly_score"],
         ),
         "count": count_metrics(preds["count"].tolist(), split.labels["count"]),
-        "activity": head_activity(split, preds["person_activity"]),
+        # the per-person head, asked where the split's own activity questions point
+        "activity": pointed_activity_metrics(
+            preds["person_activity"],
+            split.clip[asked],
+            [split.question_text[i] for i in asked],
+            [split.answer_text[i] for i in asked],
+        ),
     }
-
-
-def head_activity(split, person_activity: np.ndarray) -> dict:
-    """Accuracy of the per-person activity head on the split's own activity questions: the
-    person each question points at (`question_pointer`), against its reference answer."""
-    from spjax.data.answers import parse_answer
-    from spjax.data.router import question_pointer
-    from spjax.data.scenes import ACTIVITIES
-
-    asked = np.flatnonzero(split.qtype == QTYPES.index("activity"))
-    hits = []
-    for i in asked:
-        want = parse_answer("activity", split.answer_text[i])
-        if want is None:
-            continue
-        got = person_activity[split.clip[i], question_pointer(split.question_text[i])]
-        hits.append(ACTIVITIES[int(got)] == want["activity"])
-    return {"n": len(hits), "accuracy": float(np.mean(hits)) if hits else None}
 
 
 def sample_answers(trainer, split_name: str, per_qtype: int = 1) -> list[dict]:
