@@ -4,6 +4,10 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 WORKDIR ?= runs/default
 PEER   ?= .peer-venv
+# Test processes (pytest-xdist; whole files per process, so a file's fixtures are built once).
+# One process leaves a core idle while it compiles; more than the cores only adds contention.
+TEST_WORKERS ?= 2
+PYTEST := $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15
 # Extras installed by `make setup` (pyproject.toml); `make setup-gpu` adds `cuda`.
 EXTRAS ?= dev,lm,faces
 
@@ -31,10 +35,10 @@ run: setup
 test: setup
 	$(VENV)/bin/ruff check --quiet spjax tests benchmarks recipes
 	$(VENV)/bin/ruff format --check --quiet spjax tests benchmarks recipes
-	$(PY) -m pytest -q -m "not slow"
+	$(PYTEST) -m "not slow"
 
 test-slow: setup
-	$(PY) -m pytest -q -m slow
+	$(PYTEST) -m slow
 
 # Optional: SPyRiT and DeepInverse (torch) in their own venv, for benchmarks/sensing_speed.py.
 # --isolated: take torch and torchvision from the package index as one matching build, never a

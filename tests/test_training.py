@@ -467,6 +467,12 @@ def test_evaluate_a_trained_run_on_other_worlds_and_its_errors(tiny, tmp_path, c
     assert describe["content"]["n"] == describe["n"]
     assert describe["caption_ceilings"]["content_f1"] == {"oracle_random": 1.0}
     assert 0.0 < describe["caption_ceilings"]["rouge_l"]["oracle_random"] < 1.0
+    # The heads' terse captions state two facts per clip (count, anomaly type): their F1 is the
+    # mean of the two exact accuracies over the same clips.
+    heads = report["utility"]["label_heads"]
+    assert heads["terse_caption_content_f1"] == pytest.approx(
+        (heads["count_exact_accuracy"] + heads["anomaly_type_accuracy"]) / 2
+    )
     other = evaluate_run(run, ["data.world_seed=1", "data.lighting=False", "data.n_test=6"])
     assert other["utility"]["details"]["count"]["n"] == 6
     assert set(other["utility"]) >= {"anomaly_accuracy", "count_mae", "label_heads"}

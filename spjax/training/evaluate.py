@@ -130,7 +130,14 @@ def clip_prefixes(trainer, split, clips) -> dict[int, np.ndarray]:
 
 def head_utility(trainer, split_name: str) -> dict:
     """The label heads on every clip of a split (the encoder's supervised read-out)."""
-    from spjax.eval.metrics import anomaly_metrics, count_metrics, pointed_activity_metrics
+    from spjax.data.text import caption
+    from spjax.eval.caption_ceiling import fixed_choice
+    from spjax.eval.metrics import (
+        anomaly_metrics,
+        caption_content,
+        count_metrics,
+        pointed_activity_metrics,
+    )
 
     split, model, bs = trainer.splits[split_name], trainer.model(), trainer.cfg.eval.batch_size
     key = jax.random.fold_in(trainer.base_key, keys.HEADS)
@@ -142,6 +149,8 @@ def head_utility(trainer, split_name: str) -> dict:
     preds = {k: np.concatenate(v) for k, v in preds.items()}
     names = np.array(ANOMALY_TYPES)
     asked = np.flatnonzero(split.qtype == QTYPES.index("activity"))
+    clips = np.unique(split.clip)
+    truth = caption_truth(split, [int(np.flatnonzero(split.clip == c)[0]) for c in clips])
     return {
         "anomaly": anomaly_metrics(
             names[preds["anomaly_type"]],
@@ -155,6 +164,24 @@ def head_utility(trainer, split_name: str) -> dict:
             split.clip[asked],
             [split.question_text[i] for i in asked],
             [split.answer_text[i] for i in asked],
+        ),
+        # What a caption can score from the heads' count and anomaly decisions: each clip's
+        # terse caption (count and anomaly, as most references are) written from them.
+        "caption": None
+        if truth is None
+        else caption_content(
+            [
+                caption(
+                    {
+                        "count": int(preds["count"][c]),
+                        "anomaly_type": ANOMALY_TYPES[preds["anomaly_type"][c]],
+                        "people": [],
+                    },
+                    fixed_choice(detail=0, n_people=0),
+                )
+                for c in clips
+            ],
+            truth,
         ),
     }
 
@@ -259,11 +286,13 @@ def utility_section(result: dict, split: str) -> dict:
             "ceiling); NOT generated text",
             "anomaly_accuracy": h["anomaly"]["accuracy"],
             "anomaly_balanced_accuracy": h["anomaly"]["balanced_accuracy"],
+            "anomaly_type_accuracy": h["anomaly"]["type_accuracy"],
             "anomaly_auroc": h["anomaly"].get("auroc"),
             "anomaly_recall_by_type": h["anomaly"]["recall_by_type"],
             "count_mae": h["count"]["mae"],
             "count_exact_accuracy": h["count"]["exact_accuracy"],
             "activity_accuracy": h.get("activity", {}).get("accuracy"),
+            "terse_caption_content_f1": (h.get("caption") or {}).get("f1"),
         },
     }
 
