@@ -83,10 +83,9 @@ class SPVLMTrainer:
         sample = [*clips.values(), train_arrays or self.train_clips.clips(0)]
         self.widths = qtype_widths(sample, self.tokenizer)
         max_len = max(self.widths.values())
-        from spjax.data.text import CONCEPT_WORDS
+        from spjax.data.text import CONCEPT_SLOTS
 
-        concepts = 2 + len(CONCEPT_WORDS["activities"])  # count, anomaly type, activities
-        prefix = self.cfg.encoder.num_queries + concepts * (
+        prefix = self.cfg.encoder.num_queries + CONCEPT_SLOTS * (
             self.cfg.encoder.concept_tokens != "off"
         )
         if max_len + prefix > self.decoder.config.max_seq_len:
