@@ -29,8 +29,7 @@ from spjax.data.layout import ZONES
 # Version of the text the grammar writes for the world (captions, QA, concept contexts). The
 # pretrained decoder's cache is keyed by it: bump it whenever that corpus changes.
 # 2: text seeded per clip (the JAX renderer's purity in (seed, split, index)).
-# 3: concept contexts end in pointer slots (`concept_context`).
-GRAMMAR_VERSION = 3
+GRAMMAR_VERSION = 2
 QTYPES = ("count", "anomaly", "activity", "describe")
 # Question types with one right value, read off the parsed answer under the qtype's own key;
 # `describe` is scored against its references (ROUGE-L, BLEU) instead.
@@ -136,36 +135,22 @@ CONCEPT_WORDS = {
     ),
 }
 ABSENT_WORD = "none"  # an activity slot of a concept context where nobody does that activity
-# The words that name `POINTERS` (defined below) in a concept context's pointer slots.
-CONCEPT_WORDS["pointers"] = ("door", "sink", "stalls", "bench", "middle", "person")
 
 
-def concept_context(labels: dict, rng=None) -> str:
+def concept_context(labels: dict) -> str:
     """The labels as a fixed-layout word list, the text twin of an SP-VLM's concept tokens:
-    count word, anomaly-type word, one slot per activity (its word if someone does it, else
-    `ABSENT_WORD`), then one pointer slot per `POINTERS` entry: the pointer's word and the
-    activity word of the person it names (`pointer_activities`), e.g. "… sink washing …" for
-    "What is the person by the sink doing?". The tiny decoder is pretrained to answer from such
-    contexts too.
-
-    A pointer that names nobody gets a random activity word (drawn with `rng`, the first word
-    without one): the SP-VLM's per-person head is trained on named people only, so what it
-    says there is noise, and the decoder must learn never to read it."""
+    count word, anomaly-type word, then one slot per activity (its word if someone does it,
+    else `ABSENT_WORD`). The tiny decoder is pretrained to answer from such contexts too."""
     present = {a for a, _ in labels["people"]}
-    words = CONCEPT_WORDS["activities"]
-    acts = [w if a in present else ABSENT_WORD for a, w in zip(ACTIVITIES[1:], words)]
-    rng = _py_rng(rng) if rng is not None else random.Random(0)
-    pointed = [
-        word
-        for where, named in zip(CONCEPT_WORDS["pointers"], pointer_activities(labels))
-        for word in (where, words[ACTIVITIES.index(named) - 1] if named else rng.choice(words))
+    acts = [
+        w if a in present else ABSENT_WORD
+        for a, w in zip(ACTIVITIES[1:], CONCEPT_WORDS["activities"])
     ]
     return " ".join(
         [
             CONCEPT_WORDS["count"][labels["count"]],
             CONCEPT_WORDS["anomaly_type"][ANOMALY_TYPES.index(labels["anomaly_type"])],
             *acts,
-            *pointed,
         ]
     )
 
@@ -280,9 +265,6 @@ def captions(labels: dict, rng, k: int = 3) -> list[str]:
 # one there, or `ONLY_PERSON` ("the person") when the clip holds one person.
 ONLY_PERSON = len(ZONES)
 POINTERS = (*ZONES, "the person")
-# Words of a concept context, and concept tokens of an SP-VLM prefix: count, anomaly type, one
-# per activity, two per pointer.
-CONCEPT_SLOTS = 2 + len(CONCEPT_WORDS["activities"]) + 2 * len(POINTERS)
 
 
 def named_people(zones: list) -> list[int]:
@@ -301,22 +283,6 @@ def activity_pointers(activity, zone) -> np.ndarray:
     alone = present.sum(-1, keepdims=True) == 1
     pointer = np.where(alone, ONLY_PERSON, np.where(same_zone == 1, zone, -1))
     return np.where(present, pointer, -1).astype(np.int32)
-
-
-def pointer_activities(labels: dict) -> list[str | None]:
-    """Per pointer (`POINTERS`), the activity of the person it names, or None: the rule of
-    `activity_pointers` on a labels dict (a lone person is "the person"; otherwise each person
-    alone in their zone is named by the zone)."""
-    people = labels["people"]
-    zones = [z for _, z in people]
-    out: list[str | None] = [None] * len(POINTERS)
-    for i in named_people(zones):
-        activity, zone = people[i]
-        if len(people) == 1:
-            out[ONLY_PERSON] = activity
-        elif zone in ZONES:
-            out[ZONES.index(zone)] = activity
-    return out
 
 
 def qa_pairs(labels: dict, rng) -> list[tuple[str, str, str]]:

@@ -21,10 +21,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from einops import rearrange
 from flax import nnx
 
-from spjax.data.text import CONCEPT_SLOTS
 from spjax.models import generation
 from spjax.models.encoder import TemporalEncoder
 from spjax.models.llama import Llama
@@ -70,9 +68,7 @@ class SPVLM(nnx.Module):
     With heads and concepts, the prefix is the encoder's M learned-query tokens followed by
     *concept tokens*: each label head's prediction as the decoder's own (frozen) embedding of
     the word the captions use for it — a people count reads as "two", an anomaly as "fallen",
-    each activity present as its word, then per pointer of an activity question (each zone,
-    "the person") its word and the activity word the per-person head gives the person it
-    names. `concept_mode="hard"` writes the heads' decisions
+    each activity present as its word. `concept_mode="hard"` writes the heads' decisions
     (gradients pass straight through to their probabilities), `"soft"` the probability-
     weighted mixture of the words' embeddings. They sit in the decoder's input space, where its
     pretraining taught it to read facts from a caption, so the label heads' knowledge reaches
@@ -111,7 +107,6 @@ class SPVLM(nnx.Module):
                 "count": heads.count.out_features,
                 "anomaly_type": heads.anomaly_type.out_features,
                 "activities": heads.activities.out_features,
-                "pointers": heads.person_activity.out_features // heads.activities.out_features,
             }
             for name, n in sizes.items():
                 if len(concepts.get(name, ())) < n:
@@ -155,7 +150,6 @@ class SPVLM(nnx.Module):
             "anomaly_type": jax.nn.softmax(logits["anomaly_type"], -1),
         }
         present = jax.nn.sigmoid(logits["activities"])
-        named = jax.nn.softmax(logits["person_activity"], -1)  # (B, pointers, activities)
         if self.concept_mode == "hard":
             # The heads' decisions as exact words, with straight-through gradients.
             probs = {
@@ -163,7 +157,6 @@ class SPVLM(nnx.Module):
                 for k, p in probs.items()
             }
             present = _straight_through((present > 0.5).astype(present.dtype), present)
-            named = _straight_through(jax.nn.one_hot(jnp.argmax(named, -1), named.shape[-1]), named)
         # HIGHEST: a one-hot row times the table is then the word's embedding exactly on
         # every backend (TF32 on a GPU would round it).
         words = [
@@ -181,18 +174,8 @@ class SPVLM(nnx.Module):
             present[..., None] * table[jnp.asarray(self.concepts["activities"])]
             + (1.0 - present[..., None]) * absent
         )
-        # Pointer slots: each pointer's word, then the word of the activity the per-person head
-        # gives the person it names (noise where it names nobody; the decoder learnt to ignore
-        # those slots, see `concept_context`).
-        acted = jnp.matmul(
-            named,
-            table[jnp.asarray(self.concepts["activities"])],
-            precision=jax.lax.Precision.HIGHEST,
-        )
-        where = jnp.broadcast_to(table[jnp.asarray(self.concepts["pointers"])], acted.shape)
-        pointed = rearrange(jnp.stack([where, acted], axis=2), "b p two d -> b (p two) d")
-        concept = jnp.concatenate([jnp.stack(words, axis=1), acts, pointed], axis=1)
-        return jnp.concatenate([tokens, concept.astype(tokens.dtype)], axis=1), logits
+        concept = jnp.concatenate([jnp.stack(words, axis=1), acts], axis=1).astype(tokens.dtype)
+        return jnp.concatenate([tokens, concept], axis=1), logits
 
     def logits(self, prefix, tokens, attention_mask=None):
         """Decoder logits over [prefix][tokens]: (B, M + S, V) float32."""
@@ -209,7 +192,7 @@ class SPVLM(nnx.Module):
 
     @property
     def prefix_length(self) -> int:
-        extra = 0 if self.concepts is None else CONCEPT_SLOTS
+        extra = 0 if self.concepts is None else 2 + len(self.concepts["activities"])
         return self.encoder.num_queries + extra
 
 

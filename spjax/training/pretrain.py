@@ -30,7 +30,7 @@ def corpus_documents(cfg: ConfigDict) -> list[tuple[str, str, str]]:
 
     The context is one of the clip's captions, or (a `corpus.concept_fraction` of documents)
     its concept context (`spjax.data.text.concept_context`: count, anomaly and activity words
-    and per-pointer activity words in fixed slots) — the text twin of an SP-VLM's concept tokens, so the frozen decoder
+    in fixed slots) — the text twin of an SP-VLM's concept tokens, so the frozen decoder
     already knows how to answer from them."""
     from spjax.data import scenes
     from spjax.data.text import concept_context
@@ -41,7 +41,7 @@ def corpus_documents(cfg: ConfigDict) -> list[tuple[str, str, str]]:
     fraction = cfg.corpus.get("concept_fraction", 0.0)
     docs = []
     for i, (captions, qa) in enumerate(zip(clips["captions"], clips["qa"])):
-        concepts = concept_context(scenes.clip_labels(clips, i), rng)
+        concepts = concept_context(scenes.clip_labels(clips, i))
         for _, question, answer in qa:
             context = concepts if rng.random() < fraction else captions[rng.integers(len(captions))]
             docs.append((context, question, answer))

@@ -83,9 +83,10 @@ class SPVLMTrainer:
         sample = [*clips.values(), train_arrays or self.train_clips.clips(0)]
         self.widths = qtype_widths(sample, self.tokenizer)
         max_len = max(self.widths.values())
-        from spjax.data.text import CONCEPT_SLOTS
+        from spjax.data.text import CONCEPT_WORDS
 
-        prefix = self.cfg.encoder.num_queries + CONCEPT_SLOTS * (
+        concepts = 2 + len(CONCEPT_WORDS["activities"])  # count, anomaly type, activities
+        prefix = self.cfg.encoder.num_queries + concepts * (
             self.cfg.encoder.concept_tokens != "off"
         )
         if max_len + prefix > self.decoder.config.max_seq_len:
