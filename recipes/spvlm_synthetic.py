@@ -88,8 +88,9 @@ def get_config():
         source="tiny", recipe="recipes/pretrain_decoder_tiny.py", cache_dir=".cache/decoders"
     )
     # Label heads (count, anomaly type, activities) on the prefix: the whole loss for the
-    # first train.label_steps steps, then weighted by aux.weight beside the answer loss.
-    c.aux = dict(weight=1.0)
+    # first train.label_steps steps, then weighted by aux.weight beside the answer loss;
+    # person_weight: the per-person activity head's term within it (0 = not trained).
+    c.aux = dict(weight=1.0, person_weight=1.0)
     # privacy.term: adversarial "neg_ce" | "neg_entropy" | "kl_uniform" (against the worst
     # training adversary), or attacker-free "face_snr" (log of the mean face-variation/noise
     # ratio of the face measurements, from two independently-noised shots) / "face_capacity"

@@ -190,6 +190,14 @@ def test_person_activity_loss_reads_the_pointed_persons_logits():
         logits, jnp.array([1, 2]), jnp.array([0, 0]), activity, activity_pointer=pointer
     )
     assert set(parts) == {"count", "anomaly_type", "activities", "person_activity"}
+    # person_weight scales the per-person term in the total and never the reported part.
+    args = (logits, jnp.array([1, 2]), jnp.array([0, 0]), activity, pointer)
+    off, parts_off = label_loss(*args, person_weight=0.0)
+    double, _ = label_loss(*args, person_weight=2.0)
+    others = parts["count"] + parts["anomaly_type"] + parts["activities"]
+    np.testing.assert_allclose(off, others, rtol=1e-6)
+    np.testing.assert_allclose(double, others + 2 * parts["person_activity"], rtol=1e-6)
+    np.testing.assert_allclose(parts_off["person_activity"], parts["person_activity"])
 
 
 # ------------------------------------------------------------------------------ SP-VLM ---

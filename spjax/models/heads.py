@@ -69,7 +69,14 @@ def person_activity_loss(logits, activity, pointer):
 
 
 def label_loss(
-    logits: dict, count, anomaly_type, activity, activity_pointer=None, *, anomaly_weights=None
+    logits: dict,
+    count,
+    anomaly_type,
+    activity,
+    activity_pointer=None,
+    *,
+    anomaly_weights=None,
+    person_weight: float = 1.0,
 ):
     """Count: cross-entropy plus the expected absolute error under the predicted distribution
     (counts are ordinal: predicting 3 for 4 is better than 0, and the argmax of a distribution
@@ -77,7 +84,9 @@ def label_loss(
     entropy. Activities: binary cross-entropy per activity. Per-person activity (when
     `activity_pointer` is given): `person_activity_loss`.
 
-    `anomaly_weights` (len(ANOMALY_TYPES),) reweights anomaly classes (class balancing)."""
+    `anomaly_weights` (len(ANOMALY_TYPES),) reweights anomaly classes (class balancing);
+    `person_weight` weighs the per-person term in the sum (its part is reported unweighted, so
+    at 0 it still shows what an untrained head scores)."""
     ce = optax.softmax_cross_entropy_with_integer_labels
     values = jnp.arange(logits["count"].shape[-1])
     expected_error = jnp.sum(
@@ -98,7 +107,8 @@ def label_loss(
         parts["person_activity"] = person_activity_loss(
             logits["person_activity"], activity, activity_pointer
         )
-    return sum(parts.values()), parts
+    weights = {"person_activity": person_weight}
+    return sum(weights.get(k, 1.0) * v for k, v in parts.items()), parts
 
 
 def label_predictions(logits: dict) -> dict:

@@ -99,6 +99,7 @@ def make_step(graphdef, cfg: ConfigDict, *, answers: bool):
                 batch["anomaly_type"],
                 batch["activity"],
                 batch["activity_pointer"],
+                person_weight=cfg.aux.get("person_weight", 1.0),
             )
             task = aux_weight * labels
             out = {"label_loss": labels, **{f"label_{k}": v for k, v in parts.items()}}
