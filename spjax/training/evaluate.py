@@ -149,8 +149,8 @@ def head_utility(trainer, split_name: str) -> dict:
     preds = {k: np.concatenate(v) for k, v in preds.items()}
     names = np.array(ANOMALY_TYPES)
     asked = np.flatnonzero(split.qtype == QTYPES.index("activity"))
-    clips = np.unique(split.clip)
-    truth = caption_truth(split, [int(np.flatnonzero(split.clip == c)[0]) for c in clips])
+    clips, first = np.unique(split.clip, return_index=True)  # each clip and its first example
+    truth = caption_truth(split, first)
     return {
         "anomaly": anomaly_metrics(
             names[preds["anomaly_type"]],
